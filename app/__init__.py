@@ -1,0 +1,1 @@
+"""Keyward: workspace administration with projects, API keys and management tokens."""

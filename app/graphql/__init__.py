@@ -1,0 +1,1 @@
+"""The GraphQL Management API: types, resolvers and the permission directives."""

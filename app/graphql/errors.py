@@ -1,0 +1,65 @@
+"""How failures reach clients: user input as BAD_USER_INPUT, anything unexpected masked with a request id."""
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from app.graphql.types.common import UserError
+from app.services.errors import UserInputError
+
+log = logging.getLogger("keyward.graphql")
+P = TypeVar("P")
+
+
+def bad_input(error: UserInputError) -> GraphQLError:
+    extensions: dict[str, Any] = {"code": "BAD_USER_INPUT", "reason": error.code}
+    if error.field:
+        extensions["field"] = list(error.field)
+    return GraphQLError(error.message, extensions=extensions, original_error=error)
+
+
+async def with_user_errors(payload: Callable[..., P], work: Callable[[], Awaitable[dict[str, Any]]]) -> P:
+    """Run a mutation's service call; input a person can fix becomes the payload's userErrors."""
+    try:
+        values = await work()
+    except UserInputError as error:
+        return payload(user_errors=[UserError.from_exception(error)])
+    return payload(user_errors=[], **values)
+
+
+class ErrorPolicy(SchemaExtension):
+    """Keeps deliberate errors (GraphQLError with a code, UserInputError) and masks everything else.
+
+    A masked error carries a request id; the traceback goes to the log under the same id, so an
+    operator can find it while the client learns nothing about the internals.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if not result or not result.errors:
+            return
+        result.errors = [self._policy(error) for error in result.errors]
+
+    @staticmethod
+    def _policy(error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is None or isinstance(original, GraphQLError):
+            return error
+        if isinstance(original, UserInputError):
+            converted = bad_input(original)
+            return GraphQLError(
+                converted.message, nodes=error.nodes, path=error.path, extensions=converted.extensions
+            )
+        request_id = uuid.uuid4().hex
+        log.error("unexpected error in GraphQL request %s at %s", request_id, error.path, exc_info=original)
+        return GraphQLError(
+            f"Internal server error (request id {request_id}).",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )

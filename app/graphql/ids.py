@@ -1,0 +1,39 @@
+"""Relay global IDs: base64 of ``"<TypeName>:<primary key>"``; opaque to clients."""
+
+import base64
+import binascii
+
+import strawberry
+
+
+def to_global_id(type_name: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(base64.b64encode(f"{type_name}:{pk}".encode()).decode())
+
+
+def from_global_id(value: str) -> tuple[str, int] | None:
+    """(type name, pk), or None for anything that is not one of our IDs."""
+    try:
+        raw = base64.b64decode(value.encode(), validate=True).decode()
+        type_name, _, pk = raw.partition(":")
+        number = int(pk)
+    except (binascii.Error, UnicodeError, ValueError):
+        return None
+    if not type_name or number <= 0 or number >= 2**63:
+        return None
+    return type_name, number
+
+
+def pk_of(value: str, type_name: str) -> int | None:
+    """The primary key if `value` is an ID of `type_name`; None otherwise (callers answer "not found")."""
+    parsed = from_global_id(value)
+    if parsed is None or parsed[0] != type_name:
+        return None
+    return parsed[1]
+
+
+def stored_ref_to_global_id(ref: str | None) -> strawberry.ID | None:
+    """Records keep references as ``"Type:pk"``; clients see global IDs."""
+    if not ref:
+        return None
+    type_name, _, pk = ref.partition(":")
+    return to_global_id(type_name, int(pk)) if pk.isdigit() else None

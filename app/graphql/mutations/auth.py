@@ -1,0 +1,67 @@
+"""signUp, logIn, logOut: the public entry points, and the only ones that hand out session tokens."""
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.directives import require_signed_in
+from app.graphql.errors import with_user_errors
+from app.graphql.types.common import UserError
+from app.graphql.types.workspace import Viewer
+from app.services import auth
+
+
+@strawberry.input
+class SignUpInput:
+    email: str
+    password: str
+    workspace_name: str
+
+
+@strawberry.input
+class LogInInput:
+    email: str
+    password: str
+
+
+@strawberry.type
+class AuthPayload:
+    session_token: str | None = strawberry.field(default=None, description="Send as `Authorization: Bearer …`.")
+    viewer: Viewer | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class LogOutPayload:
+    ok: bool
+
+
+def _client_ip(info: Info[Context, Any]) -> str | None:
+    return info.context.principal.ip_address or (info.context.request.client.host if info.context.request.client else None)
+
+
+def _signed_in(result: auth.SignedIn) -> dict[str, Any]:
+    return {"session_token": result.session_token, "viewer": Viewer.of(result.principal)}
+
+
+@strawberry.type
+class AuthMutations:
+    @strawberry.mutation(description="Public: creates a person, a workspace, and the OWNER membership.")
+    async def sign_up(self, info: Info[Context, Any], input: SignUpInput) -> AuthPayload:
+        async def work() -> dict[str, Any]:
+            return _signed_in(await auth.sign_up(input.email, input.password, input.workspace_name, _client_ip(info)))
+
+        return await with_user_errors(AuthPayload, work)
+
+    @strawberry.mutation(description="Public.")
+    async def log_in(self, info: Info[Context, Any], input: LogInInput) -> AuthPayload:
+        async def work() -> dict[str, Any]:
+            return _signed_in(await auth.log_in(input.email, input.password, _client_ip(info)))
+
+        return await with_user_errors(AuthPayload, work)
+
+    @strawberry.mutation(description="Ends the calling session at once.")
+    async def log_out(self, info: Info[Context, Any]) -> LogOutPayload:
+        return LogOutPayload(ok=await auth.log_out(require_signed_in(info)))

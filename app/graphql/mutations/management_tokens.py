@@ -1,0 +1,93 @@
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.directives import requires_role
+from app.graphql.enums import PermissionEnum
+from app.graphql.errors import with_user_errors
+from app.graphql.ids import pk_of
+from app.graphql.types.common import UserError
+from app.graphql.types.tokens import ManagementToken
+from app.security.permissions import WorkspaceRole
+from app.services import management_tokens
+
+
+@strawberry.input
+class CreateManagementTokenInput:
+    name: str
+    permissions: list[PermissionEnum]  # type: ignore[valid-type]
+
+
+@strawberry.input
+class RevokeManagementTokenInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class RotateManagementTokenInput:
+    id: strawberry.ID
+    name: str | None = strawberry.field(default=None, description="Defaults to the replaced token's name.")
+
+
+@strawberry.type
+class CreateManagementTokenPayload:
+    management_token: ManagementToken | None = None
+    secret: str | None = strawberry.field(
+        default=None, description="The token value: returned here once and never again."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ManagementTokenPayload:
+    management_token: ManagementToken | None = None
+    user_errors: list[UserError]
+
+
+def _created(result: management_tokens.CreatedToken) -> dict[str, Any]:
+    return {"management_token": ManagementToken.from_model(result.token), "secret": result.secret}
+
+
+@strawberry.type
+class ManagementTokenMutations:
+    @strawberry.mutation(extensions=requires_role(WorkspaceRole.ADMIN))
+    async def create_management_token(
+        self, info: Info[Context, Any], input: CreateManagementTokenInput
+    ) -> CreateManagementTokenPayload:
+        async def work() -> dict[str, Any]:
+            return _created(
+                await management_tokens.create_token(info.context.principal, input.name, list(input.permissions))
+            )
+
+        return await with_user_errors(CreateManagementTokenPayload, work)
+
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="Disables the token at once and for good; requests with it are refused from now on.",
+    )
+    async def revoke_management_token(
+        self, info: Info[Context, Any], input: RevokeManagementTokenInput
+    ) -> ManagementTokenPayload:
+        async def work() -> dict[str, Any]:
+            row = await management_tokens.revoke_token(info.context.principal, pk_of(input.id, "ManagementToken"))
+            return {"management_token": ManagementToken.from_model(row)}
+
+        return await with_user_errors(ManagementTokenPayload, work)
+
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="Creates a replacement with the same permissions; the old token stays valid until revoked.",
+    )
+    async def rotate_management_token(
+        self, info: Info[Context, Any], input: RotateManagementTokenInput
+    ) -> CreateManagementTokenPayload:
+        async def work() -> dict[str, Any]:
+            return _created(
+                await management_tokens.rotate_token(
+                    info.context.principal, pk_of(input.id, "ManagementToken"), input.name
+                )
+            )
+
+        return await with_user_errors(CreateManagementTokenPayload, work)

@@ -1,0 +1,80 @@
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.directives import requires_role
+from app.graphql.enums import WorkspaceRoleEnum
+from app.graphql.errors import with_user_errors
+from app.graphql.ids import to_global_id
+from app.graphql.types.common import UserError
+from app.graphql.types.workspace import Workspace
+from app.security.permissions import WorkspaceRole
+from app.services import workspaces
+
+
+@strawberry.input
+class WorkspaceSettingsInput:
+    stale_after_days: int | None = strawberry.UNSET
+    auto_revoke_stale_after_days: int | None = strawberry.field(
+        default=strawberry.UNSET, description="null turns automatic revocation off; leave it out to keep it."
+    )
+
+
+@strawberry.type
+class WorkspacePayload:
+    workspace: Workspace | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class AddMemberInput:
+    email: str
+    password: str = strawberry.field(description="The initial password; the person signs in with it.")
+    role: WorkspaceRoleEnum  # type: ignore[valid-type]
+
+
+@strawberry.type
+class Member:
+    id: strawberry.ID
+    email: str
+    role: WorkspaceRoleEnum  # type: ignore[valid-type]
+
+
+@strawberry.type
+class AddMemberPayload:
+    member: Member | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class WorkspaceMutations:
+    @strawberry.mutation(extensions=requires_role(WorkspaceRole.ADMIN))
+    async def update_workspace_settings(
+        self, info: Info[Context, Any], input: WorkspaceSettingsInput
+    ) -> WorkspacePayload:
+        async def work() -> dict[str, Any]:
+            set_auto = input.auto_revoke_stale_after_days is not strawberry.UNSET
+            stale_after = input.stale_after_days if input.stale_after_days is not strawberry.UNSET else None
+            row = await workspaces.update_settings(
+                info.context.principal,
+                stale_after,
+                input.auto_revoke_stale_after_days if set_auto else None,
+                set_auto_revoke=set_auto,
+            )
+            return {"workspace": Workspace.from_model(row)}
+
+        return await with_user_errors(WorkspacePayload, work)
+
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="Creates a person's account in this workspace with the given role (OWNER only by an OWNER).",
+    )
+    async def add_member(self, info: Info[Context, Any], input: AddMemberInput) -> AddMemberPayload:
+        async def work() -> dict[str, Any]:
+            membership = await workspaces.add_member(info.context.principal, input.email, input.password, input.role)
+            user = await membership.user
+            return {"member": Member(id=to_global_id("User", user.id), email=user.email, role=membership.role)}
+
+        return await with_user_errors(AddMemberPayload, work)

@@ -1,0 +1,77 @@
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.directives import require_signed_in, requires_permission, requires_role
+from app.graphql.enums import ManagementTokenStatus
+from app.graphql.ids import pk_of
+from app.graphql.node import resolve_node
+from app.graphql.types.audit import AuditEvent
+from app.graphql.types.common import Connection, Node, to_connection
+from app.graphql.types.projects import ApiKey, Project
+from app.graphql.types.tokens import ManagementToken, StaleTokenReport
+from app.graphql.types.workspace import Viewer
+from app.security.permissions import Permission, WorkspaceRole
+from app.services import api_keys, audit, management_tokens, projects, stale_reports
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object of the caller's workspace by its global ID; null when unknown.")
+    async def node(self, info: Info[Context, Any], id: strawberry.ID) -> Node | None:
+        require_signed_in(info)
+        return await resolve_node(info, id)
+
+    @strawberry.field(description="Who is calling, and what they may do right now.")
+    def viewer(self, info: Info[Context, Any]) -> Viewer:
+        return Viewer.of(require_signed_in(info))
+
+    @strawberry.field(extensions=requires_permission(Permission.VIEW_PROJECTS))
+    async def projects(
+        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+    ) -> Connection[Project]:
+        page = await projects.list_projects(info.context.principal, first, after)
+        return to_connection(page, Project.from_model)
+
+    @strawberry.field(extensions=requires_permission(Permission.VIEW_API_KEYS))
+    async def api_keys(
+        self,
+        info: Info[Context, Any],
+        project_id: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ApiKey]:
+        project_pk = pk_of(project_id, "Project") if project_id is not None else None
+        page = await api_keys.list_api_keys(
+            info.context.principal, project_pk, first, after, filter_project=project_id is not None
+        )
+        return to_connection(page, ApiKey.from_model)
+
+    @strawberry.field(extensions=requires_role(WorkspaceRole.ADMIN))
+    async def management_tokens(
+        self,
+        info: Info[Context, Any],
+        first: int | None = None,
+        after: str | None = None,
+        status: ManagementTokenStatus | None = None,
+        stale: bool | None = None,
+    ) -> Connection[ManagementToken]:
+        active = None if status is None else status is ManagementTokenStatus.ACTIVE
+        page = await management_tokens.list_tokens(info.context.principal, first, after, active=active, stale=stale)
+        return to_connection(page, ManagementToken.from_model)
+
+    @strawberry.field(extensions=requires_role(WorkspaceRole.ADMIN))
+    async def stale_token_reports(
+        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+    ) -> Connection[StaleTokenReport]:
+        page = await stale_reports.list_reports(info.context.principal, first, after)
+        return to_connection(page, StaleTokenReport.from_model)
+
+    @strawberry.field(extensions=requires_role(WorkspaceRole.ADMIN))
+    async def audit_events(
+        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEvent]:
+        page = await audit.list_events(info.context.principal, first, after)
+        return to_connection(page, AuditEvent.from_model)

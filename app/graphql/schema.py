@@ -1,0 +1,56 @@
+"""The schema object (`app.graphql.schema:schema`) and its guards against hostile queries."""
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+
+from app.graphql.errors import ErrorPolicy
+from app.graphql.mutations.api_keys import ApiKeyMutations
+from app.graphql.mutations.auth import AuthMutations
+from app.graphql.mutations.management_tokens import ManagementTokenMutations
+from app.graphql.mutations.projects import ProjectMutations
+from app.graphql.mutations.workspace import WorkspaceMutations
+from app.graphql.queries import Query
+from app.graphql.types.audit import AuditEvent
+from app.graphql.types.projects import ApiKey, Project
+from app.graphql.types.tokens import ManagementToken, StaleTokenReport
+from app.graphql.types.workspace import Workspace
+from app.settings import Settings, get_settings
+
+
+@strawberry.type
+class Mutation(AuthMutations, ProjectMutations, ApiKeyMutations, ManagementTokenMutations, WorkspaceMutations):
+    pass
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or get_settings()
+    extensions: list[Callable[[], Any] | type] = [
+        ErrorPolicy,
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ]
+    if not settings.introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Workspace, Project, ApiKey, ManagementToken, StaleTokenReport, AuditEvent],
+        extensions=extensions,
+    )
+
+
+schema = build_schema()

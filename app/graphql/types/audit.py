@@ -1,0 +1,30 @@
+from datetime import datetime
+
+import strawberry
+
+from app import models
+from app.graphql.ids import stored_ref_to_global_id, to_global_id
+from app.graphql.types.common import Actor, Node
+
+
+@strawberry.type
+class AuditEvent(Node):
+    id: strawberry.ID
+    occurred_at: datetime
+    actor: Actor
+    action: str = strawberry.field(description="e.g. management_token.created, management_token.revoked, api_key.deleted")
+    target_type: str
+    target_id: strawberry.ID | None
+    ip_address: str | None
+
+    @classmethod
+    def from_model(cls, row: models.AuditEvent) -> "AuditEvent":
+        return cls(
+            id=to_global_id("AuditEvent", row.id),
+            occurred_at=row.occurred_at,
+            actor=Actor.from_record(row.actor_kind, row.actor_id, row.actor_label),
+            action=row.action,
+            target_type=row.target_type,
+            target_id=stored_ref_to_global_id(row.target_id),
+            ip_address=row.ip_address,
+        )

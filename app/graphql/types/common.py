@@ -1,0 +1,75 @@
+"""Shapes shared by every part of the schema: Node, Relay connections, UserError, Actor."""
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import strawberry
+
+from app.graphql.ids import stored_ref_to_global_id
+from app.services.errors import UserInputError
+from app.services.pagination import Page
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@strawberry.interface(description="An object with a globally unique, opaque ID.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+
+def to_connection(page: Page, convert: Callable[[R], T]) -> Connection[T]:  # type: ignore[type-arg]
+    edges = [Edge(cursor=page.cursor(row), node=convert(row)) for row in page.items]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=page.total_count,
+    )
+
+
+@strawberry.type(description="Input a person can fix. `field` is the path inside the mutation's input.")
+class UserError:
+    field: list[str] | None
+    message: str
+    code: str
+
+    @classmethod
+    def from_exception(cls, error: UserInputError) -> "UserError":
+        return cls(field=list(error.field) if error.field else None, message=error.message, code=error.code)
+
+
+@strawberry.type(description="Who did something: a person (email), a management token (name and prefix) or the system.")
+class Actor:
+    kind: str
+    id: strawberry.ID | None
+    label: str
+
+    @classmethod
+    def from_record(cls, kind: str, ref: str | None, label: str) -> "Actor":
+        return cls(kind=kind, id=stored_ref_to_global_id(ref), label=label)

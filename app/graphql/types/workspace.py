@@ -1,0 +1,48 @@
+import strawberry
+
+from app import models
+from app.graphql.enums import PermissionEnum, WorkspaceRoleEnum
+from app.graphql.ids import to_global_id
+from app.graphql.types.common import Node
+from app.security.permissions import PERMISSION_ORDER
+from app.security.principal import Principal
+
+
+@strawberry.type
+class Workspace(Node):
+    id: strawberry.ID
+    name: str
+    stale_after_days: int = strawberry.field(description="A token unused this long is stale (default 90).")
+    auto_revoke_stale_after_days: int | None = strawberry.field(description="null: never revoke automatically.")
+
+    @classmethod
+    def from_model(cls, row: models.Workspace) -> "Workspace":
+        return cls(
+            id=to_global_id("Workspace", row.id),
+            name=row.name,
+            stale_after_days=row.stale_after_days,
+            auto_revoke_stale_after_days=row.auto_revoke_stale_after_days,
+        )
+
+
+@strawberry.type
+class Viewer:
+    kind: str = strawberry.field(description='"USER" or "MANAGEMENT_TOKEN"')
+    permissions: list[PermissionEnum] = strawberry.field(description="What the caller may do right now.")  # type: ignore[valid-type]
+    role: WorkspaceRoleEnum | None = strawberry.field(description="null for a management token")  # type: ignore[valid-type]
+    email: str | None = strawberry.field(description="null for a management token")
+    principal: strawberry.Private[Principal]
+
+    @strawberry.field
+    async def workspace(self) -> Workspace:
+        return Workspace.from_model(await models.Workspace.get(id=self.principal.workspace_id))
+
+    @classmethod
+    def of(cls, principal: Principal) -> "Viewer":
+        return cls(
+            kind=principal.kind.value,
+            permissions=[p for p in PERMISSION_ORDER if p in principal.permissions],
+            role=principal.role,
+            email=principal.email,
+            principal=principal,
+        )

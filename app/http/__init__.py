@@ -1,0 +1,1 @@
+"""Starlette endpoints and middleware outside GraphQL."""

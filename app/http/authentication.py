@@ -1,0 +1,40 @@
+"""One place turns `Authorization: Bearer …` into a Principal (Starlette's authentication pattern)."""
+
+import orjson
+from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from app.security.principal import ANONYMOUS, Principal
+from app.services.auth import AuthenticationFailed, authenticate
+
+
+def client_ip(conn: HTTPConnection) -> str | None:
+    return conn.client.host if conn.client else None
+
+
+class BearerTokenBackend(AuthenticationBackend):
+    """No header: anonymous (public fields still work). A header that fails: 401 for the whole request."""
+
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal]:
+        header = conn.headers.get("authorization")
+        if header is None:
+            return AuthCredentials(), Principal(kind=ANONYMOUS.kind, ip_address=client_ip(conn))
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthenticationError("Use `Authorization: Bearer <token>`.")
+        try:
+            principal = await authenticate(value.strip(), client_ip(conn))
+        except AuthenticationFailed as exc:
+            raise AuthenticationError(str(exc)) from None
+        return AuthCredentials([p.value for p in principal.permissions]), principal
+
+
+def unauthenticated_response(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    body = {"data": None, "errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
+    return Response(
+        orjson.dumps(body),
+        status_code=401,
+        media_type="application/json",
+        headers={"WWW-Authenticate": 'Bearer realm="keyward"'},
+    )

@@ -1,0 +1,34 @@
+"""POST /v1/keys/verify: what data-plane services call to check an API key."""
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.graphql.ids import to_global_id
+from app.services import api_keys
+
+
+def _json(body: dict[str, object], status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+async def verify_key(request: Request) -> Response:
+    try:
+        payload = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
+    key = payload.get("key") if isinstance(payload, dict) else None
+    if not isinstance(key, str):
+        return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
+    result = await api_keys.verify(key)
+    if not result.valid:
+        return _json({"valid": False, "code": result.code})
+    assert result.key_id and result.project_id and result.workspace_id
+    return _json(
+        {
+            "valid": True,
+            "keyId": to_global_id("ApiKey", result.key_id),
+            "projectId": to_global_id("Project", result.project_id),
+            "workspaceId": to_global_id("Workspace", result.workspace_id),
+        }
+    )

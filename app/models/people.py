@@ -1,0 +1,52 @@
+from tortoise import fields
+from tortoise.models import Model
+
+from app.security.permissions import WorkspaceRole
+
+
+class User(Model):
+    id = fields.BigIntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)  # stored lower-cased
+    password_hash = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "person"
+
+
+class Membership(Model):
+    id = fields.BigIntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name="memberships", on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField("models.User", related_name="memberships", on_delete=fields.CASCADE)
+    role = fields.CharEnumField(WorkspaceRole, max_length=16)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "membership"
+        unique_together = (("workspace", "user"),)
+
+
+class Session(Model):
+    """The `kws_` token of a signed-in person. Only its SHA-256 is stored."""
+
+    id = fields.BigIntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    membership = fields.ForeignKeyField("models.Membership", related_name="sessions", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    ip_address = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "session"
+
+
+class LoginThrottle(Model):
+    """Failed log-ins per email (hashed, so unknown emails leave no readable trace)."""
+
+    email_hash = fields.CharField(max_length=64, primary_key=True)
+    failures = fields.IntField(default=0)
+    last_failure_at = fields.DatetimeField()
+
+    class Meta:
+        table = "login_throttle"

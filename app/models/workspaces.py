@@ -1,0 +1,15 @@
+from tortoise import fields
+from tortoise.models import Model
+
+DEFAULT_STALE_AFTER_DAYS = 90
+
+
+class Workspace(Model):
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=100)
+    stale_after_days = fields.IntField(default=DEFAULT_STALE_AFTER_DAYS)
+    auto_revoke_stale_after_days = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "workspace"

@@ -1,0 +1,1 @@
+"""Leaf helpers every layer may use: token format, hashing, passwords, permissions, principals."""

@@ -1,0 +1,47 @@
+"""Who is calling: built once per request by the authentication backend, only read afterwards."""
+
+import enum
+from dataclasses import dataclass, field
+
+from starlette.authentication import BaseUser
+
+from app.security.permissions import Permission, WorkspaceRole
+
+
+class PrincipalKind(enum.Enum):
+    ANONYMOUS = "ANONYMOUS"
+    USER = "USER"
+    MANAGEMENT_TOKEN = "MANAGEMENT_TOKEN"
+    SYSTEM = "SYSTEM"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal(BaseUser):
+    kind: PrincipalKind
+    workspace_id: int | None = None
+    permissions: frozenset[Permission] = field(default_factory=frozenset)
+    role: WorkspaceRole | None = None
+    user_id: int | None = None
+    email: str | None = None
+    session_id: int | None = None
+    token_id: int | None = None
+    token_label: str | None = None
+    ip_address: str | None = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.kind in (PrincipalKind.USER, PrincipalKind.MANAGEMENT_TOKEN)
+
+    @property
+    def display_name(self) -> str:
+        return self.email or self.token_label or self.kind.value
+
+    def has_permission(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def has_role(self, role: WorkspaceRole) -> bool:
+        return self.kind is PrincipalKind.USER and self.role is not None and self.role.at_least(role)
+
+
+ANONYMOUS = Principal(kind=PrincipalKind.ANONYMOUS)
+SYSTEM = Principal(kind=PrincipalKind.SYSTEM)

@@ -1,0 +1,1 @@
+"""Domain rules, one module per domain. No GraphQL here: callers pass plain values and a Principal."""

@@ -1,0 +1,91 @@
+"""Data-plane API keys: created under a project, shown once, checked by hash."""
+
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from app.models import ApiKey
+from app.security import tokens
+from app.security.principal import Principal
+from app.security.tokens import TokenKind
+from app.services import audit
+from app.services.actors import actor_of
+from app.services.errors import NotFound
+from app.services.pagination import Page, paginate
+from app.services.projects import get_project
+from app.services.validation import clean_name
+
+
+@dataclass
+class CreatedApiKey:
+    api_key: ApiKey
+    secret: str
+
+
+async def list_api_keys(
+    principal: Principal, project_id: int | None, first: int | None, after: str | None, *, filter_project: bool
+) -> Page[ApiKey]:
+    query = ApiKey.filter(workspace_id=principal.workspace_id)
+    if filter_project:
+        query = query.filter(project_id=project_id if project_id is not None else -1)
+    return await paginate(query, first, after, newest_first=True)
+
+
+async def create_api_key(principal: Principal, project_id: int | None, name: str) -> CreatedApiKey:
+    clean = clean_name(name)
+    actor = actor_of(principal)
+    token = tokens.generate(TokenKind.API_KEY)
+    async with in_transaction():
+        project = await get_project(principal, project_id, ("projectId",))
+        key = await ApiKey.create(
+            workspace_id=principal.workspace_id,
+            project=project,
+            name=clean,
+            key_prefix=token.display_prefix,
+            key_hash=token.digest,
+            created_by_kind=actor.kind,
+            created_by_id=actor.id,
+            created_by_label=actor.label,
+        )
+        await audit.record(
+            principal, "api_key.created", "ApiKey", key.id,
+            details={"name": clean, "keyPrefix": key.key_prefix, "projectId": f"Project:{project.id}"},
+        )
+    return CreatedApiKey(key, token.value)
+
+
+async def delete_api_key(principal: Principal, key_id: int | None) -> int:
+    async with in_transaction():
+        key = None
+        if key_id is not None:
+            key = await ApiKey.get_or_none(id=key_id, workspace_id=principal.workspace_id)
+        if key is None:
+            raise NotFound("API key")
+        await key.delete()
+        await audit.record(
+            principal, "api_key.deleted", "ApiKey", key.id, details={"name": key.name, "keyPrefix": key.key_prefix}
+        )
+    return key.id
+
+
+@dataclass(frozen=True)
+class Verification:
+    valid: bool
+    code: str | None = None
+    key_id: int | None = None
+    project_id: int | None = None
+    workspace_id: int | None = None
+
+
+async def verify(value: str) -> Verification:
+    """What data-plane services call: malformed values never reach the database."""
+    try:
+        parsed = tokens.parse(value)
+    except tokens.MalformedToken:
+        return Verification(False, "MALFORMED")
+    if parsed.kind is not TokenKind.API_KEY:
+        return Verification(False, "NOT_AN_API_KEY")
+    row = await ApiKey.filter(key_hash=parsed.digest).values("id", "project_id", "workspace_id")
+    if not row:
+        return Verification(False, "UNKNOWN_KEY")
+    return Verification(True, None, row[0]["id"], row[0]["project_id"], row[0]["workspace_id"])

@@ -1,0 +1,215 @@
+"""Turning a bearer token into a Principal, and the sign-up / log-in / log-out flows."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.models import LoginThrottle, ManagementToken, Membership, Session, User, Workspace
+from app.security import tokens
+from app.security.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
+from app.security.permissions import ROLE_PERMISSIONS, WorkspaceRole, decode_permissions
+from app.security.principal import Principal, PrincipalKind
+from app.security.tokens import TokenKind
+from app.services import audit
+from app.services.errors import UserInputError
+from app.services.validation import clean_name
+from app.settings import get_settings
+
+
+class AuthenticationFailed(Exception):
+    """The credential is missing, malformed, unknown, expired or revoked. The message is safe to show."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def token_label(name: str, key_prefix: str) -> str:
+    return f"{name} ({key_prefix}…)"
+
+
+async def authenticate(value: str, ip_address: str | None) -> Principal:
+    """One indexed lookup by SHA-256; a bad shape or checksum never reaches the database."""
+    try:
+        parsed = tokens.parse(value)
+    except tokens.MalformedToken as exc:
+        raise AuthenticationFailed("The bearer token is not a valid Keyward token.") from exc
+    if parsed.kind is TokenKind.API_KEY:
+        raise AuthenticationFailed(
+            "API keys (kwk_) are for data-plane services and cannot call the Management API: "
+            "use a management token (kwm_) or a signed-in session."
+        )
+    if parsed.kind is TokenKind.MANAGEMENT:
+        return await _authenticate_management_token(parsed, ip_address)
+    return await _authenticate_session(parsed, ip_address)
+
+
+async def _authenticate_management_token(parsed: tokens.ParsedToken, ip_address: str | None) -> Principal:
+    row = (
+        await ManagementToken.filter(token_hash=parsed.digest, revoked_at__isnull=True)
+        .values("id", "workspace_id", "name", "key_prefix", "permissions")
+    )
+    if not row:
+        raise AuthenticationFailed("The management token is unknown or has been revoked.")
+    token = row[0]
+    return Principal(
+        kind=PrincipalKind.MANAGEMENT_TOKEN,
+        workspace_id=token["workspace_id"],
+        permissions=decode_permissions(token["permissions"]),
+        token_id=token["id"],
+        token_label=token_label(token["name"], token["key_prefix"]),
+        ip_address=ip_address,
+    )
+
+
+async def _authenticate_session(parsed: tokens.ParsedToken, ip_address: str | None) -> Principal:
+    row = await Session.filter(
+        token_hash=parsed.digest, revoked_at__isnull=True, expires_at__gt=utcnow()
+    ).values("id", "membership__workspace_id", "membership__role", "membership__user_id", "membership__user__email")
+    if not row:
+        raise AuthenticationFailed("The session is unknown, expired or logged out: log in again.")
+    session = row[0]
+    role = WorkspaceRole(session["membership__role"])
+    return Principal(
+        kind=PrincipalKind.USER,
+        workspace_id=session["membership__workspace_id"],
+        permissions=ROLE_PERMISSIONS[role],
+        role=role,
+        user_id=session["membership__user_id"],
+        email=session["membership__user__email"],
+        session_id=session["id"],
+        ip_address=ip_address,
+    )
+
+
+# ---- sign-up, log-in, log-out -------------------------------------------------------------
+
+
+@dataclass
+class SignedIn:
+    session_token: str
+    principal: Principal
+
+
+def normalize_email(value: str) -> str:
+    email = value.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or len(email) > 254 or any(ch.isspace() for ch in email):
+        raise UserInputError("Enter a valid email address.", "INVALID_EMAIL", ("email",))
+    return email
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise UserInputError(f"Password must be at least {MIN_LENGTH} characters.", "PASSWORD_TOO_SHORT", ("password",))
+    if len(password) > MAX_LENGTH:
+        raise UserInputError(f"Password must be at most {MAX_LENGTH} characters.", "PASSWORD_TOO_LONG", ("password",))
+
+
+async def _open_session(membership: Membership, user: User, ip_address: str | None) -> SignedIn:
+    token = tokens.generate(TokenKind.SESSION)
+    ttl = timedelta(hours=get_settings().session_ttl_hours)
+    session = await Session.create(
+        token_hash=token.digest, membership=membership, expires_at=utcnow() + ttl, ip_address=ip_address
+    )
+    principal = Principal(
+        kind=PrincipalKind.USER,
+        workspace_id=membership.workspace_id,  # type: ignore[attr-defined]
+        permissions=ROLE_PERMISSIONS[membership.role],
+        role=membership.role,
+        user_id=user.id,
+        email=user.email,
+        session_id=session.id,
+        ip_address=ip_address,
+    )
+    return SignedIn(token.value, principal)
+
+
+async def sign_up(email: str, password: str, workspace_name: str, ip_address: str | None) -> SignedIn:
+    email = normalize_email(email)
+    check_password_rules(password)
+    name = clean_name(workspace_name, "workspaceName")
+    password_hash = hash_password(password)
+    try:
+        async with in_transaction():
+            user = await User.create(email=email, password_hash=password_hash)
+            workspace = await Workspace.create(name=name)
+            membership = await Membership.create(workspace=workspace, user=user, role=WorkspaceRole.OWNER)
+            signed_in = await _open_session(membership, user, ip_address)
+            await audit.record(signed_in.principal, "user.signed_up", "User", user.id)
+            await audit.record(signed_in.principal, "workspace.created", "Workspace", workspace.id)
+    except IntegrityError as exc:
+        raise UserInputError("An account with this email already exists.", "EMAIL_TAKEN", ("email",)) from exc
+    return signed_in
+
+
+def _email_key(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()
+
+
+async def _throttled(email_key: str) -> bool:
+    settings = get_settings()
+    row = await LoginThrottle.get_or_none(email_hash=email_key)
+    if row is None or row.failures < settings.login_max_failures:
+        return False
+    return row.last_failure_at > utcnow() - timedelta(seconds=settings.login_lockout_seconds)
+
+
+async def _count_failure(email_key: str) -> None:
+    settings = get_settings()
+    now = utcnow()
+    async with in_transaction():
+        row = await LoginThrottle.select_for_update().get_or_none(email_hash=email_key)
+        if row is None:
+            await LoginThrottle.create(email_hash=email_key, failures=1, last_failure_at=now)
+            return
+        expired = row.last_failure_at <= now - timedelta(seconds=settings.login_lockout_seconds)
+        row.failures = 1 if expired else row.failures + 1
+        row.last_failure_at = now
+        await row.save()
+
+
+async def log_in(email: str, password: str, ip_address: str | None) -> SignedIn:
+    """Unknown email and wrong password take the same path: one Argon2 verification, one message."""
+    failed = UserInputError("Email or password is incorrect.", "INVALID_CREDENTIALS", ("password",))
+    try:
+        email = normalize_email(email)
+    except UserInputError:
+        verify_password(None, password)
+        raise failed from None
+    email_key = _email_key(email)
+    if await _throttled(email_key):
+        raise UserInputError(
+            "Too many failed log-ins for this email: try again later.", "TOO_MANY_ATTEMPTS", ("email",)
+        )
+    user = await User.get_or_none(email=email)
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        await _count_failure(email_key)
+        if user is not None:
+            membership = await Membership.filter(user=user).order_by("id").first()
+            if membership is not None:
+                failed_principal = Principal(
+                    kind=PrincipalKind.USER, workspace_id=membership.workspace_id,  # type: ignore[attr-defined]
+                    user_id=user.id, email=user.email, ip_address=ip_address,
+                )
+                await audit.record(failed_principal, "user.log_in_failed", "User", user.id)
+        raise failed
+    membership = await Membership.filter(user=user).order_by("id").first()
+    if membership is None:
+        raise failed
+    await LoginThrottle.filter(email_hash=email_key).delete()
+    signed_in = await _open_session(membership, user, ip_address)
+    await audit.record(signed_in.principal, "user.logged_in", "User", user.id)
+    return signed_in
+
+
+async def log_out(principal: Principal) -> bool:
+    if principal.session_id is None:
+        return False
+    updated = await Session.filter(id=principal.session_id, revoked_at__isnull=True).update(revoked_at=utcnow())
+    if updated:
+        await audit.record(principal, "user.logged_out", "User", principal.user_id)
+    return bool(updated)

@@ -1,0 +1,133 @@
+"""Management tokens: create (shown once), list, revoke (final), rotate (linked both ways)."""
+
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.models import ManagementToken
+from app.security import tokens
+from app.security.permissions import Permission, decode_permissions, encode_permissions
+from app.security.principal import Principal
+from app.security.tokens import TokenKind
+from app.services import audit
+from app.services.actors import actor_of
+from app.services.auth import utcnow
+from app.services.errors import NotFound, UserInputError
+from app.services.pagination import Page, paginate
+from app.services.validation import clean_name
+
+
+@dataclass
+class CreatedToken:
+    token: ManagementToken
+    secret: str
+
+
+def _duplicate_name(name: str) -> UserInputError:
+    return UserInputError(
+        f"An active management token named {name!r} already exists in this workspace.", "DUPLICATE_NAME", ("name",)
+    )
+
+
+async def get_token(principal: Principal, token_id: int | None) -> ManagementToken:
+    token = None
+    if token_id is not None:
+        token = await ManagementToken.get_or_none(id=token_id, workspace_id=principal.workspace_id)
+    if token is None:
+        raise NotFound("Management token")
+    return token
+
+
+async def list_tokens(
+    principal: Principal, first: int | None, after: str | None, *, active: bool | None, stale: bool | None
+) -> Page[ManagementToken]:
+    query = ManagementToken.filter(workspace_id=principal.workspace_id)
+    if active is not None:
+        query = query.filter(revoked_at__isnull=active)
+    if stale is not None:
+        query = query.filter(stale_since__isnull=not stale)
+    return await paginate(query, first, after, newest_first=True)
+
+
+async def _insert(
+    principal: Principal, name: str, permissions: frozenset[Permission], replaces: ManagementToken | None
+) -> CreatedToken:
+    actor = actor_of(principal)
+    secret = tokens.generate(TokenKind.MANAGEMENT)
+    try:
+        async with in_transaction():
+            token = await ManagementToken.create(
+                workspace_id=principal.workspace_id,
+                name=name,
+                active_name=name,
+                key_prefix=secret.display_prefix,
+                token_hash=secret.digest,
+                permissions=encode_permissions(permissions),
+                replaces=replaces,
+                created_by_kind=actor.kind,
+                created_by_id=actor.id,
+                created_by_label=actor.label,
+            )
+    except IntegrityError as exc:
+        raise _duplicate_name(name) from exc
+    return CreatedToken(token, secret.value)
+
+
+async def create_token(principal: Principal, name: str, permissions: list[Permission]) -> CreatedToken:
+    clean = clean_name(name)
+    if not permissions:
+        raise UserInputError("Choose at least one permission.", "NO_PERMISSIONS", ("permissions",))
+    granted = frozenset(permissions)
+    async with in_transaction():
+        created = await _insert(principal, clean, granted, None)
+        await audit.record(
+            principal, "management_token.created", "ManagementToken", created.token.id,
+            details={"name": clean, "keyPrefix": created.token.key_prefix, "permissions": sorted(p.value for p in granted)},
+        )
+    return created
+
+
+async def revoke_token(principal: Principal, token_id: int | None) -> ManagementToken:
+    async with in_transaction():
+        token = await get_token(principal, token_id)
+        now = utcnow()
+        # Conditional UPDATE: of two concurrent revokes exactly one changes the row.
+        changed = await ManagementToken.filter(id=token.id, revoked_at__isnull=True).update(
+            revoked_at=now, active_name=None
+        )
+        if not changed:
+            raise UserInputError("This management token is already revoked.", "ALREADY_REVOKED", ("id",))
+        await audit.record(
+            principal, "management_token.revoked", "ManagementToken", token.id,
+            details={"name": token.name, "keyPrefix": token.key_prefix},
+        )
+        token.revoked_at, token.active_name = now, None
+    return token
+
+
+async def rotate_token(principal: Principal, token_id: int | None, name: str | None) -> CreatedToken:
+    """A replacement with the same permissions; the old token stays valid until it is revoked."""
+    new_name = clean_name(name) if name is not None else None
+    async with in_transaction():
+        old = await get_token(principal, token_id)
+        if old.revoked_at is not None:
+            raise UserInputError("A revoked management token cannot be rotated.", "REVOKED", ("id",))
+        # Releasing the name first lets the replacement take it; the conditional UPDATE also
+        # makes a second rotation of the same token fail instead of forking the chain.
+        released = await ManagementToken.filter(id=old.id, active_name__isnull=False).update(active_name=None)
+        if not released or await ManagementToken.exists(replaces_id=old.id):
+            raise UserInputError(
+                "This management token has already been rotated: rotate its replacement.", "ALREADY_ROTATED", ("id",)
+            )
+        created = await _insert(principal, new_name or old.name, decode_permissions(old.permissions), old)
+        await audit.record(
+            principal, "management_token.rotated", "ManagementToken", old.id,
+            details={"replacementId": f"ManagementToken:{created.token.id}", "keyPrefix": created.token.key_prefix},
+        )
+        await audit.record(
+            principal, "management_token.created", "ManagementToken", created.token.id,
+            details={"name": created.token.name, "keyPrefix": created.token.key_prefix,
+                     "replaces": f"ManagementToken:{old.id}"},
+        )
+    return created

@@ -1,0 +1,37 @@
+"""Runtime configuration, read once from ``KEYWARD_*`` environment variables."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KEYWARD_", extra="ignore")
+
+    database_url: str = "sqlite://keyward.sqlite3"
+    redis_url: str | None = None
+
+    session_ttl_hours: float = Field(default=12.0, gt=0)
+
+    # Failed log-ins for one email: after `login_max_failures` inside the window the email is
+    # refused until the window has passed since the last failure.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+
+    introspection: bool = True
+    max_query_depth: int = Field(default=12, ge=1)
+    max_aliases: int = Field(default=30, ge=1)
+    max_query_tokens: int = Field(default=2000, ge=1)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    usage_flush_seconds: float = Field(default=10.0, gt=0)
+    stale_sweep_cron: str = "17 3 * * *"
+
+    # Proxies whose X-Forwarded-For is trusted (uvicorn's forwarded_allow_ips).
+    forwarded_allow_ips: str = "127.0.0.1"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
