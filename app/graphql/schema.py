@@ -12,7 +12,9 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.types import ExecutionContext
 
 from app.graphql.errors import ErrorPolicy
 from app.graphql.mutations.api_keys import ApiKeyMutations
@@ -33,6 +35,11 @@ class Mutation(AuthMutations, ProjectMutations, ApiKeyMutations, ManagementToken
     pass
 
 
+class KeywardSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Denials and bad input are answers, not incidents: ErrorPolicy logs the unexpected ones."""
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
     extensions: list[Callable[[], Any] | type] = [
@@ -45,7 +52,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return strawberry.Schema(
+    return KeywardSchema(
         query=Query,
         mutation=Mutation,
         types=[Workspace, Project, ApiKey, ManagementToken, StaleTokenReport, AuditEvent],
