@@ -26,7 +26,7 @@ def _contract_fields(text: str) -> dict[str, set[str]]:
     text = re.sub(r'"""[\s\S]*?"""', "", text)
     text = re.sub(r"#[^\n]*", "", text)
     found: dict[str, set[str]] = {}
-    for kind, name, body in re.findall(r"\b(type|input|enum|interface)\s+(\w+)[^{]*\{([^}]*)\}", text):
+    for _kind, name, body in re.findall(r"\b(type|input|enum|interface)\s+(\w+)[^{]*\{([^}]*)\}", text):
         names = set()
         for line in body.splitlines():
             line = line.strip()

@@ -49,5 +49,6 @@ async def resolve_node(info: Info[Context, Any], global_id: str) -> Node | None:
         return None
     if rule.guard is not None and not rule.guard.has_permission(None, info):
         rule.guard.on_unauthorized()
-    row = await rule.model.filter(id=parsed[1]).filter(**{rule.workspace_field: info.context.principal.workspace_id}).first()
+    in_workspace = {rule.workspace_field: info.context.principal.workspace_id}
+    row = await rule.model.filter(id=parsed[1]).filter(**in_workspace).first()
     return rule.convert(row) if row is not None else None

@@ -11,7 +11,7 @@ from app.security.permissions import Permission, WorkspaceRole
 class PrincipalKind(enum.Enum):
     ANONYMOUS = "ANONYMOUS"
     USER = "USER"
-    MANAGEMENT_TOKEN = "MANAGEMENT_TOKEN"
+    MANAGEMENT_TOKEN = "MANAGEMENT_TOKEN"  # noqa: S105 (a kind, not a secret)
     SYSTEM = "SYSTEM"
 
 

@@ -83,7 +83,11 @@ async def create_token(principal: Principal, name: str, permissions: list[Permis
         created = await _insert(principal, clean, granted, None)
         await audit.record(
             principal, "management_token.created", "ManagementToken", created.token.id,
-            details={"name": clean, "keyPrefix": created.token.key_prefix, "permissions": sorted(p.value for p in granted)},
+            details={
+                "name": clean,
+                "keyPrefix": created.token.key_prefix,
+                "permissions": sorted(p.value for p in granted),
+            },
         )
     return created
 

@@ -23,7 +23,9 @@ class CreateApiKeyInput:
 @strawberry.type
 class CreateApiKeyPayload:
     api_key: ApiKey | None = None
-    secret: str | None = strawberry.field(default=None, description="The key value: returned here once and never again.")
+    secret: str | None = strawberry.field(
+        default=None, description="The key value: returned here once and never again."
+    )
     user_errors: list[UserError]
 
 

@@ -39,7 +39,8 @@ class LogOutPayload:
 
 
 def _client_ip(info: Info[Context, Any]) -> str | None:
-    return info.context.principal.ip_address or (info.context.request.client.host if info.context.request.client else None)
+    client = info.context.request.client
+    return info.context.principal.ip_address or (client.host if client else None)
 
 
 def _signed_in(result: auth.SignedIn) -> dict[str, Any]:

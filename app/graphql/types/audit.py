@@ -12,7 +12,9 @@ class AuditEvent(Node):
     id: strawberry.ID
     occurred_at: datetime
     actor: Actor
-    action: str = strawberry.field(description="e.g. management_token.created, management_token.revoked, api_key.deleted")
+    action: str = strawberry.field(
+        description="e.g. management_token.created, management_token.revoked, api_key.deleted"
+    )
     target_type: str
     target_id: strawberry.ID | None
     ip_address: str | None
