@@ -94,7 +94,9 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
         report_ids = sorted(row["id"] for row in reports)
         ids = d.ids_value(report_ids)
 
-        stale, _ = await conn.execute_query(
+        # RETURNING for the count: the PostgreSQL client reads an INSERT's row count from the
+        # wrong word of the command tag.
+        entries = await conn.execute_query_dict(
             "INSERT INTO stale_token_report_entry (report_id, token_id, reason, last_used_at, idle_days, auto_revoked) "
             f"SELECT r.id, t.id, CASE WHEN t.last_used_at IS NULL THEN '{NEVER_USED}' ELSE '{INACTIVE}' END, "
             "t.last_used_at, t.idle, CASE WHEN w.auto_revoke_stale_after_days IS NOT NULL "
@@ -104,9 +106,10 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
             "JOIN workspace w ON w.id = t.workspace_id "
             f"JOIN stale_token_report r ON r.workspace_id = w.id AND r.sweep_id = {d.text(2)} "
             f"WHERE t.idle >= w.stale_after_days AND {d.in_ids('r.id', 3)} "
-            "ORDER BY r.id, t.idle DESC, t.id",
+            "ORDER BY r.id, t.idle DESC, t.id RETURNING id",
             [at, sweep_id, ids],
         )
+        stale = len(entries)
         entries_of_run = f"SELECT e.token_id FROM stale_token_report_entry e WHERE {d.in_ids('e.report_id', 2)}"
         revoked = await conn.execute_query_dict(
             f"UPDATE management_token SET revoked_at = {d.now(1)}, active_name = NULL "
