@@ -42,7 +42,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     from workers.settings import WorkerSettings
 
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    run_worker(WorkerSettings, burst=args.burst)  # type: ignore[arg-type]
     return 0
 
 
@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     migrate.set_defaults(run=_migrate)
 
     worker = commands.add_parser("worker", help="Run the arq worker (needs KEYWARD_REDIS_URL): flush and sweep.")
+    worker.add_argument("--burst", action="store_true", help="Run what is due (a flush) and queued, then exit.")
     worker.set_defaults(run=_worker)
 
     sweep = commands.add_parser("stale-sweep", help="Flag, report and (if the workspace asks) revoke stale tokens now.")
