@@ -7,7 +7,7 @@ One parser serves both schedulers: the arq worker's ``cron(...)`` and the embedd
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from arq.cron import next_cron
@@ -84,8 +84,8 @@ async def run_on_schedule(expression: str, job: Callable[[datetime], Awaitable[o
         return
     cron_options(expression)  # fail at start-up, not at the first tick
     while True:
-        tick = next_tick(expression, datetime.now(timezone.utc))
-        await asyncio.sleep(max(0.0, (tick - datetime.now(timezone.utc)).total_seconds()))
+        tick = next_tick(expression, datetime.now(UTC))
+        await asyncio.sleep(max(0.0, (tick - datetime.now(UTC)).total_seconds()))
         try:
             await job(tick)
         except Exception:

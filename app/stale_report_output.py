@@ -12,8 +12,18 @@ from app.services.stale_reports import ReportView
 WORKSPACE_ID_HELP = "give a workspace number (e.g. 3) or its GraphQL ID."
 
 CSV_COLUMNS = [
-    "workspaceId", "workspaceName", "reportId", "generatedAt", "staleAfterDays",
-    "tokenId", "tokenName", "keyPrefix", "reason", "lastUsedAt", "idleDays", "autoRevoked",
+    "workspaceId",
+    "workspaceName",
+    "reportId",
+    "generatedAt",
+    "staleAfterDays",
+    "tokenId",
+    "tokenName",
+    "keyPrefix",
+    "reason",
+    "lastUsedAt",
+    "idleDays",
+    "autoRevoked",
 ]
 
 
@@ -75,10 +85,21 @@ def _table(reports: Sequence[ReportView]) -> str:
         rows = [("NAME", "KEY PREFIX", "REASON", "LAST USED", "IDLE DAYS", "AUTO-REVOKED")]
         for e in r.entries:
             last = f"{e.last_used_at:%Y-%m-%d %H:%M}" if e.last_used_at else "never"
-            rows.append((e.token_name, e.key_prefix + "…", e.reason, last, str(e.idle_days),
-                         "yes" if e.auto_revoked else "no"))
+            rows.append(
+                (
+                    e.token_name,
+                    e.key_prefix + "…",
+                    e.reason,
+                    last,
+                    str(e.idle_days),
+                    "yes" if e.auto_revoked else "no",
+                )
+            )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+        lines += [
+            "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows
+        ]
         lines.append("")
     return "\n".join(lines)
 

@@ -25,8 +25,13 @@ async def keyward(settings: Settings, *args: str, redis_url: str | None = None) 
     if redis_url:
         env["KEYWARD_REDIS_URL"] = redis_url
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "app.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
     assert process.returncode is not None
@@ -36,8 +41,14 @@ async def keyward(settings: Settings, *args: str, redis_url: str | None = None) 
 async def _stale_world(api: Api) -> tuple[str, str]:
     """Two workspaces; the first revokes after 60 days. Returns their global ids."""
     first, second = await api.sign_up(workspace="First"), await api.sign_up(workspace="Second")
-    await api.ok(UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 60}}, first.session)
-    for account, name, days in [(first, "ci-pipeline", 90), (first, "rotation", 40), (second, "old-script", 100)]:
+    await api.ok(
+        UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 60}}, first.session
+    )
+    for account, name, days in [
+        (first, "ci-pipeline", 90),
+        (first, "rotation", 40),
+        (second, "old-script", 100),
+    ]:
         token_id, _ = await api.create_token(account, ["VIEW_PROJECTS"], name=name)
         await ManagementToken.filter(id=pk_of(token_id, "ManagementToken")).update(
             created_at=utcnow() - timedelta(days=days, hours=1)
@@ -108,12 +119,19 @@ async def test_keyward_worker_and_arq_cli_flush_usage(redis_api: Api, redis_sett
     first_use = row.last_used_at
 
     await redis_api.ok("{ viewer { kind } }", token=secret)
-    env = {**os.environ, "KEYWARD_DATABASE_URL": redis_settings.database_url,
-           "KEYWARD_REDIS_URL": str(redis_settings.redis_url)}
+    env = {
+        **os.environ,
+        "KEYWARD_DATABASE_URL": redis_settings.database_url,
+        "KEYWARD_REDIS_URL": str(redis_settings.redis_url),
+    }
     arq = os.path.join(os.path.dirname(sys.executable), "arq")
     process = await asyncio.create_subprocess_exec(
-        arq, "workers.settings.WorkerSettings", "--burst", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        arq,
+        "workers.settings.WorkerSettings",
+        "--burst",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err_bytes = await process.communicate()
     assert process.returncode == 0, err_bytes.decode()

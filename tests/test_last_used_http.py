@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -56,7 +56,7 @@ async def test_requests_write_no_usage_to_the_database_until_the_final_flush(set
         with statements_of_requests() as seen:
             for _ in range(5):
                 await api.ok(VIEWER, token=secret)
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         await api.ok(VIEWER, token=secret)
         # then nothing about usage reached the database on the request path
         assert not [sql for sql in seen if "last_used" in sql]
@@ -78,7 +78,7 @@ async def test_embedded_flush_shows_last_used_of_tokens_and_keys(app: Starlette,
     # given a token and an API key, each used once
     owner = await api.sign_up()
     token_id, secret = await api.create_token(owner, ALL_PERMISSIONS)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     project = await api.create_project(secret)
     key_id, key = await api.create_api_key(secret, project)
     assert (await _verify(api, key)).json()["valid"] is True
@@ -151,10 +151,24 @@ class ThrowawayRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        self.process = subprocess.Popen(  # noqa: S603
+            [  # noqa: S607
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         for _ in range(100):
@@ -213,7 +227,7 @@ async def test_redis_stopped_and_started_during_traffic_loses_no_use(
         await api.ok(VIEWER, token=second)
         # when Redis stops, requests keep succeeding and their uses stay in process
         throwaway_redis.stop()
-        stopped_at = datetime.now(timezone.utc)
+        stopped_at = datetime.now(UTC)
         for _ in range(3):
             await api.ok(VIEWER, token=first)
         assert len(buffer.fallback) == 1 and buffer.degraded
@@ -243,7 +257,7 @@ async def test_graceful_shutdown_while_redis_is_down_writes_to_the_database(
         token_id, secret = await api.create_token(owner, ALL_PERMISSIONS)
         # given Redis is down while a token is used
         throwaway_redis.stop()
-        used_after = datetime.now(timezone.utc)
+        used_after = datetime.now(UTC)
         await api.ok(VIEWER, token=secret)
         # when the API process shuts down gracefully (leaving the block)
     # then the use went straight to the database
@@ -264,7 +278,7 @@ async def test_a_hanging_redis_does_not_hold_the_request(app: Starlette, redis_u
         # when a use is recorded
         from app.usage.model import UsageKind, Use
 
-        await buffer.record(Use(UsageKind.API_KEY, 1, datetime.now(timezone.utc), None))
+        await buffer.record(Use(UsageKind.API_KEY, 1, datetime.now(UTC), None))
         # then it was kept in process instead of failing
         assert len(buffer.fallback) == 1 and buffer.degraded
     finally:

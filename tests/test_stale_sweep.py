@@ -2,7 +2,7 @@
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from app.usage.model import UsageKind, Use
 from tests.helpers import ALL_PERMISSIONS, Account, Api, error_codes
 from tests.usage_support import statements, token_row
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 UPDATE_SETTINGS = """
 mutation($input: WorkspaceSettingsInput!) {
@@ -48,7 +48,9 @@ async def _age(token_id: str, *, created_days_ago: float, used_days_ago: float |
     await ManagementToken.filter(id=pk).update(created_at=NOW - timedelta(days=created_days_ago))
     if used_days_ago is not None:
         buffer = MemoryUsageBuffer()
-        await buffer.record(Use(UsageKind.MANAGEMENT_TOKEN, pk, NOW - timedelta(days=used_days_ago), "192.0.2.10"))
+        await buffer.record(
+            Use(UsageKind.MANAGEMENT_TOKEN, pk, NOW - timedelta(days=used_days_ago), "192.0.2.10")
+        )
         await flush(buffer)
 
 
@@ -62,8 +64,14 @@ class World:
 
 async def _world(api: Api) -> World:
     """Workspace A: stale after 30 days, revoke after 60. B: defaults (90, never revoke). C: nothing stale."""
-    a, b, c = await api.sign_up(workspace="A"), await api.sign_up(workspace="B"), await api.sign_up(workspace="C")
-    await api.ok(UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 60}}, a.session)
+    a, b, c = (
+        await api.sign_up(workspace="A"),
+        await api.sign_up(workspace="B"),
+        await api.sign_up(workspace="C"),
+    )
+    await api.ok(
+        UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 60}}, a.session
+    )
     tokens: dict[str, tuple[str, str]] = {}
     for account, name, created, used in [
         (a, "a-never-used-100d", 100, None),  # NEVER_USED, idle 100 >= 60: revoked
@@ -103,7 +111,11 @@ async def test_sweep_flags_reports_and_revokes_per_workspace_settings(api: Api) 
     entries_a = _entries(report_a)
     assert set(entries_a) == {"a-never-used-100d", "a-idle-45d"}
     assert entries_a["a-never-used-100d"] | {"token": None} == {
-        "token": None, "reason": "NEVER_USED", "lastUsedAt": None, "idleDays": 100, "autoRevoked": True,
+        "token": None,
+        "reason": "NEVER_USED",
+        "lastUsedAt": None,
+        "idleDays": 100,
+        "autoRevoked": True,
     }
     assert entries_a["a-never-used-100d"]["token"]["status"] == "REVOKED"
     assert entries_a["a-idle-45d"]["reason"] == "INACTIVE" and entries_a["a-idle-45d"]["idleDays"] == 45
@@ -117,21 +129,30 @@ async def test_sweep_flags_reports_and_revokes_per_workspace_settings(api: Api) 
     assert (await api.ok(REPORTS, token=world.c.session))["staleTokenReports"]["totalCount"] == 0
     # and managementTokens(stale: true) lists exactly the flagged tokens of the caller's workspace
     stale_a = await api.ok(STALE_TOKENS, token=world.a.session)
-    assert {e["node"]["name"] for e in stale_a["managementTokens"]["edges"]} == {"a-never-used-100d", "a-idle-45d"}
+    assert {e["node"]["name"] for e in stale_a["managementTokens"]["edges"]} == {
+        "a-never-used-100d",
+        "a-idle-45d",
+    }
     stale_b = await api.ok(STALE_TOKENS, token=world.b.session)
-    assert {e["node"]["name"] for e in stale_b["managementTokens"]["edges"]} == {"b-never-used-120d", "b-idle-95d"}
+    assert {e["node"]["name"] for e in stale_b["managementTokens"]["edges"]} == {
+        "b-never-used-120d",
+        "b-idle-95d",
+    }
     # and every flag and the revocation are audit events by the system
     audit_a = [e["node"] for e in (await api.ok(AUDIT, token=world.a.session))["auditEvents"]["edges"]]
     system = [e for e in audit_a if e["actor"]["kind"] == "SYSTEM"]
-    assert sorted((e["action"], e["targetId"]) for e in system) == sorted([
-        ("management_token.flagged_stale", world.tokens["a-never-used-100d"][0]),
-        ("management_token.flagged_stale", world.tokens["a-idle-45d"][0]),
-        ("management_token.revoked", world.tokens["a-never-used-100d"][0]),
-    ])
+    assert sorted((e["action"], e["targetId"]) for e in system) == sorted(
+        [
+            ("management_token.flagged_stale", world.tokens["a-never-used-100d"][0]),
+            ("management_token.flagged_stale", world.tokens["a-idle-45d"][0]),
+            ("management_token.revoked", world.tokens["a-never-used-100d"][0]),
+        ]
+    )
     assert all(e["actor"]["id"] is None and e["ipAddress"] is None for e in system)
     audit_b = [e["node"] for e in (await api.ok(AUDIT, token=world.b.session))["auditEvents"]["edges"]]
     assert sorted(e["action"] for e in audit_b if e["actor"]["kind"] == "SYSTEM") == [
-        "management_token.flagged_stale", "management_token.flagged_stale",
+        "management_token.flagged_stale",
+        "management_token.flagged_stale",
     ]
 
 
@@ -219,7 +240,9 @@ async def test_twice_at_once_revokes_exactly_once(api: Api, same_id: bool) -> No
 async def test_sweep_is_set_based(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     # given many stale tokens in one workspace
     owner = await api.sign_up()
-    await api.ok(UPDATE_SETTINGS, {"input": {"staleAfterDays": 1, "autoRevokeStaleAfterDays": 2}}, owner.session)
+    await api.ok(
+        UPDATE_SETTINGS, {"input": {"staleAfterDays": 1, "autoRevokeStaleAfterDays": 2}}, owner.session
+    )
     for i in range(30):
         token_id, _ = await api.create_token(owner, ["VIEW_PROJECTS"], name=f"t{i}")
         await ManagementToken.filter(id=pk_of(token_id, "ManagementToken")).update(
@@ -236,14 +259,18 @@ async def test_sweep_is_set_based(api: Api, monkeypatch: pytest.MonkeyPatch) -> 
 async def test_update_workspace_settings_validates_and_turns_auto_revoke_off(api: Api) -> None:
     owner = await api.sign_up()
     # a revocation threshold below the stale threshold is a user error
-    body = await api.gql(UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 10}},
-                         owner.session)
+    body = await api.gql(
+        UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 10}}, owner.session
+    )
     assert [e["code"] for e in body["data"]["updateWorkspaceSettings"]["userErrors"]] == ["OUT_OF_RANGE"]
     # valid values are stored; null turns automatic revocation off; leaving it out keeps it
-    data = await api.ok(UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 45}},
-                        owner.session)
+    data = await api.ok(
+        UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 45}}, owner.session
+    )
     assert data["updateWorkspaceSettings"]["workspace"] | {"id": None} == {
-        "id": None, "staleAfterDays": 30, "autoRevokeStaleAfterDays": 45,
+        "id": None,
+        "staleAfterDays": 30,
+        "autoRevokeStaleAfterDays": 45,
     }
     data = await api.ok(UPDATE_SETTINGS, {"input": {"staleAfterDays": 40}}, owner.session)
     assert data["updateWorkspaceSettings"]["workspace"]["autoRevokeStaleAfterDays"] == 45

@@ -2,7 +2,7 @@
 
 import asyncio
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as aioredis
@@ -17,7 +17,7 @@ from app.usage.redis_buffer import RedisUsageBuffer
 from tests.helpers import ALL_PERMISSIONS, Api
 from tests.usage_support import statements, token_row, updates_of
 
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 MT = UsageKind.MANAGEMENT_TOKEN
 
 
@@ -34,10 +34,14 @@ async def _tokens(api: Api, count: int) -> list[int]:
 
 def _uses(token_ids: list[int], per_token: int, seed: int) -> list[Use]:
     """`per_token` uses of every token at distinct times, shuffled (arrival order is not time order)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311
     uses = [
-        Use(MT, pk, T0 + timedelta(seconds=rng.randrange(0, 86_400), microseconds=rng.randrange(1_000_000)),
-            f"198.51.100.{rng.randrange(1, 255)}")
+        Use(
+            MT,
+            pk,
+            T0 + timedelta(seconds=rng.randrange(0, 86_400), microseconds=rng.randrange(1_000_000)),
+            f"198.51.100.{rng.randrange(1, 255)}",
+        )
         for pk in token_ids
         for _ in range(per_token)
     ]
@@ -127,9 +131,7 @@ async def test_two_processes_writing_one_buffer_keep_the_newest_use(api: Api, re
         buffers = [RedisUsageBuffer(first, timeout=5.0), RedisUsageBuffer(second, timeout=5.0)]
         uses_a, uses_b = _uses(token_ids, 40, seed=3), _uses(token_ids, 40, seed=4)
         # when both record at the same time and a flush follows
-        await asyncio.gather(
-            *(buffers[0].record(u) for u in uses_a), *(buffers[1].record(u) for u in uses_b)
-        )
+        await asyncio.gather(*(buffers[0].record(u) for u in uses_a), *(buffers[1].record(u) for u in uses_b))
         await flush(buffers[0])
         # then each token has the newest of all uses from both, with its IP
         await _assert_db_matches(_newest(uses_a + uses_b))
@@ -252,7 +254,10 @@ async def test_concurrent_flushes_write_everything_once(api: Api, redis_buffer: 
         await redis_buffer.record(use)
     # when
     await asyncio.gather(
-        flush(redis_buffer), flush(redis_buffer), *(redis_buffer.record(u) for u in uses[half:]), flush(redis_buffer)
+        flush(redis_buffer),
+        flush(redis_buffer),
+        *(redis_buffer.record(u) for u in uses[half:]),
+        flush(redis_buffer),
     )
     await flush(redis_buffer)
     # then
@@ -276,5 +281,5 @@ async def test_last_used_ip_is_shown_in_token_details(api: Api, redis_buffer: Re
     assert (await token_row(token_id)).last_used_ip == "2001:db8::7"
 
 
-TOKEN_DETAILS = """
+TOKEN_DETAILS = """  # noqa: S105
 query($id: ID!) { node(id: $id) { ... on ManagementToken { id name lastUsedAt lastUsedIp staleSince } } }"""

@@ -51,7 +51,13 @@ async def test_stale_sweep_job_counts_uses_still_in_redis(
     assert (await token_row(used_id)).stale_since is None
     assert (await token_row(used_id)).last_used_at is not None
     assert (await token_row(idle_id)).stale_since is not None
-    assert outcome | {"sweep_id": None} == {"sweep_id": None, "reports": 1, "stale": 1, "flagged": 1, "revoked": 0}
+    assert outcome | {"sweep_id": None} == {
+        "sweep_id": None,
+        "reports": 1,
+        "stale": 1,
+        "flagged": 1,
+        "revoked": 0,
+    }
     assert outcome["sweep_id"] == "cron:stale_sweep:42"
     assert again["reports"] == 0 and again["stale"] == 0
 

@@ -17,7 +17,12 @@ async def flush_usage(ctx: dict[str, Any]) -> dict[str, int]:
     """Buffered uses → database. Safe to run concurrently and to re-run after a crash."""
     result: FlushResult = await flush(ctx["usage"])
     if result.uses:
-        log.info("flushed %d uses in %d batch(es), %d rows changed", result.uses, result.batches, result.rows_changed)
+        log.info(
+            "flushed %d uses in %d batch(es), %d rows changed",
+            result.uses,
+            result.batches,
+            result.rows_changed,
+        )
     return {"uses": result.uses, "rows_changed": result.rows_changed, "batches": result.batches}
 
 
@@ -30,7 +35,11 @@ async def stale_sweep(ctx: dict[str, Any]) -> dict[str, Any]:
     result: SweepResult = await run_sweep(sweep_id=str(ctx.get("job_id") or "") or None)
     log.info(
         "stale sweep %s: %d stale, %d newly flagged, %d revoked, %d report(s)",
-        result.sweep_id, result.stale, result.flagged, result.revoked, len(result.report_ids),
+        result.sweep_id,
+        result.stale,
+        result.flagged,
+        result.revoked,
+        len(result.report_ids),
     )
     return {
         "sweep_id": result.sweep_id,

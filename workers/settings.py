@@ -29,11 +29,18 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     functions = [flush_usage, stale_sweep]
     cron_jobs = [
-        cron(flush_usage, name="flush_usage", unique=True, run_at_startup=True,
-             **every_seconds(_settings.usage_flush_seconds)),
+        cron(
+            flush_usage,
+            name="flush_usage",
+            unique=True,
+            run_at_startup=True,
+            **every_seconds(_settings.usage_flush_seconds),
+        ),
     ]
     if not is_off(_settings.stale_sweep_cron):
-        cron_jobs.append(cron(stale_sweep, name="stale_sweep", unique=True, **cron_options(_settings.stale_sweep_cron)))
+        cron_jobs.append(
+            cron(stale_sweep, name="stale_sweep", unique=True, **cron_options(_settings.stale_sweep_cron))
+        )
     on_startup = on_startup
     on_shutdown = on_shutdown
     redis_settings = RedisSettings.from_dsn(_settings.redis_url or "redis://127.0.0.1:6379/0")

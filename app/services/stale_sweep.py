@@ -60,7 +60,7 @@ class _Dialect:
     def in_ids(self, column: str, n: int) -> str:
         if self.postgres:
             return f"{column} = ANY(${n}::bigint[])"
-        return f"{column} IN (SELECT value FROM json_each(?{n}))"
+        return f"{column} IN (SELECT value FROM json_each(?{n}))"  # noqa: S608
 
     def text(self, n: int) -> str:
         return f"${n}::text" if self.postgres else f"?{n}"
@@ -82,7 +82,7 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
         at = d.time_value(now)
 
         reports = await conn.execute_query_dict(
-            "INSERT INTO stale_token_report (workspace_id, generated_at, stale_after_days, sweep_id) "
+            "INSERT INTO stale_token_report (workspace_id, generated_at, stale_after_days, sweep_id) "  # noqa: S608
             f"SELECT w.id, {d.now(1)}, w.stale_after_days, {d.text(2)} FROM workspace w "
             "WHERE EXISTS (SELECT 1 FROM management_token t WHERE t.workspace_id = w.id "
             f"AND t.revoked_at IS NULL AND {d.idle_days(1, 't')} >= w.stale_after_days) "
@@ -97,7 +97,7 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
         # RETURNING for the count: the PostgreSQL client reads an INSERT's row count from the
         # wrong word of the command tag.
         entries = await conn.execute_query_dict(
-            "INSERT INTO stale_token_report_entry (report_id, token_id, reason, last_used_at, idle_days, auto_revoked) "
+            "INSERT INTO stale_token_report_entry (report_id, token_id, reason, last_used_at, idle_days, auto_revoked) "  # noqa: S608
             f"SELECT r.id, t.id, CASE WHEN t.last_used_at IS NULL THEN '{NEVER_USED}' ELSE '{INACTIVE}' END, "
             "t.last_used_at, t.idle, CASE WHEN w.auto_revoke_stale_after_days IS NOT NULL "
             "AND t.idle >= w.auto_revoke_stale_after_days THEN TRUE ELSE FALSE END "
@@ -110,15 +110,17 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
             [at, sweep_id, ids],
         )
         stale = len(entries)
-        entries_of_run = f"SELECT e.token_id FROM stale_token_report_entry e WHERE {d.in_ids('e.report_id', 2)}"
+        entries_of_run = (
+            f"SELECT e.token_id FROM stale_token_report_entry e WHERE {d.in_ids('e.report_id', 2)}"  # noqa: S608
+        )
         revoked = await conn.execute_query_dict(
-            f"UPDATE management_token SET revoked_at = {d.now(1)}, active_name = NULL "
+            f"UPDATE management_token SET revoked_at = {d.now(1)}, active_name = NULL "  # noqa: S608
             f"WHERE revoked_at IS NULL AND id IN ({entries_of_run} AND e.auto_revoked) "
             "RETURNING id, workspace_id, name, key_prefix",
             [at, ids],
         )
         flagged = await conn.execute_query_dict(
-            f"UPDATE management_token SET stale_since = {d.now(1)} "
+            f"UPDATE management_token SET stale_since = {d.now(1)} "  # noqa: S608
             f"WHERE stale_since IS NULL AND id IN ({entries_of_run}) "
             "RETURNING id, workspace_id, name, key_prefix",
             [at, ids],
@@ -134,7 +136,7 @@ async def _audit(
     if not flagged and not revoked:
         return
     rows = await conn.execute_query_dict(
-        "SELECT e.token_id, e.reason, e.idle_days FROM stale_token_report_entry e "
+        "SELECT e.token_id, e.reason, e.idle_days FROM stale_token_report_entry e "  # noqa: S608
         f"WHERE {d.in_ids('e.report_id', 1)}",
         [report_ids],
     )

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from app.usage.model import Use, UsageKind
+from app.usage.model import UsageKind, Use
 
 
 @dataclass

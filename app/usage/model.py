@@ -3,13 +3,13 @@
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class UsageKind(enum.Enum):
     """Which table a credential lives in; the value is the short member prefix used in Redis."""
 
-    MANAGEMENT_TOKEN = "mt"
+    MANAGEMENT_TOKEN = "mt"  # noqa: S105
     API_KEY = "ak"
 
 
@@ -36,7 +36,7 @@ def to_micros(at: datetime) -> int:
 
 
 def from_micros(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros // 1_000_000, timezone.utc).replace(microsecond=micros % 1_000_000)
+    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
 
 
 def parse_member(member: str) -> tuple[UsageKind, int] | None:
@@ -58,4 +58,4 @@ def newest(uses: Iterable[Use]) -> dict[tuple[UsageKind, int], Use]:
     return out
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

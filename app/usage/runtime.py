@@ -10,7 +10,7 @@ the database, so a graceful shutdown loses nothing.
 import asyncio
 import contextlib
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
@@ -34,7 +34,11 @@ def connect_redis(url: str, *, timeout: float) -> Redis:
 
 class UsageRuntime:
     def __init__(
-        self, buffer: MemoryUsageBuffer | RedisUsageBuffer, *, flush_seconds: float, redis: Redis | None = None
+        self,
+        buffer: MemoryUsageBuffer | RedisUsageBuffer,
+        *,
+        flush_seconds: float,
+        redis: Redis | None = None,
     ) -> None:
         self.buffer = buffer
         self.flush_seconds = flush_seconds
@@ -60,7 +64,7 @@ class UsageRuntime:
 
     async def record(self, kind: UsageKind, pk: int, ip: str | None, at: datetime | None = None) -> None:
         """The request path's only usage work: one Redis round trip at most, no database query."""
-        await self.buffer.record(Use(kind, pk, at or datetime.now(timezone.utc), ip))
+        await self.buffer.record(Use(kind, pk, at or datetime.now(UTC), ip))
 
     # ---- background work ----
 
@@ -99,7 +103,9 @@ class UsageRuntime:
                 if len(self.buffer.fallback):
                     # Redis is still away: the database is the only place left that keeps them.
                     result = await flush(self.buffer.fallback)
-                    log.info("usage: wrote %d uses Redis would not take straight to the database", result.uses)
+                    log.info(
+                        "usage: wrote %d uses Redis would not take straight to the database", result.uses
+                    )
             else:
                 await flush(self.buffer)
         finally:

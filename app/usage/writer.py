@@ -6,7 +6,7 @@ with the time it belongs to, and a management token that was used loses its stal
 """
 
 from collections.abc import Sequence
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from tortoise import BaseDBAsyncClient
@@ -23,7 +23,7 @@ _TABLES: dict[UsageKind, tuple[str, str]] = {
 
 def _postgres(table: str, extra: str, uses: Sequence[Use]) -> tuple[str, list[Any]]:
     sql = (
-        f"UPDATE {table} AS t SET last_used_at = v.used_at, last_used_ip = v.ip{extra} "
+        f"UPDATE {table} AS t SET last_used_at = v.used_at, last_used_ip = v.ip{extra} "  # noqa: S608
         "FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS v(id, used_at, ip) "
         "WHERE t.id = v.id AND (t.last_used_at IS NULL OR t.last_used_at < v.used_at)"
     )
@@ -35,13 +35,13 @@ def _sqlite(table: str, extra: str, uses: Sequence[Use]) -> tuple[str, list[Any]
     # correctly as text.
     values = ", ".join("(?, ?, ?)" for _ in uses)
     sql = (
-        f"WITH v(id, used_at, ip) AS (VALUES {values}) "
+        f"WITH v(id, used_at, ip) AS (VALUES {values}) "  # noqa: S608
         f"UPDATE {table} SET last_used_at = v.used_at, last_used_ip = v.ip{extra} FROM v "
         f"WHERE {table}.id = v.id AND ({table}.last_used_at IS NULL OR {table}.last_used_at < v.used_at)"
     )
     params: list[Any] = []
     for use in uses:
-        params += [use.id, use.at.astimezone(timezone.utc).isoformat(" "), use.ip]
+        params += [use.id, use.at.astimezone(UTC).isoformat(" "), use.ip]
     return sql, params
 
 
