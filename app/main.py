@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         flush_seconds=settings.usage_flush_seconds,
         redis_timeout=settings.usage_redis_timeout_seconds,
         retry_seconds=settings.usage_redis_retry_seconds,
+        max_connections=settings.usage_redis_max_connections,
     )
 
     async def embedded_sweep(tick: object) -> None:

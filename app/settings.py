@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     usage_flush_seconds: float = Field(default=10.0, gt=0)
     usage_redis_timeout_seconds: float = Field(default=0.1, gt=0)
     usage_redis_retry_seconds: float = Field(default=1.0, gt=0)
+    usage_redis_max_connections: int = Field(default=32, ge=1)
     # Five-field cron (minute hour day month weekday, UTC) for the stale-token sweep; "off" to
     # run it only on demand (`keyward stale-sweep`).
     stale_sweep_cron: str = "17 3 * * *"

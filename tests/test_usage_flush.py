@@ -283,3 +283,25 @@ async def test_last_used_ip_is_shown_in_token_details(api: Api, redis_buffer: Re
 
 TOKEN_DETAILS = """  # noqa: S105
 query($id: ID!) { node(id: $id) { ... on ManagementToken { id name lastUsedAt lastUsedIp staleSince } } }"""
+
+
+async def test_concurrent_requests_share_round_trips(api: Api, redis_buffer: RedisUsageBuffer) -> None:
+    # given 300 requests recording at once (each waits for the round trip that carries its use)
+    token_ids = await _tokens(api, 3)
+    uses = _uses(token_ids, 100, seed=9)
+    round_trips = 0
+    send = redis_buffer._record
+
+    async def observed(**kwargs: object) -> object:
+        nonlocal round_trips
+        round_trips += 1
+        return await send(**kwargs)
+
+    redis_buffer._record = observed  # type: ignore[method-assign]
+    # when
+    await asyncio.gather(*(redis_buffer.record(use) for use in uses))
+    # then they rode in a few shared round trips, and nothing fell back or got lost
+    assert len(redis_buffer.fallback) == 0
+    assert 1 <= round_trips < len(uses) / 10
+    await flush(redis_buffer)
+    await _assert_db_matches(_newest(uses))

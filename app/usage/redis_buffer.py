@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from app.usage import keys
 from app.usage.memory import MemoryUsageBuffer
-from app.usage.model import Use, from_micros, parse_member
+from app.usage.model import Use, from_micros, newest, parse_member
 
 log = logging.getLogger("keyward.usage")
 
@@ -117,6 +117,10 @@ class RedisUsageBuffer:
         self._record = redis.register_script(RECORD_SCRIPT)
         self._take = redis.register_script(TAKE_SCRIPT)
         self._finish = redis.register_script(FINISH_SCRIPT)
+        # Group commit: uses that arrive while a round trip is in flight ride together in the next.
+        self._next: list[Use] = []
+        self._next_sent: asyncio.Future[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
 
     @property
     def degraded(self) -> bool:
@@ -128,16 +132,43 @@ class RedisUsageBuffer:
         self._down_until = time.monotonic() + self.retry_after
 
     async def record(self, use: Use) -> None:
-        """Never raises, never waits longer than `timeout`: on trouble the use stays in process."""
+        """Never raises, never waits longer than `timeout`: on trouble the use stays in process.
+
+        The caller waits for the one round trip that carries its use. Concurrent requests share
+        round trips (group commit), so a burst costs a few EVALSHAs, not one connection each.
+        """
         if self.degraded:
             self.fallback.add(use)
             return
+        self._next.append(use)
+        if self._next_sent is None:
+            self._next_sent = asyncio.get_running_loop().create_future()
+        sent = self._next_sent
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send())
         try:
             async with asyncio.timeout(self.timeout):
-                await self._record(keys=[keys.PENDING, keys.PENDING_IP], args=_args([use]))
+                await asyncio.shield(sent)
         except UNAVAILABLE as exc:
+            # Kept in process too: if the round trip still lands, the duplicate is harmless.
             self.fallback.add(use)
             self._mark_down(exc)
+
+    async def _send(self) -> None:
+        try:
+            while self._next:
+                uses, sent = self._next, self._next_sent
+                self._next, self._next_sent = [], None
+                assert sent is not None
+                try:
+                    await self._record(keys=[keys.PENDING, keys.PENDING_IP], args=_args(list(newest(uses).values())))
+                except UNAVAILABLE as exc:
+                    sent.set_exception(exc)
+                    sent.exception()  # retrieved here: waiters that already timed out never read it
+                else:
+                    sent.set_result(None)
+        finally:
+            self._sender = None
 
     async def record_many(self, uses: Sequence[Use]) -> None:
         """Write uses straight to Redis (raises when Redis is unavailable)."""

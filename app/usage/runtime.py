@@ -12,7 +12,7 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from app.usage.flush import FlushResult, flush
 from app.usage.memory import MemoryUsageBuffer
@@ -22,14 +22,22 @@ from app.usage.redis_buffer import RedisUsageBuffer
 log = logging.getLogger("keyward.usage")
 
 
-def connect_redis(url: str, *, timeout: float) -> Redis:
-    """A client for the request path: short timeouts, no retries, so a sick Redis costs little."""
-    return Redis.from_url(
+def connect_redis(url: str, *, timeout: float, max_connections: int = 32) -> Redis:
+    """A client for the request path: short timeouts, no retries, so a sick Redis costs little.
+
+    The pool is bounded: under a burst, requests queue for a connection (within their timeout)
+    instead of opening one connection each; a request that cannot get one in time keeps its use
+    in process like any other Redis trouble.
+    """
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=timeout,
         decode_responses=True,
         socket_connect_timeout=max(timeout * 5, 0.25),
         socket_timeout=max(timeout * 10, 0.5),
     )
+    return Redis(connection_pool=pool)
 
 
 class UsageRuntime:
@@ -47,11 +55,17 @@ class UsageRuntime:
 
     @classmethod
     def create(
-        cls, redis_url: str | None, *, flush_seconds: float, redis_timeout: float, retry_seconds: float
+        cls,
+        redis_url: str | None,
+        *,
+        flush_seconds: float,
+        redis_timeout: float,
+        retry_seconds: float,
+        max_connections: int = 32,
     ) -> "UsageRuntime":
         if not redis_url:
             return cls(MemoryUsageBuffer(), flush_seconds=flush_seconds)
-        redis = connect_redis(redis_url, timeout=redis_timeout)
+        redis = connect_redis(redis_url, timeout=redis_timeout, max_connections=max_connections)
         return cls(
             RedisUsageBuffer(redis, timeout=redis_timeout, retry_after=retry_seconds),
             flush_seconds=flush_seconds,
