@@ -60,7 +60,8 @@ return result
 
 FINISH_SCRIPT = """
 if redis.call('GET', KEYS[3]) == ARGV[1] then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  -- UNLINK: freeing a large taken buffer happens off Redis's main thread
+  redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3])
   return 1
 end
 return 0
