@@ -13,7 +13,7 @@ from app.usage.flush import flush
 from app.usage.memory import MemoryUsageBuffer
 from app.usage.model import UsageKind, Use
 from tests.helpers import ALL_PERMISSIONS, Account, Api, error_codes
-from tests.usage_support import statements, token_row
+from tests.usage_support import statements, token_row, updates_of
 
 NOW = datetime.now(UTC)
 
@@ -189,6 +189,19 @@ async def test_a_token_used_after_being_flagged_is_cleared(api: Api) -> None:
     assert (await api.ok(REPORTS, token=world.a.session))["staleTokenReports"]["totalCount"] == 1
 
 
+async def test_raising_stale_after_days_clears_flags_at_the_next_sweep(api: Api) -> None:
+    # given B's tokens flagged under the default 90 days
+    world = await _world(api)
+    await run_sweep()
+    # when B raises its threshold to 110 days and the sweep runs again
+    await api.ok(UPDATE_SETTINGS, {"input": {"staleAfterDays": 110}}, world.b.session)
+    result = await run_sweep()
+    # then only the token idle for 120 days is still stale in B
+    stale_b = await api.ok(STALE_TOKENS, token=world.b.session)
+    assert {e["node"]["name"] for e in stale_b["managementTokens"]["edges"]} == {"b-never-used-120d"}
+    assert result.flagged == 0
+
+
 async def test_twice_in_a_row_one_report_per_run_and_no_second_revocation(api: Api) -> None:
     # given a sweep that already ran
     world = await _world(api)
@@ -251,9 +264,11 @@ async def test_sweep_is_set_based(api: Api, monkeypatch: pytest.MonkeyPatch) -> 
     # when the sweep runs
     with statements(monkeypatch) as seen:
         result = await run_sweep()
-    # then a fixed number of statements did the work, not one per token
+    # then a fixed number of statements did the work, not one per token: advisory lock (PostgreSQL),
+    # unflag, reports, entries, revoke, flag, entries for the audit, one bulk audit insert
     assert (result.stale, result.flagged, result.revoked) == (30, 30, 20)
-    assert len(seen) <= 4
+    assert len([sql for sql in seen if "pg_advisory_xact_lock" not in sql]) == 7, seen
+    assert len(updates_of(seen, "management_token")) == 3
 
 
 async def test_update_workspace_settings_validates_and_turns_auto_revoke_off(api: Api) -> None:

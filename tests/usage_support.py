@@ -5,28 +5,41 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tortoise.connection import get_connection
 
 from app.graphql.ids import pk_of
 from app.models import ApiKey, ManagementToken
 
 
+_EXECUTE = ("execute_query", "execute_query_dict", "execute_many", "execute_insert")
+
+
+def _client_classes() -> list[type]:
+    from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+    from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionWrapper
+
+    return [SqliteClient, SqliteTransactionWrapper, AsyncpgDBClient, TransactionWrapper]
+
+
 @contextlib.contextmanager
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every SQL statement sent through the default connection's `execute_query` while inside.
+    """Every SQL statement sent while inside, through any connection or transaction of both backends.
 
     It observes and passes every call through unchanged: the database still does the work.
     """
-    conn = get_connection("default")
-    original = conn.execute_query
     seen: list[str] = []
 
-    async def observed(query: str, values: list[Any] | None = None) -> Any:
-        seen.append(query)
-        return await original(query, values)
+    def observe(original: Any) -> Any:
+        async def observed(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append(query)
+            return await original(self, query, *args, **kwargs)
+
+        return observed
 
     with monkeypatch.context() as patch:
-        patch.setattr(conn, "execute_query", observed)
+        for cls in _client_classes():
+            for name in _EXECUTE:
+                if name in vars(cls):
+                    patch.setattr(cls, name, observe(vars(cls)[name]))
         yield seen
 
 

@@ -81,6 +81,15 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
             await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [ADVISORY_LOCK_KEY])
         at = d.time_value(now)
 
+        # A flag whose token is no longer stale under the workspace's current setting (it was
+        # raised since) goes away; a use clears it in the flush already.
+        await conn.execute_query(
+            "UPDATE management_token SET stale_since = NULL WHERE id IN ("  # noqa: S608
+            "SELECT t.id FROM management_token t JOIN workspace w ON w.id = t.workspace_id "
+            f"WHERE t.stale_since IS NOT NULL AND t.revoked_at IS NULL AND {d.idle_days(1, 't')} < w.stale_after_days)",
+            [at],
+        )
+
         reports = await conn.execute_query_dict(
             "INSERT INTO stale_token_report (workspace_id, generated_at, stale_after_days, sweep_id) "  # noqa: S608
             f"SELECT w.id, {d.now(1)}, w.stale_after_days, {d.text(2)} FROM workspace w "
