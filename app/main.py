@@ -43,7 +43,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def embedded_sweep(tick: object) -> None:
         """Without Redis there is no worker: the API process sweeps, after writing fresh usage."""
         await usage.flush_now()
-        await run_sweep(sweep_id=f"embedded:{tick}")
+        result = await run_sweep(sweep_id=f"embedded:{tick}")
+        log.info(
+            "stale sweep %s: %d stale, %d newly flagged, %d revoked",
+            result.sweep_id, result.stale, result.flagged, result.revoked,
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
