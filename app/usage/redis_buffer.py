@@ -150,7 +150,9 @@ class RedisUsageBuffer:
         try:
             async with asyncio.timeout(self.timeout):
                 await asyncio.shield(sent)
-        except UNAVAILABLE as exc:
+        except Exception as exc:  # whatever went wrong, the request must not fail because of it
+            if not isinstance(exc, UNAVAILABLE):
+                log.error("usage buffer: unexpected %s recording a use; kept in process", type(exc).__name__)
             # Kept in process too: if the round trip still lands, the duplicate is harmless.
             self.fallback.add(use)
             self._mark_down(exc)
@@ -163,7 +165,7 @@ class RedisUsageBuffer:
                 assert sent is not None
                 try:
                     await self._record(keys=[keys.PENDING, keys.PENDING_IP], args=_args(list(newest(uses).values())))
-                except UNAVAILABLE as exc:
+                except Exception as exc:  # handed to the waiters, who keep their uses in process
                     sent.set_exception(exc)
                     sent.exception()  # retrieved here: waiters that already timed out never read it
                 else:
