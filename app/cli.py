@@ -33,6 +33,66 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    if not get_settings().redis_url:
+        print("keyward worker needs Redis: set KEYWARD_REDIS_URL (without it `keyward serve` flushes and sweeps itself).",
+              file=sys.stderr)
+        return 2
+    from arq.worker import run_worker
+
+    from workers.settings import WorkerSettings
+
+    run_worker(WorkerSettings, burst=args.burst)  # type: ignore[arg-type]
+    return 0
+
+
+async def _sweep_once() -> dict[str, object]:
+    from workers import context, jobs
+
+    ctx: dict[str, object] = {}
+    await context.startup(ctx)
+    try:
+        return await jobs.stale_sweep(ctx)
+    finally:
+        await context.shutdown(ctx)
+
+
+def _stale_sweep(args: argparse.Namespace) -> int:
+    result = asyncio.run(_sweep_once())
+    print(
+        f"Stale sweep {result['sweep_id']}: {result['stale']} stale token(s), {result['flagged']} newly flagged, "
+        f"{result['revoked']} revoked, {result['reports']} report(s) written."
+    )
+    return 0
+
+
+def _stale_report(args: argparse.Namespace) -> int:
+    from app.stale_report_output import WORKSPACE_ID_HELP, parse_workspace_id, render
+
+    workspace_id = None
+    if args.workspace is not None:
+        workspace_id = parse_workspace_id(args.workspace)
+        if workspace_id is None:
+            print(f"--workspace: {WORKSPACE_ID_HELP}", file=sys.stderr)
+            return 2
+    reports = asyncio.run(_load_reports(workspace_id))
+    sys.stdout.write(render(reports, args.format))
+    return 0
+
+
+async def _load_reports(workspace_id: int | None) -> list[object]:
+    from tortoise import Tortoise
+
+    from app import db
+    from app.services.stale_reports import newest_reports
+
+    await Tortoise.init(config=db.tortoise_config())
+    try:
+        return list(await newest_reports(workspace_id))
+    finally:
+        await Tortoise.close_connections()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="keyward", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -46,6 +106,18 @@ def main(argv: list[str] | None = None) -> int:
 
     migrate = commands.add_parser("migrate", help="Apply the database migrations.")
     migrate.set_defaults(run=_migrate)
+
+    worker = commands.add_parser("worker", help="Run the arq worker (needs KEYWARD_REDIS_URL): flush and sweep.")
+    worker.add_argument("--burst", action="store_true", help="Run what is due (a flush) and queued, then exit.")
+    worker.set_defaults(run=_worker)
+
+    sweep = commands.add_parser("stale-sweep", help="Flag, report and (if the workspace asks) revoke stale tokens now.")
+    sweep.set_defaults(run=_stale_sweep)
+
+    report = commands.add_parser("stale-report", help="Print the newest stale-token report.")
+    report.add_argument("--workspace", help="Workspace id (number or GraphQL ID); default: every workspace")
+    report.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    report.set_defaults(run=_stale_report)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

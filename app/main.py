@@ -1,5 +1,7 @@
 """The Starlette application: GraphQL at /graphql, key verification, probes; Tortoise in the lifespan."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,14 +12,16 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
-from app import db
+from app import cron, db
 from app.graphql.schema import build_schema
 from app.graphql.view import KeywardGraphQL
 from app.http.authentication import BearerTokenBackend, unauthenticated_response
 from app.http.health import healthz, readyz
 from app.http.limits import BodySizeLimit
 from app.http.verify import verify_key
+from app.services.stale_sweep import run_sweep
 from app.settings import Settings, get_settings
+from app.usage.runtime import UsageRuntime
 
 log = logging.getLogger("keyward")
 
@@ -28,6 +32,22 @@ class UnmigratedDatabase(RuntimeError):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    usage = UsageRuntime.create(
+        settings.redis_url,
+        flush_seconds=settings.usage_flush_seconds,
+        redis_timeout=settings.usage_redis_timeout_seconds,
+        retry_seconds=settings.usage_redis_retry_seconds,
+        max_connections=settings.usage_redis_max_connections,
+    )
+
+    async def embedded_sweep(tick: object) -> None:
+        """Without Redis there is no worker: the API process sweeps, after writing fresh usage."""
+        await usage.flush_now()
+        result = await run_sweep(sweep_id=f"embedded:{tick}")
+        log.info(
+            "stale sweep %s: %d stale, %d newly flagged, %d revoked",
+            result.sweep_id, result.stale, result.flagged, result.revoked,
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -40,15 +60,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 raise UnmigratedDatabase(
                     f"The database has {len(pending)} unapplied migration(s): run `keyward migrate` first."
                 )
-            yield
+            await usage.start()
+            sweeper = None
+            if not usage.uses_redis:
+                sweeper = asyncio.create_task(cron.run_on_schedule(settings.stale_sweep_cron, embedded_sweep))
+            try:
+                yield
+            finally:
+                if sweeper is not None:
+                    sweeper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sweeper
+                # Last flush (embedded) or last hand-over to Redis, while the database is still open.
+                await usage.stop()
 
     graphql_app = KeywardGraphQL(
         build_schema(settings), graphql_ide="graphiql" if settings.introspection else None
     )
     authenticated_graphql = AuthenticationMiddleware(
-        graphql_app, backend=BearerTokenBackend(), on_error=unauthenticated_response
+        graphql_app, backend=BearerTokenBackend(usage), on_error=unauthenticated_response
     )
-    return Starlette(
+    application = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
@@ -58,3 +90,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )
+    application.state.usage = usage
+    return application

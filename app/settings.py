@@ -25,7 +25,15 @@ class Settings(BaseSettings):
     max_query_tokens: int = Field(default=2000, ge=1)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
+    # Last-used batching: how often buffered uses are written to the database (the arq cron with
+    # Redis, a lifespan task without), how long a request may wait for Redis before its use is kept
+    # in process instead, and how long to leave a failing Redis alone before trying again.
     usage_flush_seconds: float = Field(default=10.0, gt=0)
+    usage_redis_timeout_seconds: float = Field(default=0.1, gt=0)
+    usage_redis_retry_seconds: float = Field(default=1.0, gt=0)
+    usage_redis_max_connections: int = Field(default=32, ge=1)
+    # Five-field cron (minute hour day month weekday, UTC) for the stale-token sweep; "off" to
+    # run it only on demand (`keyward stale-sweep`).
     stale_sweep_cron: str = "17 3 * * *"
 
     # Proxies whose X-Forwarded-For is trusted (uvicorn's forwarded_allow_ips).

@@ -46,6 +46,10 @@ def database_url() -> Iterator[str]:
 def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     monkeypatch.setenv("KEYWARD_DATABASE_URL", database_url)
     monkeypatch.delenv("KEYWARD_REDIS_URL", raising=False)
+    # Background flushes and sweeps would race the tests' own: tests flush and sweep explicitly
+    # (and through the lifespan's final flush).
+    monkeypatch.setenv("KEYWARD_USAGE_FLUSH_SECONDS", "3600")
+    monkeypatch.setenv("KEYWARD_STALE_SWEEP_CRON", "off")
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
@@ -79,3 +83,59 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def api(client: httpx.AsyncClient) -> Api:
     return Api(client)
+
+
+# ---- Redis (real, one DB number per worktree/CI job, flushed around every test) ----------------
+
+DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _redis_reachable(url: str) -> bool:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError):
+        return False
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """KEYWARD_TEST_REDIS_URL (set in CI); else the local default, skipping only when nothing answers."""
+    import redis
+
+    url = os.environ.get("KEYWARD_TEST_REDIS_URL")
+    if not url:
+        if not _redis_reachable(DEFAULT_TEST_REDIS_URL):
+            pytest.skip("no Redis: set KEYWARD_TEST_REDIS_URL or run redis on 127.0.0.1:6379")
+        url = DEFAULT_TEST_REDIS_URL
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_settings(settings: Settings, redis_url: str) -> Settings:
+    return settings.model_copy(update={"redis_url": redis_url})
+
+
+@pytest_asyncio.fixture
+async def redis_app(redis_settings: Settings) -> AsyncIterator[Starlette]:
+    """The API as it runs beside a worker: usage goes to Redis, the worker flushes it."""
+    application = create_app(redis_settings)
+    async with application.router.lifespan_context(application):
+        await _empty_tables()
+        yield application
+
+
+@pytest_asyncio.fixture
+async def redis_api(redis_app: Starlette) -> AsyncIterator[Api]:
+    transport = httpx.ASGITransport(app=redis_app, client=(CLIENT_IP, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://keyward.test") as http:
+        yield Api(http)

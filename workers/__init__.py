@@ -1,1 +1,1 @@
-"""The arq worker: scheduled jobs that call app.services and app.usage, never app.graphql."""
+"""The arq worker: flushes last-used times and runs the stale-token sweep (never imports app.graphql)."""

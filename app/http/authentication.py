@@ -5,8 +5,10 @@ from starlette.authentication import AuthCredentials, AuthenticationBackend, Aut
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from app.security.principal import ANONYMOUS, Principal
+from app.security.principal import ANONYMOUS, Principal, PrincipalKind
 from app.services.auth import AuthenticationFailed, authenticate
+from app.usage import UsageKind
+from app.usage.runtime import UsageRuntime
 
 
 def client_ip(conn: HTTPConnection) -> str | None:
@@ -14,7 +16,14 @@ def client_ip(conn: HTTPConnection) -> str | None:
 
 
 class BearerTokenBackend(AuthenticationBackend):
-    """No header: anonymous (public fields still work). A header that fails: 401 for the whole request."""
+    """No header: anonymous (public fields still work). A header that fails: 401 for the whole request.
+
+    A management token that authenticates is recorded as used (time and client IP) in the usage
+    buffer: at most one Redis round trip, never a database write on this path.
+    """
+
+    def __init__(self, usage: UsageRuntime | None = None) -> None:
+        self.usage = usage
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal]:
         header = conn.headers.get("authorization")
@@ -27,6 +36,8 @@ class BearerTokenBackend(AuthenticationBackend):
             principal = await authenticate(value.strip(), client_ip(conn))
         except AuthenticationFailed as exc:
             raise AuthenticationError(str(exc)) from None
+        if self.usage is not None and principal.kind is PrincipalKind.MANAGEMENT_TOKEN and principal.token_id:
+            await self.usage.record(UsageKind.MANAGEMENT_TOKEN, principal.token_id, principal.ip_address)
         return AuthCredentials([p.value for p in principal.permissions]), principal
 
 

@@ -6,6 +6,7 @@ from starlette.responses import Response
 
 from app.graphql.ids import to_global_id
 from app.services import api_keys
+from app.usage import UsageKind
 
 
 def _json(body: dict[str, object], status: int = 200) -> Response:
@@ -24,6 +25,10 @@ async def verify_key(request: Request) -> Response:
     if not result.valid:
         return _json({"valid": False, "code": result.code})
     assert result.key_id and result.project_id and result.workspace_id
+    # The key was used: into the usage buffer (no database write here), flushed later.
+    await request.app.state.usage.record(
+        UsageKind.API_KEY, result.key_id, request.client.host if request.client else None
+    )
     return _json(
         {
             "valid": True,

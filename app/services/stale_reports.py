@@ -1,9 +1,74 @@
 """Reading stale-token reports (the sweep that writes them lives in app.services.stale_sweep)."""
 
-from app.models import StaleTokenReport
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.models import StaleTokenReport, StaleTokenReportEntry
 from app.security.principal import Principal
 from app.services.pagination import Page, paginate
 
 
 async def list_reports(principal: Principal, first: int | None, after: str | None) -> Page[StaleTokenReport]:
     return await paginate(StaleTokenReport.filter(workspace_id=principal.workspace_id), first, after, newest_first=True)
+
+
+@dataclass(frozen=True)
+class ReportEntryView:
+    token_id: int
+    token_name: str
+    key_prefix: str
+    reason: str
+    last_used_at: datetime | None
+    idle_days: int
+    auto_revoked: bool
+
+
+@dataclass(frozen=True)
+class ReportView:
+    id: int
+    workspace_id: int
+    workspace_name: str
+    generated_at: datetime
+    stale_after_days: int
+    entries: list[ReportEntryView]
+
+
+async def newest_reports(workspace_id: int | None = None) -> list[ReportView]:
+    """The newest report of one workspace, or of every workspace that has one (for `keyward stale-report`)."""
+    query = StaleTokenReport.all()
+    if workspace_id is not None:
+        query = query.filter(workspace_id=workspace_id)
+    newest: dict[int, StaleTokenReport] = {}
+    for report in await query.order_by("-id").prefetch_related("workspace"):
+        newest.setdefault(report.workspace_id, report)  # type: ignore[attr-defined]
+    if not newest:
+        return []
+    entries = (
+        await StaleTokenReportEntry.filter(report_id__in=[r.id for r in newest.values()])
+        .order_by("id")
+        .prefetch_related("token")
+    )
+    by_report: dict[int, list[ReportEntryView]] = {}
+    for entry in entries:
+        by_report.setdefault(entry.report_id, []).append(  # type: ignore[attr-defined]
+            ReportEntryView(
+                token_id=entry.token.id,
+                token_name=entry.token.name,
+                key_prefix=entry.token.key_prefix,
+                reason=entry.reason,
+                last_used_at=entry.last_used_at,
+                idle_days=entry.idle_days,
+                auto_revoked=entry.auto_revoked,
+            )
+        )
+    return [
+        ReportView(
+            id=report.id,
+            workspace_id=report.workspace.id,
+            workspace_name=report.workspace.name,
+            generated_at=report.generated_at,
+            stale_after_days=report.stale_after_days,
+            entries=by_report.get(report.id, []),
+        )
+        for report in sorted(newest.values(), key=lambda r: r.workspace.id)
+    ]

@@ -1,0 +1,172 @@
+"""The stale-token sweep: flag, report, auto-revoke and audit, as set-based SQL in one transaction.
+
+A management token is stale when it is active and has not been used for its workspace's
+`stale_after_days` (never used: counted from creation). One run writes one report per workspace
+that has stale tokens, flags the tokens (`stale_since`, only once), revokes those idle for at
+least `auto_revoke_stale_after_days` when the workspace set it, and audits every new flag and
+every revocation with the system as the actor.
+
+Running it twice at once or twice in a row is safe:
+- PostgreSQL: a transaction-scoped advisory lock makes concurrent sweeps take turns;
+- the unique (workspace, sweep_id) on reports makes a replayed run (same sweep id, e.g. an arq
+  retry of one cron tick) write nothing twice;
+- flags and revocations are conditional UPDATEs (`stale_since IS NULL`, `revoked_at IS NULL`),
+  so no token is flagged, revoked or audited twice.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from tortoise import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from app.security.principal import SYSTEM
+from app.services import audit
+from app.services.auth import utcnow
+
+ADVISORY_LOCK_KEY = 0x4B57_5357  # "KWSW": one number shared by every Keyward sweep
+
+NEVER_USED = "NEVER_USED"
+INACTIVE = "INACTIVE"
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    sweep_id: str
+    report_ids: list[int]
+    stale: int  # entries written (stale tokens found in this run)
+    flagged: int  # tokens newly flagged
+    revoked: int  # tokens revoked by this run
+
+
+class _Dialect:
+    """The few places where SQLite and PostgreSQL differ: placeholders, time arithmetic, id lists."""
+
+    def __init__(self, conn: BaseDBAsyncClient) -> None:
+        self.postgres = conn.capabilities.dialect == "postgres"
+
+    def now(self, n: int) -> str:
+        return f"${n}::timestamptz" if self.postgres else f"?{n}"
+
+    def idle_days(self, now_param: int, alias: str) -> str:
+        since = f"COALESCE({alias}.last_used_at, {alias}.created_at)"
+        if self.postgres:
+            return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({self.now(now_param)} - {since})) / 86400) AS INTEGER)"
+        return f"CAST(julianday({self.now(now_param)}) - julianday({since}) AS INTEGER)"
+
+    def in_ids(self, column: str, n: int) -> str:
+        if self.postgres:
+            return f"{column} = ANY(${n}::bigint[])"
+        return f"{column} IN (SELECT value FROM json_each(?{n}))"  # noqa: S608
+
+    def text(self, n: int) -> str:
+        return f"${n}::text" if self.postgres else f"?{n}"
+
+    def time_value(self, at: datetime) -> Any:
+        return at if self.postgres else at.isoformat(" ")
+
+    def ids_value(self, ids: list[int]) -> Any:
+        return ids if self.postgres else orjson.dumps(ids).decode()
+
+
+async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None) -> SweepResult:
+    now = now or utcnow()
+    sweep_id = sweep_id or f"manual:{uuid.uuid4().hex}"
+    async with in_transaction("default") as conn:
+        d = _Dialect(conn)
+        if d.postgres:
+            await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [ADVISORY_LOCK_KEY])
+        at = d.time_value(now)
+
+        # A flag whose token is no longer stale under the workspace's current setting (it was
+        # raised since) goes away; a use clears it in the flush already.
+        await conn.execute_query(
+            "UPDATE management_token SET stale_since = NULL WHERE id IN ("  # noqa: S608
+            "SELECT t.id FROM management_token t JOIN workspace w ON w.id = t.workspace_id "
+            f"WHERE t.stale_since IS NOT NULL AND t.revoked_at IS NULL AND {d.idle_days(1, 't')} < w.stale_after_days)",
+            [at],
+        )
+
+        reports = await conn.execute_query_dict(
+            "INSERT INTO stale_token_report (workspace_id, generated_at, stale_after_days, sweep_id) "  # noqa: S608
+            f"SELECT w.id, {d.now(1)}, w.stale_after_days, {d.text(2)} FROM workspace w "
+            "WHERE EXISTS (SELECT 1 FROM management_token t WHERE t.workspace_id = w.id "
+            f"AND t.revoked_at IS NULL AND {d.idle_days(1, 't')} >= w.stale_after_days) "
+            "ON CONFLICT (workspace_id, sweep_id) DO NOTHING RETURNING id, workspace_id",
+            [at, sweep_id],
+        )
+        if not reports:
+            return SweepResult(sweep_id, [], 0, 0, 0)
+        report_ids = sorted(row["id"] for row in reports)
+        ids = d.ids_value(report_ids)
+
+        # RETURNING for the count: the PostgreSQL client reads an INSERT's row count from the
+        # wrong word of the command tag.
+        entries = await conn.execute_query_dict(
+            "INSERT INTO stale_token_report_entry (report_id, token_id, reason, last_used_at, idle_days, auto_revoked) "  # noqa: S608
+            f"SELECT r.id, t.id, CASE WHEN t.last_used_at IS NULL THEN '{NEVER_USED}' ELSE '{INACTIVE}' END, "
+            "t.last_used_at, t.idle, CASE WHEN w.auto_revoke_stale_after_days IS NOT NULL "
+            "AND t.idle >= w.auto_revoke_stale_after_days THEN TRUE ELSE FALSE END "
+            f"FROM (SELECT m.id, m.workspace_id, m.last_used_at, {d.idle_days(1, 'm')} AS idle "
+            "      FROM management_token m WHERE m.revoked_at IS NULL) AS t "
+            "JOIN workspace w ON w.id = t.workspace_id "
+            f"JOIN stale_token_report r ON r.workspace_id = w.id AND r.sweep_id = {d.text(2)} "
+            f"WHERE t.idle >= w.stale_after_days AND {d.in_ids('r.id', 3)} "
+            "ORDER BY r.id, t.idle DESC, t.id RETURNING id",
+            [at, sweep_id, ids],
+        )
+        stale = len(entries)
+        entries_of_run = (
+            f"SELECT e.token_id FROM stale_token_report_entry e WHERE {d.in_ids('e.report_id', 2)}"  # noqa: S608
+        )
+        revoked = await conn.execute_query_dict(
+            f"UPDATE management_token SET revoked_at = {d.now(1)}, active_name = NULL "  # noqa: S608
+            f"WHERE revoked_at IS NULL AND id IN ({entries_of_run} AND e.auto_revoked) "
+            "RETURNING id, workspace_id, name, key_prefix",
+            [at, ids],
+        )
+        flagged = await conn.execute_query_dict(
+            f"UPDATE management_token SET stale_since = {d.now(1)} "  # noqa: S608
+            f"WHERE stale_since IS NULL AND id IN ({entries_of_run}) "
+            "RETURNING id, workspace_id, name, key_prefix",
+            [at, ids],
+        )
+        await _audit(conn, d, ids, flagged, revoked)
+    return SweepResult(sweep_id, report_ids, stale, len(flagged), len(revoked))
+
+
+async def _audit(
+    conn: BaseDBAsyncClient, d: _Dialect, report_ids: Any, flagged: list[dict], revoked: list[dict]
+) -> None:
+    """One bulk insert for every flag and revocation of this run; the actor is the system."""
+    if not flagged and not revoked:
+        return
+    rows = await conn.execute_query_dict(
+        "SELECT e.token_id, e.reason, e.idle_days FROM stale_token_report_entry e "  # noqa: S608
+        f"WHERE {d.in_ids('e.report_id', 1)}",
+        [report_ids],
+    )
+    entry = {row["token_id"]: row for row in rows}
+
+    def draft(token: dict, action: str, **extra: Any) -> audit.Draft:
+        found = entry[token["id"]]
+        return audit.Draft(
+            workspace_id=token["workspace_id"],
+            action=action,
+            target_type="ManagementToken",
+            target_id=token["id"],
+            details={
+                "name": token["name"],
+                "keyPrefix": token["key_prefix"],
+                "reason": found["reason"],
+                "idleDays": found["idle_days"],
+                **extra,
+            },
+        )
+
+    drafts = [draft(t, "management_token.flagged_stale") for t in flagged]
+    drafts += [draft(t, "management_token.revoked", automatic=True) for t in revoked]
+    await audit.record_many(SYSTEM, drafts, using_db=conn)

@@ -1,0 +1,112 @@
+"""`keyward stale-report` output: a table for people, JSON and CSV for scripts."""
+
+import csv
+import io
+from collections.abc import Sequence
+
+import orjson
+
+from app.graphql.ids import pk_of, to_global_id
+from app.services.stale_reports import ReportView
+
+WORKSPACE_ID_HELP = "give a workspace number (e.g. 3) or its GraphQL ID."
+
+CSV_COLUMNS = [
+    "workspaceId",
+    "workspaceName",
+    "reportId",
+    "generatedAt",
+    "staleAfterDays",
+    "tokenId",
+    "tokenName",
+    "keyPrefix",
+    "reason",
+    "lastUsedAt",
+    "idleDays",
+    "autoRevoked",
+]
+
+
+def parse_workspace_id(value: str) -> int | None:
+    if value.isdigit():
+        return int(value)
+    return pk_of(value, "Workspace")
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
+
+
+def as_dicts(reports: Sequence[ReportView]) -> list[dict[str, object]]:
+    return [
+        {
+            "workspaceId": to_global_id("Workspace", r.workspace_id),
+            "workspaceName": r.workspace_name,
+            "reportId": to_global_id("StaleTokenReport", r.id),
+            "generatedAt": _iso(r.generated_at),
+            "staleAfterDays": r.stale_after_days,
+            "entries": [
+                {
+                    "tokenId": to_global_id("ManagementToken", e.token_id),
+                    "tokenName": e.token_name,
+                    "keyPrefix": e.key_prefix,
+                    "reason": e.reason,
+                    "lastUsedAt": _iso(e.last_used_at),
+                    "idleDays": e.idle_days,
+                    "autoRevoked": e.auto_revoked,
+                }
+                for e in r.entries
+            ],
+        }
+        for r in reports
+    ]
+
+
+def _csv(reports: Sequence[ReportView]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for report in as_dicts(reports):
+        head = {k: v for k, v in report.items() if k != "entries"}
+        for entry in report["entries"]:  # type: ignore[attr-defined]
+            writer.writerow({**head, **entry})
+    return out.getvalue()
+
+
+def _table(reports: Sequence[ReportView]) -> str:
+    if not reports:
+        return "No stale-token report yet.\n"
+    lines: list[str] = []
+    for r in reports:
+        lines.append(
+            f"Workspace {r.workspace_name} ({r.workspace_id}): report of {r.generated_at:%Y-%m-%d %H:%M} UTC, "
+            f"stale after {r.stale_after_days} days, {len(r.entries)} token(s)"
+        )
+        rows = [("NAME", "KEY PREFIX", "REASON", "LAST USED", "IDLE DAYS", "AUTO-REVOKED")]
+        for e in r.entries:
+            last = f"{e.last_used_at:%Y-%m-%d %H:%M}" if e.last_used_at else "never"
+            rows.append(
+                (
+                    e.token_name,
+                    e.key_prefix + "…",
+                    e.reason,
+                    last,
+                    str(e.idle_days),
+                    "yes" if e.auto_revoked else "no",
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines += [
+            "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render(reports: Sequence[ReportView], fmt: str) -> str:
+    if fmt == "json":
+        return orjson.dumps(as_dicts(reports), option=orjson.OPT_INDENT_2).decode() + "\n"
+    if fmt == "csv":
+        return _csv(reports)
+    return _table(reports)

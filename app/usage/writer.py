@@ -1,0 +1,61 @@
+"""Writing buffered uses to the database: one set-based UPDATE per table per batch.
+
+``bulk_update`` would overwrite; these statements keep the newer time (the WHERE guard), so a
+replayed or out-of-order batch never moves ``last_used_at`` backwards. The IP is written together
+with the time it belongs to, and a management token that was used loses its stale flag.
+"""
+
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
+
+from tortoise import BaseDBAsyncClient
+from tortoise.connection import get_connection
+
+from app.usage.model import UsageKind, Use, newest
+
+# Table per kind, and what else a use changes there. Table names are ours, never user input.
+_TABLES: dict[UsageKind, tuple[str, str]] = {
+    UsageKind.MANAGEMENT_TOKEN: ("management_token", ", stale_since = NULL"),
+    UsageKind.API_KEY: ("api_key", ""),
+}
+
+
+def _postgres(table: str, extra: str, uses: Sequence[Use]) -> tuple[str, list[Any]]:
+    sql = (
+        f"UPDATE {table} AS t SET last_used_at = v.used_at, last_used_ip = v.ip{extra} "  # noqa: S608
+        "FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS v(id, used_at, ip) "
+        "WHERE t.id = v.id AND (t.last_used_at IS NULL OR t.last_used_at < v.used_at)"
+    )
+    return sql, [[u.id for u in uses], [u.at for u in uses], [u.ip for u in uses]]
+
+
+def _sqlite(table: str, extra: str, uses: Sequence[Use]) -> tuple[str, list[Any]]:
+    # Tortoise stores SQLite datetimes as `isoformat(" ")` text in UTC: the same format compares
+    # correctly as text.
+    values = ", ".join("(?, ?, ?)" for _ in uses)
+    sql = (
+        f"WITH v(id, used_at, ip) AS (VALUES {values}) "  # noqa: S608
+        f"UPDATE {table} SET last_used_at = v.used_at, last_used_ip = v.ip{extra} FROM v "
+        f"WHERE {table}.id = v.id AND ({table}.last_used_at IS NULL OR {table}.last_used_at < v.used_at)"
+    )
+    params: list[Any] = []
+    for use in uses:
+        params += [use.id, use.at.astimezone(UTC).isoformat(" "), use.ip]
+    return sql, params
+
+
+async def write_uses(uses: Sequence[Use], connection: BaseDBAsyncClient | None = None) -> int:
+    """Apply one batch; returns the number of rows changed. Callers keep batches in the thousands."""
+    conn = connection or get_connection("default")
+    build = _postgres if conn.capabilities.dialect == "postgres" else _sqlite
+    changed = 0
+    by_kind: dict[UsageKind, list[Use]] = {}
+    for use in newest(uses).values():
+        by_kind.setdefault(use.kind, []).append(use)
+    for kind, rows in by_kind.items():
+        table, extra = _TABLES[kind]
+        sql, params = build(table, extra, rows)
+        count, _ = await conn.execute_query(sql, params)
+        changed += count
+    return changed

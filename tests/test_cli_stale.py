@@ -1,0 +1,139 @@
+"""`keyward stale-sweep`, `keyward stale-report` and `keyward worker`, run as real processes."""
+
+import asyncio
+import csv
+import io
+import os
+import sys
+from datetime import timedelta
+
+import orjson
+
+from app.graphql.ids import pk_of
+from app.models import ManagementToken
+from app.services.auth import utcnow
+from app.settings import Settings
+from tests.helpers import Api
+
+UPDATE_SETTINGS = """
+mutation($input: WorkspaceSettingsInput!) { updateWorkspaceSettings(input: $input) { userErrors { code } } }"""
+
+
+async def keyward(settings: Settings, *args: str, redis_url: str | None = None) -> tuple[int, str, str]:
+    env = {**os.environ, "KEYWARD_DATABASE_URL": settings.database_url}
+    env.pop("KEYWARD_REDIS_URL", None)
+    if redis_url:
+        env["KEYWARD_REDIS_URL"] = redis_url
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def _stale_world(api: Api) -> tuple[str, str]:
+    """Two workspaces; the first revokes after 60 days. Returns their global ids."""
+    first, second = await api.sign_up(workspace="First"), await api.sign_up(workspace="Second")
+    await api.ok(
+        UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 60}}, first.session
+    )
+    for account, name, days in [
+        (first, "ci-pipeline", 90),
+        (first, "rotation", 40),
+        (second, "old-script", 100),
+    ]:
+        token_id, _ = await api.create_token(account, ["VIEW_PROJECTS"], name=name)
+        await ManagementToken.filter(id=pk_of(token_id, "ManagementToken")).update(
+            created_at=utcnow() - timedelta(days=days, hours=1)
+        )
+    return first.workspace_id, second.workspace_id
+
+
+async def test_stale_sweep_then_report_in_every_format(api: Api, settings: Settings) -> None:
+    # given stale tokens in two workspaces
+    first, second = await _stale_world(api)
+    # when an operator runs the sweep
+    code, out, err = await keyward(settings, "stale-sweep")
+    # then
+    assert code == 0, err
+    assert "3 stale token(s), 3 newly flagged, 1 revoked, 2 report(s)" in out
+
+    # and the JSON report of one workspace is there for scripts
+    code, out, err = await keyward(settings, "stale-report", "--workspace", first, "--format", "json")
+    assert code == 0, err
+    [report] = orjson.loads(out)
+    assert report["workspaceId"] == first and report["staleAfterDays"] == 30
+    assert [(e["tokenName"], e["reason"], e["idleDays"], e["autoRevoked"]) for e in report["entries"]] == [
+        ("ci-pipeline", "NEVER_USED", 90, True),
+        ("rotation", "NEVER_USED", 40, False),
+    ]
+
+    # and the numeric workspace id works too; CSV has one row per token
+    number = str(pk_of(second, "Workspace"))
+    code, out, err = await keyward(settings, "stale-report", "--workspace", number, "--format", "csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["workspaceName"], r["tokenName"], r["idleDays"], r["autoRevoked"]) for r in rows] == [
+        ("Second", "old-script", "100", "False"),
+    ]
+
+    # and the table shows every workspace's newest report to people
+    code, out, err = await keyward(settings, "stale-report")
+    assert code == 0, err
+    assert "Workspace First" in out and "Workspace Second" in out
+    assert "ci-pipeline" in out and "never" in out and "yes" in out
+
+
+async def test_stale_report_without_reports_and_with_a_bad_workspace(api: Api, settings: Settings) -> None:
+    code, out, _ = await keyward(settings, "stale-report")
+    assert code == 0 and out == "No stale-token report yet.\n"
+    code, _, err = await keyward(settings, "stale-report", "--workspace", "nonsense")
+    assert code == 2 and "--workspace" in err
+    code, out, _ = await keyward(settings, "stale-report", "--format", "json")
+    assert code == 0 and orjson.loads(out) == []
+
+
+async def test_worker_needs_redis(settings: Settings) -> None:
+    code, _, err = await keyward(settings, "worker")
+    assert code == 2 and "KEYWARD_REDIS_URL" in err
+
+
+async def test_keyward_worker_and_arq_cli_flush_usage(redis_api: Api, redis_settings: Settings) -> None:
+    # given uses waiting in Redis
+    owner = await redis_api.sign_up()
+    token_id, secret = await redis_api.create_token(owner, ["VIEW_PROJECTS"])
+    await redis_api.ok("{ viewer { kind } }", token=secret)
+    # when the worker runs in burst mode, started either way
+    code, _, err = await keyward(redis_settings, "worker", "--burst", redis_url=redis_settings.redis_url)
+    # then its start-up flush wrote the use
+    assert code == 0, err
+    row = await ManagementToken.get(id=pk_of(token_id, "ManagementToken"))
+    assert row.last_used_at is not None
+    first_use = row.last_used_at
+
+    await redis_api.ok("{ viewer { kind } }", token=secret)
+    env = {
+        **os.environ,
+        "KEYWARD_DATABASE_URL": redis_settings.database_url,
+        "KEYWARD_REDIS_URL": str(redis_settings.redis_url),
+    }
+    arq = os.path.join(os.path.dirname(sys.executable), "arq")
+    process = await asyncio.create_subprocess_exec(
+        arq,
+        "workers.settings.WorkerSettings",
+        "--burst",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err_bytes = await process.communicate()
+    assert process.returncode == 0, err_bytes.decode()
+    row = await ManagementToken.get(id=pk_of(token_id, "ManagementToken"))
+    assert row.last_used_at is not None and row.last_used_at > first_use

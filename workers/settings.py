@@ -1,0 +1,48 @@
+"""`arq workers.settings.WorkerSettings` (also `keyward worker`): the flush and sweep cron jobs.
+
+Read from the environment at import: KEYWARD_REDIS_URL (required), KEYWARD_DATABASE_URL,
+KEYWARD_USAGE_FLUSH_SECONDS (default 10) and KEYWARD_STALE_SWEEP_CRON (default daily at 03:17 UTC).
+`unique=True` lets several workers run side by side: each cron tick runs once.
+"""
+
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+
+from app.cron import cron_options, every_seconds, is_off
+from app.settings import get_settings
+from workers import context
+from workers.jobs import flush_usage, stale_sweep
+
+_settings = get_settings()
+
+
+async def on_startup(ctx: dict[str, Any]) -> None:
+    await context.startup(ctx)
+
+
+async def on_shutdown(ctx: dict[str, Any]) -> None:
+    await context.shutdown(ctx)
+
+
+class WorkerSettings:
+    functions = [flush_usage, stale_sweep]
+    cron_jobs = [
+        cron(
+            flush_usage,
+            name="flush_usage",
+            unique=True,
+            run_at_startup=True,
+            **every_seconds(_settings.usage_flush_seconds),
+        ),
+    ]
+    if not is_off(_settings.stale_sweep_cron):
+        cron_jobs.append(
+            cron(stale_sweep, name="stale_sweep", unique=True, **cron_options(_settings.stale_sweep_cron))
+        )
+    on_startup = on_startup
+    on_shutdown = on_shutdown
+    redis_settings = RedisSettings.from_dsn(_settings.redis_url or "redis://127.0.0.1:6379/0")
+    # Liveness for orchestrators: `arq --check workers.settings.WorkerSettings`.
+    health_check_interval = 60
