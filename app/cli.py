@@ -35,8 +35,10 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     if not get_settings().redis_url:
-        print("keyward worker needs Redis: set KEYWARD_REDIS_URL (without it `keyward serve` flushes and sweeps itself).",
-              file=sys.stderr)
+        print(
+            "keyward worker needs Redis: set KEYWARD_REDIS_URL (without it `keyward serve` flushes and sweeps itself).",
+            file=sys.stderr,
+        )
         return 2
     from arq.worker import run_worker
 

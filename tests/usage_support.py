@@ -9,7 +9,6 @@ import pytest
 from app.graphql.ids import pk_of
 from app.models import ApiKey, ManagementToken
 
-
 _EXECUTE = ("execute_query", "execute_query_dict", "execute_many", "execute_insert")
 
 
