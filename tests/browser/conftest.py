@@ -1,0 +1,135 @@
+"""The console in a real browser: `keyward serve` on a loopback port, Debian's chromium driven by Playwright.
+
+Browser tests are synchronous (Playwright's sync API runs its own loop) and share one server per run
+against the session's migrated database; each test signs up its own workspace.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.browser.support import SyncApi
+
+CHROMIUM = os.environ.get("KEYWARD_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+# The loopback ports this checkout may use (KEYWARD_TEST_PORTS="first-last").
+PORTS = os.environ.get("KEYWARD_TEST_PORTS", "18600-18699")
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+
+
+def _free_port() -> int:
+    first, last = (int(p) for p in PORTS.split("-"))
+    for port in range(first, last + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS}")
+
+
+def _wait_ready(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"keyward serve exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"keyward serve did not become ready:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server_log() -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    return RESULTS / "browser-server.log"
+
+
+@pytest.fixture(scope="session")
+def base_url(database_url: str, server_log: Path) -> Iterator[str]:
+    """`keyward serve` in its own process against the session's migrated database."""
+    port = _free_port()
+    env = {**os.environ, "KEYWARD_DATABASE_URL": database_url}
+    env.pop("KEYWARD_REDIS_URL", None)
+    with server_log.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "info"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, server, server_log)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def playwright(base_url: str) -> Iterator[Playwright]:
+    # Playwright's sync API keeps an event loop in this thread, after which asyncio.run (used to
+    # migrate the session database) refuses to run: so the server and its database come first.
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`).")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
+    context = browser.new_context(base_url=base_url, viewport={"width": 1360, "height": 900}, locale="en-US",
+                                  timezone_id="UTC")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page whose final state is saved to test-results/<test name>/final.png; any JavaScript error
+    or console error it saw fails the test."""
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    yield page
+    folder = RESULTS / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / "final.png"), full_page=True)
+    # A refused session is answered 401 on purpose; Chromium logs that response as a console error.
+    unexpected = [p for p in problems if "status of 401" not in p]
+    assert not unexpected, unexpected
+
+
+@pytest.fixture
+def api(base_url: str) -> Iterator[SyncApi]:
+    with httpx.Client(base_url=base_url, timeout=10) as http:
+        yield SyncApi(http)
