@@ -123,7 +123,8 @@ def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Pa
     yield page
     folder = RESULTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / "final.png"), full_page=True)
+    # A modal's backdrop covers the viewport only: a full-page shot would cut it in half.
+    page.screenshot(path=str(folder / "final.png"), full_page=page.locator("dialog[open]").count() == 0)
     # A refused session is answered 401 on purpose; Chromium logs that response as a console error.
     unexpected = [p for p in problems if "status of 401" not in p]
     assert not unexpected, unexpected
