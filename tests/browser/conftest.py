@@ -1,7 +1,8 @@
 """The console in a real browser: `keyward serve` on a loopback port, Debian's chromium driven by Playwright.
 
 Browser tests are synchronous (Playwright's sync API runs its own loop) and share one server per run
-against the session's migrated database; each test signs up its own workspace.
+against the session's migrated database; each test signs up its own workspace. Keep async tests out
+of tests/browser/: they cannot run while a module's browser is open.
 """
 
 import os
@@ -85,15 +86,16 @@ def base_url(database_url: str, server_log: Path) -> Iterator[str]:
         server.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright(base_url: str) -> Iterator[Playwright]:
-    # Playwright's sync API keeps an event loop in this thread, after which asyncio.run (used to
-    # migrate the session database) refuses to run: so the server and its database come first.
+    # Playwright's sync API keeps an event loop running in this thread while it is open: asyncio.run
+    # (which migrates the session database) and pytest-asyncio's tests cannot run meanwhile. So the
+    # server and its database come first, and Playwright closes at the end of each browser module.
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`).")

@@ -83,7 +83,7 @@ def test_a_refused_session_brings_back_the_log_in_screen(page: Page, api: SyncAp
     session = page.evaluate("sessionStorage.getItem('keyward.session')")
     api.ok("mutation { logOut { ok } }", token=session)
     # when: the next request the console makes
-    page.get_by_role("link", name="Projects").click()
+    page.get_by_role("navigation", name="Console").get_by_role("link", name="Projects").click()
     # then
     expect(page.get_by_role("heading", name="Log in to Keyward")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Log in again.")
