@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -119,17 +119,35 @@ def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Pa
     """A page whose final state is saved to test-results/<test name>/final.png; any JavaScript error
     or console error it saw fails the test."""
     page = context.new_page()
+    page.set_default_timeout(10_000)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
     yield page
-    folder = RESULTS / request.node.name
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(request)
     # A modal's backdrop covers the viewport only: a full-page shot would cut it in half.
     page.screenshot(path=str(folder / "final.png"), full_page=page.locator("dialog[open]").count() == 0)
     # A refused session is answered 401 on purpose; Chromium logs that response as a console error.
     unexpected = [p for p in problems if "status of 401" not in p]
     assert not unexpected, unexpected
+
+
+def output_folder(request: pytest.FixtureRequest) -> Path:
+    folder = RESULTS / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def snapshot(page: Page, request: pytest.FixtureRequest) -> Callable[[str], Path]:
+    """Save the visible page as test-results/<test name>/<name>.png (the README's pictures come from here)."""
+
+    def take(name: str) -> Path:
+        path = output_folder(request) / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return take
 
 
 @pytest.fixture

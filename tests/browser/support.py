@@ -14,6 +14,8 @@ from playwright.sync_api import Page, expect
 from tortoise import Tortoise
 
 from app import db
+from app.graphql.ids import from_global_id
+from app.models import ManagementToken, StaleTokenReport, StaleTokenReportEntry
 from tests.helpers import ADD_MEMBER, CREATE_API_KEY, CREATE_PROJECT, CREATE_TOKEN, PASSWORD, SIGN_UP
 
 _counter = itertools.count(1)
@@ -98,8 +100,6 @@ def run_in_database(database_url: str, work: Any) -> Any:
 
 
 def pk(global_id: str) -> int:
-    from app.graphql.ids import from_global_id
-
     parsed = from_global_id(global_id)
     assert parsed is not None
     return parsed[1]
@@ -107,7 +107,6 @@ def pk(global_id: str) -> int:
 
 def mark_used(database_url: str, token_id: str, when: datetime, ip: str) -> None:
     """What the usage worker (issue 3) records for a management token."""
-    from app.models import ManagementToken
 
     async def work() -> None:
         await ManagementToken.filter(id=pk(token_id)).update(last_used_at=when, last_used_ip=ip)
@@ -117,7 +116,6 @@ def mark_used(database_url: str, token_id: str, when: datetime, ip: str) -> None
 
 def write_stale_report(database_url: str, token_ids: list[str], generated_at: datetime, stale_after_days: int) -> None:
     """A stale-token report as the sweep (issue 3) writes it: entries, and staleSince on each token."""
-    from app.models import ManagementToken, StaleTokenReport, StaleTokenReportEntry
 
     async def work() -> None:
         first = await ManagementToken.get(id=pk(token_ids[0]))

@@ -1,6 +1,7 @@
 """Management tokens exactly as the product page describes them, clicked through in Chromium."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +30,9 @@ def _unlabelled_controls(page: Page) -> list[str]:
         .filter(c => !c.labels.length && !c.getAttribute('aria-label')).map(c => c.outerHTML)"""))
 
 
-def test_create_token_shows_the_key_once_then_forgets_it(page: Page, api: SyncApi, server_log: Path) -> None:
+def test_create_token_shows_the_key_once_then_forgets_it(
+    page: Page, api: SyncApi, server_log: Path, snapshot: Callable[[str], Path]
+) -> None:
     # given
     owner = api.sign_up()
     log_in(page, owner.email)
@@ -55,6 +58,7 @@ def test_create_token_shows_the_key_once_then_forgets_it(page: Page, api: SyncAp
     save.get_by_role("button", name="Copy").click()
     expect(save.get_by_role("status")).to_have_text("Copied to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == secret
+    snapshot("save-your-key")
     # and the API accepts the value with exactly the chosen permissions
     assert api.ok(TOKEN_VIEWER, token=secret)["viewer"] == {
         "kind": "MANAGEMENT_TOKEN", "permissions": ["VIEW_PROJECTS", "CREATE_API_KEY"]}
@@ -125,12 +129,15 @@ def test_create_errors_are_shown_next_to_their_fields(page: Page, api: SyncApi) 
 
 
 def test_table_shows_last_used_relative_with_exact_time_and_stale_badge(
-    page: Page, api: SyncApi, database_url: str
+    page: Page, api: SyncApi, database_url: str, snapshot: Callable[[str], Path]
 ) -> None:
     # given: one token used three hours ago, one never used and flagged by the stale sweep
-    owner = api.sign_up()
-    used_id, _ = api.create_token(owner, "deploy-bot", ["VIEW_PROJECTS"])
+    owner = api.sign_up(workspace="Acme Corp")
     idle_id, _ = api.create_token(owner, "old-script", ["VIEW_API_KEYS"])
+    revoked_id, _ = api.create_token(owner, "legacy-importer", ["VIEW_PROJECTS", "MANAGE_PROJECTS"])
+    api.ok("mutation($id: ID!) { revokeManagementToken(input: {id: $id}) { userErrors { code } } }",
+           {"id": revoked_id}, token=owner.session)
+    used_id, _ = api.create_token(owner, "ci-pipeline", ["VIEW_PROJECTS", "MANAGE_PROJECTS", "CREATE_API_KEY"])
     used_at = datetime.now(UTC) - timedelta(hours=3)
     mark_used(database_url, used_id, used_at, "198.51.100.23")
     write_stale_report(database_url, [idle_id], datetime.now(UTC), 90)
@@ -146,12 +153,15 @@ def test_table_shows_last_used_relative_with_exact_time_and_stale_badge(
     idle_row = page.locator(TOKEN_ROW.format(idle_id))
     expect(idle_row.locator("td.last-used")).to_have_text("Never")
     expect(idle_row.locator(".badge.stale")).to_have_text("Stale")
+    expect(page.locator(TOKEN_ROW.format(revoked_id)).locator("td.status")).to_have_text("Revoked")
+    snapshot("tokens-table")
     headers = page.locator("#management-tokens thead th").all_inner_texts()
     assert [h.strip().lower() for h in headers[:6]] == [
         "name", "key prefix", "permissions", "last used", "created", "status"]
     # and the API says the same
     nodes = api.ok("{ managementTokens { edges { node { id lastUsedIp staleSince } } } }", token=owner.session)
     by_id = {e["node"]["id"]: e["node"] for e in nodes["managementTokens"]["edges"]}
+    assert len(by_id) == 3
     assert by_id[used_id]["lastUsedIp"] == "198.51.100.23" and by_id[used_id]["staleSince"] is None
     assert by_id[idle_id]["staleSince"] is not None
 
