@@ -115,13 +115,16 @@ def context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A page whose final state is saved to test-results/<test name>/final.png; any JavaScript error
-    or console error it saw fails the test."""
+def page(context: BrowserContext, base_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page whose final state is saved to test-results/<test name>/final.png; any JavaScript error,
+    console error or request to another origin it saw fails the test."""
     page = context.new_page()
     page.set_default_timeout(10_000)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    # No CDN: everything the console loads or calls is on the app's own origin.
+    page.on("request", lambda r: None if r.url.startswith((base_url, "data:")) else problems.append(
+        f"request outside the app: {r.url}"))
     page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
     yield page
     folder = output_folder(request)
