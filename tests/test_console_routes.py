@@ -6,6 +6,7 @@ import httpx
 
 from tests.helpers import Api
 
+VIEWER = "{ viewer { role } }"
 MODULE_IMPORT = re.compile(r"""^import .* from "(\.{1,2}/[^"]+)";$""", re.MULTILINE)
 
 
@@ -48,5 +49,5 @@ async def test_api_routes_still_answer_beside_the_console(client: httpx.AsyncCli
     assert (await client.get("/readyz")).status_code == 200
     assert (await client.post("/v1/keys/verify", json={"key": "kwk_nope"})).json()["valid"] is False
     account = await api.sign_up()
-    assert (await api.ok("{ viewer { role } }", token=account.session))["viewer"]["role"] == "OWNER"
+    assert (await api.ok(VIEWER, token=account.session))["viewer"]["role"] == "OWNER"
     assert (await client.get("/console/../app/settings.py")).status_code == 404

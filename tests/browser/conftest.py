@@ -73,9 +73,21 @@ def base_url(database_url: str, server_log: Path) -> Iterator[str]:
     env.pop("KEYWARD_REDIS_URL", None)
     with server_log.open("wb") as log:
         server = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "info"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "info",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -106,8 +118,9 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
-    context = browser.new_context(base_url=base_url, viewport={"width": 1360, "height": 900}, locale="en-US",
-                                  timezone_id="UTC")
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": 1360, "height": 900}, locale="en-US", timezone_id="UTC"
+    )
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
     context.set_default_timeout(10_000)
     yield context
@@ -123,9 +136,18 @@ def page(context: BrowserContext, base_url: str, request: pytest.FixtureRequest)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     # No CDN: everything the console loads or calls is on the app's own origin.
-    page.on("request", lambda r: None if r.url.startswith((base_url, "data:")) else problems.append(
-        f"request outside the app: {r.url}"))
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if r.url.startswith((base_url, "data:"))
+            else problems.append(f"request outside the app: {r.url}")
+        ),
+    )
+    page.on(
+        "console",
+        lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
+    )
     yield page
     folder = output_folder(request)
     # A modal's backdrop covers the viewport only: a full-page shot would cut it in half.

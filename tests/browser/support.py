@@ -35,11 +35,17 @@ class Account:
 class SyncApi:
     http: httpx.Client
 
-    def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> httpx.Response:
+    def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        return self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
 
-    def ok(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+    def ok(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         response = self.post(query, variables, token)
         assert response.status_code == 200, response.text
         body = response.json()
@@ -68,7 +74,9 @@ class SyncApi:
         return self.ok(CREATE_PROJECT, {"input": {"name": name}}, token)["createProject"]["project"]["id"]
 
     def create_api_key(self, token: str, project_id: str, name: str) -> tuple[str, str]:
-        payload = self.ok(CREATE_API_KEY, {"input": {"projectId": project_id, "name": name}}, token)["createApiKey"]
+        payload = self.ok(CREATE_API_KEY, {"input": {"projectId": project_id, "name": name}}, token)[
+            "createApiKey"
+        ]
         return payload["apiKey"]["id"], payload["secret"]
 
     def verify(self, key: str) -> dict[str, Any]:
@@ -114,7 +122,9 @@ def mark_used(database_url: str, token_id: str, when: datetime, ip: str) -> None
     run_in_database(database_url, work)
 
 
-def write_stale_report(database_url: str, token_ids: list[str], generated_at: datetime, stale_after_days: int) -> None:
+def write_stale_report(
+    database_url: str, token_ids: list[str], generated_at: datetime, stale_after_days: int
+) -> None:
     """A stale-token report as the sweep (issue 3) writes it: entries, and staleSince on each token."""
 
     async def work() -> None:
@@ -129,8 +139,11 @@ def write_stale_report(database_url: str, token_ids: list[str], generated_at: da
             token = await ManagementToken.get(id=pk(token_id))
             idle = (generated_at - (token.last_used_at or token.created_at)).days
             await StaleTokenReportEntry.create(
-                report=report, token=token, reason="INACTIVE" if token.last_used_at else "NEVER_USED",
-                last_used_at=token.last_used_at, idle_days=max(idle, stale_after_days),
+                report=report,
+                token=token,
+                reason="INACTIVE" if token.last_used_at else "NEVER_USED",
+                last_used_at=token.last_used_at,
+                idle_days=max(idle, stale_after_days),
             )
             token.stale_since = generated_at
             await token.save(update_fields=["stale_since"])

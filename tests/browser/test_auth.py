@@ -6,6 +6,7 @@ from tests.browser.support import SyncApi, log_in, unique_email
 from tests.helpers import PASSWORD
 
 VIEWER = "{ viewer { email role workspace { name } } }"
+LOG_OUT = "mutation { logOut { ok } }"
 
 
 def test_sign_up_lands_on_manage_workspace_with_sidebar(page: Page, api: SyncApi) -> None:
@@ -28,8 +29,11 @@ def test_sign_up_lands_on_manage_workspace_with_sidebar(page: Page, api: SyncApi
     # and the session the page holds is a real one, kept out of the URL
     session = page.evaluate("sessionStorage.getItem('keyward.session')")
     assert session not in page.url
-    assert api.ok(VIEWER, token=session)["viewer"] == {"email": email, "role": "OWNER",
-                                                       "workspace": {"name": "Globex"}}
+    assert api.ok(VIEWER, token=session)["viewer"] == {
+        "email": email,
+        "role": "OWNER",
+        "workspace": {"name": "Globex"},
+    }
 
 
 def test_sign_up_error_is_shown_next_to_the_password(page: Page) -> None:
@@ -81,7 +85,7 @@ def test_a_refused_session_brings_back_the_log_in_screen(page: Page, api: SyncAp
     account = api.sign_up()
     log_in(page, account.email)
     session = page.evaluate("sessionStorage.getItem('keyward.session')")
-    api.ok("mutation { logOut { ok } }", token=session)
+    api.ok(LOG_OUT, token=session)
     # when: the next request the console makes
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Projects").click()
     # then

@@ -1,4 +1,4 @@
-"""Members: an owner adds people in the console; a MEMBER sees read-only views with no buttons that would fail."""
+"""Members: an owner adds people; a MEMBER sees read-only views with no buttons that would fail."""
 
 from playwright.sync_api import Page, expect
 
@@ -28,7 +28,9 @@ def test_owner_adds_a_member_who_can_log_in(page: Page, api: SyncApi) -> None:
     members.get_by_label("Initial password").fill(PASSWORD)
     members.get_by_role("button", name="Add member").click()
     # then: the API's answer next to the email field
-    expect(members.locator("[data-field=email] .field-error")).to_have_text("An account with this email already exists.")
+    expect(members.locator("[data-field=email] .field-error")).to_have_text(
+        "An account with this email already exists."
+    )
 
 
 def test_an_admin_cannot_pick_the_owner_role(page: Page, api: SyncApi) -> None:

@@ -8,7 +8,7 @@ from tests.browser.support import SyncApi, log_in, mark_used, write_stale_report
 
 WORKSPACE = "{ viewer { workspace { staleAfterDays autoRevokeStaleAfterDays } } }"
 REVOKE = "mutation($id: ID!) { revokeManagementToken(input: {id: $id}) { userErrors { code } } }"
-TOKEN_VIEWER = "{ viewer { kind } }"
+CALLER = "{ viewer { kind } }"
 
 
 def test_newest_report_with_one_click_revoke(page: Page, api: SyncApi, database_url: str) -> None:
@@ -34,9 +34,11 @@ def test_newest_report_with_one_click_revoke(page: Page, api: SyncApi, database_
     never_row.get_by_role("button", name="Revoke never-used").click()
     # then: the entry says so, the tokens table agrees, the API refuses the token
     expect(never_row).to_contain_text("Revoked")
-    expect(page.locator(f"#management-tokens tr[data-token-id='{never_id}'] td.status")).to_have_text("Revoked")
-    assert api.post(TOKEN_VIEWER, token=never_secret).status_code == 401
-    assert api.post(TOKEN_VIEWER, token=idle_secret).status_code == 200
+    expect(page.locator(f"#management-tokens tr[data-token-id='{never_id}'] td.status")).to_have_text(
+        "Revoked"
+    )
+    assert api.post(CALLER, token=never_secret).status_code == 401
+    assert api.post(CALLER, token=idle_secret).status_code == 200
     # when: a token already revoked elsewhere is revoked here
     api.ok(REVOKE, {"id": idle_id}, token=owner.session)
     idle_row.get_by_role("button", name="Revoke inactive").click()
@@ -65,7 +67,8 @@ def test_stale_settings_are_saved_and_checked(page: Page, api: SyncApi) -> None:
     settings.get_by_role("button", name="Save settings").click()
     # then: the error sits next to that field and nothing changed
     expect(settings.locator("[data-field=autoRevokeStaleAfterDays] .field-error")).to_contain_text(
-        "autoRevokeStaleAfterDays must be between")
+        "autoRevokeStaleAfterDays must be between"
+    )
     assert api.ok(WORKSPACE, token=owner.session)["viewer"]["workspace"]["autoRevokeStaleAfterDays"] == 60
     # when: automatic revocation turned off
     settings.get_by_label("Revoke stale tokens automatically").uncheck()
