@@ -16,6 +16,7 @@ from app import cron, db
 from app.graphql.schema import build_schema
 from app.graphql.view import KeywardGraphQL
 from app.http.authentication import BearerTokenBackend, unauthenticated_response
+from app.http.console import console_routes
 from app.http.health import healthz, readyz
 from app.http.limits import BodySizeLimit
 from app.http.verify import verify_key
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/v1/keys/verify", verify_key, methods=["POST"]),
             Route("/graphql", authenticated_graphql, methods=["GET", "POST"]),
+            *console_routes(),
         ],
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,

@@ -1,0 +1,36 @@
+// Boot and routing: the log-in screen without a session, else the shell with its sidebar.
+
+import { ApiError, gql, session, signedOut } from "./api.js";
+import { clear, h } from "./dom.js";
+import { VIEWER_QUERY } from "./queries.js";
+import { renderAuth } from "./views/auth.js";
+import { renderShell } from "./views/shell.js";
+
+const root = document.getElementById("app");
+
+async function boot(notice) {
+  clear(root);
+  if (!session.get()) {
+    renderAuth(root, { notice, onSignedIn: () => boot() });
+    return;
+  }
+  root.append(h("p", { class: "loading" }, "Loading…"));
+  let viewer;
+  try {
+    viewer = (await gql(VIEWER_QUERY)).viewer;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "UNAUTHENTICATED") return; // signedOut handles it
+    clear(root);
+    root.append(h("p", { class: "form-error", role: "alert" }, `The console could not load: ${error.message}`));
+    return;
+  }
+  clear(root);
+  renderShell(root, { viewer, onSignedOut: (message) => boot(message) });
+}
+
+signedOut.addEventListener("signed-out", (event) => {
+  for (const dialog of document.querySelectorAll("dialog")) dialog.close();
+  boot(`${event.detail} Log in again.`);
+});
+
+boot();

@@ -1,0 +1,102 @@
+// Every GraphQL document the console sends: the public API, nothing private.
+
+const USER_ERRORS = "userErrors { field message code }";
+const VIEWER = "viewer { kind role email permissions workspace { id name staleAfterDays autoRevokeStaleAfterDays } }";
+
+export const SIGN_UP = `mutation SignUp($input: SignUpInput!) {
+  signUp(input: $input) { sessionToken ${USER_ERRORS} }
+}`;
+
+export const LOG_IN = `mutation LogIn($input: LogInInput!) {
+  logIn(input: $input) { sessionToken ${USER_ERRORS} }
+}`;
+
+export const LOG_OUT = `mutation LogOut { logOut { ok } }`;
+
+export const VIEWER_QUERY = `query Viewer { ${VIEWER} }`;
+
+const TOKEN = `id name keyPrefix permissions status createdAt lastUsedAt lastUsedIp revokedAt staleSince
+  createdBy { kind label }
+  replaces { id name keyPrefix } replacedBy { id name keyPrefix }`;
+
+export const MANAGEMENT_TOKENS = `query ManagementTokens($first: Int, $after: String) {
+  managementTokens(first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { ${TOKEN} } }
+  }
+}`;
+
+export const CREATE_MANAGEMENT_TOKEN = `mutation CreateManagementToken($input: CreateManagementTokenInput!) {
+  createManagementToken(input: $input) { secret managementToken { id name keyPrefix } ${USER_ERRORS} }
+}`;
+
+export const ROTATE_MANAGEMENT_TOKEN = `mutation RotateManagementToken($input: RotateManagementTokenInput!) {
+  rotateManagementToken(input: $input) { secret managementToken { id name keyPrefix } ${USER_ERRORS} }
+}`;
+
+export const REVOKE_MANAGEMENT_TOKEN = `mutation RevokeManagementToken($input: RevokeManagementTokenInput!) {
+  revokeManagementToken(input: $input) { managementToken { id status revokedAt } ${USER_ERRORS} }
+}`;
+
+export const PROJECTS = `query Projects($first: Int, $after: String) {
+  projects(first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id name description createdAt updatedAt } }
+  }
+}`;
+
+export const PROJECT = `query Project($id: ID!) {
+  node(id: $id) { ... on Project { id name description createdAt updatedAt } }
+}`;
+
+export const CREATE_PROJECT = `mutation CreateProject($input: CreateProjectInput!) {
+  createProject(input: $input) { project { id name } ${USER_ERRORS} }
+}`;
+
+export const UPDATE_PROJECT = `mutation UpdateProject($input: UpdateProjectInput!) {
+  updateProject(input: $input) { project { id name description } ${USER_ERRORS} }
+}`;
+
+export const DELETE_PROJECT = `mutation DeleteProject($input: DeleteInput!) {
+  deleteProject(input: $input) { deletedId ${USER_ERRORS} }
+}`;
+
+export const API_KEYS = `query ApiKeys($projectId: ID, $first: Int, $after: String) {
+  apiKeys(projectId: $projectId, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id name keyPrefix createdAt lastUsedAt createdBy { kind label } } }
+  }
+}`;
+
+export const CREATE_API_KEY = `mutation CreateApiKey($input: CreateApiKeyInput!) {
+  createApiKey(input: $input) { secret apiKey { id name keyPrefix } ${USER_ERRORS} }
+}`;
+
+export const DELETE_API_KEY = `mutation DeleteApiKey($input: DeleteInput!) {
+  deleteApiKey(input: $input) { deletedId ${USER_ERRORS} }
+}`;
+
+export const STALE_REPORT = `query StaleReport {
+  staleTokenReports(first: 1) {
+    totalCount
+    edges { node { id generatedAt staleAfterDays entries {
+      reason lastUsedAt idleDays autoRevoked token { id name keyPrefix status }
+    } } }
+  }
+}`;
+
+export const UPDATE_WORKSPACE_SETTINGS = `mutation UpdateWorkspaceSettings($input: WorkspaceSettingsInput!) {
+  updateWorkspaceSettings(input: $input) {
+    workspace { id staleAfterDays autoRevokeStaleAfterDays } ${USER_ERRORS}
+  }
+}`;
+
+export const ADD_MEMBER = `mutation AddMember($input: AddMemberInput!) {
+  addMember(input: $input) { member { id email role } ${USER_ERRORS} }
+}`;
+
+export const AUDIT_EVENTS = `query AuditEvents($first: Int, $after: String) {
+  auditEvents(first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id occurredAt action targetType targetId ipAddress actor { kind label } } }
+  }
+}`;
