@@ -14,7 +14,7 @@ from strawberry.extensions import (
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
-from app.graphql.errors import ErrorPolicy
+from app.graphql.errors import ErrorPolicy, KeywardSchema
 from app.graphql.mutations.api_keys import ApiKeyMutations
 from app.graphql.mutations.auth import AuthMutations
 from app.graphql.mutations.management_tokens import ManagementTokenMutations
@@ -45,7 +45,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return strawberry.Schema(
+    return KeywardSchema(
         query=Query,
         mutation=Mutation,
         types=[Workspace, Project, ApiKey, ManagementToken, StaleTokenReport, AuditEvent],
