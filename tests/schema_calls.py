@@ -225,11 +225,19 @@ class ValueMaker:
         raise AssertionError(f"no value for scalar {type_.name} ({self.owner.label}.{name})")
 
 
-async def arguments(definition: GraphQLField, maker: ValueMaker, *, optional: bool = False) -> str:
-    """Literal arguments: required ones always, optional ones only when asked."""
+def takes_id(type_: Any) -> bool:
+    """Whether an argument or input field of this type carries an ID somewhere inside."""
+    named = get_named_type(type_)
+    if isinstance(named, GraphQLInputObjectType):
+        return any(takes_id(f.type) for f in named.fields.values())
+    return named.name == "ID"
+
+
+async def arguments(definition: GraphQLField, maker: ValueMaker, *, optional_ids: bool = False) -> str:
+    """Literal arguments: required ones always, optional ones only when they carry an ID and asked."""
     parts = []
     for name, arg in definition.args.items():
-        if not isinstance(arg.type, GraphQLNonNull) and not optional:
+        if not isinstance(arg.type, GraphQLNonNull) and not (optional_ids and takes_id(arg.type)):
             continue
         value = await maker.make(arg.type, name)
         literal = ast_from_value(value, arg.type)
@@ -245,13 +253,32 @@ class Call:
     used_ids: dict[str, str]
 
 
-async def build_call(target: SchemaField, ids: IdSource, *, optional_args: bool = False) -> Call:
+async def build_call(target: SchemaField, ids: IdSource, *, optional_ids: bool = False) -> Call:
     steps = route_to(target)
     maker = ValueMaker(target, ids)
     selection = leaf_selection(target.definition.type)
-    args = await arguments(target.definition, maker, optional=optional_args)
+    args = await arguments(target.definition, maker, optional_ids=optional_ids)
     body = f"{target.name}{args} {selection}".strip()
     for step in reversed(steps[:-1]):
         body = f"{step.field.name} {{ {body} }}"
     operation = "mutation" if steps[0].field.type_name == "Mutation" else "query"
     return Call(f"{operation} {{ {body} }}", steps, maker.used_ids)
+
+
+def deep_selection(type_: Any, depth: int) -> str:
+    """Every field without required arguments, `depth` levels down (for "nothing leaks" checks)."""
+    named = get_named_type(type_)
+    if is_leaf_type(named):
+        return ""
+    if not isinstance(named, GraphQLObjectType):
+        return "{ __typename }"
+    parts = ["__typename"]
+    for name, definition in named.fields.items():
+        if _required_args(definition):
+            continue
+        inner = get_named_type(definition.type)
+        if is_leaf_type(inner):
+            parts.append(name)
+        elif depth > 1:
+            parts.append(f"{name} {deep_selection(definition.type, depth - 1)}")
+    return "{ " + " ".join(parts) + " }"
