@@ -97,7 +97,8 @@ class SignedIn:
 def normalize_email(value: str) -> str:
     email = value.strip().lower()
     local, _, domain = email.partition("@")
-    if not local or "." not in domain or len(email) > 254 or any(ch.isspace() for ch in email):
+    # Control characters are never part of an address (and PostgreSQL refuses NUL in text).
+    if not local or "." not in domain or len(email) > 254 or any(ch.isspace() or ord(ch) < 32 for ch in email):
         raise UserInputError("Enter a valid email address.", "INVALID_EMAIL", ("email",))
     return email
 
