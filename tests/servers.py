@@ -26,8 +26,10 @@ def _port_range() -> range:
     return range(int(low), int(high) + 1)
 
 
-def free_port() -> int:
+def free_port(skip: frozenset[int] = frozenset()) -> int:
     for port in _port_range():
+        if port in skip:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             try:
                 probe.bind(("127.0.0.1", port))
@@ -72,30 +74,51 @@ def _wait_until_up(server: Server) -> None:
     raise RuntimeError(f"keyward serve did not answer within {STARTUP_SECONDS} s:\n{server.log()}")
 
 
-@contextmanager
-def serve(database_url: str, redis_url: str | None = None, **settings: str) -> Iterator[Server]:
-    """`keyward serve` in its own process with the given KEYWARD_* settings; stopped on exit."""
+def _start(database_url: str, redis_url: str | None, settings: dict[str, str], port: int) -> Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYWARD_")}
     env["KEYWARD_DATABASE_URL"] = database_url
     if redis_url:
         env["KEYWARD_REDIS_URL"] = redis_url
     env.update({f"KEYWARD_{name.upper()}": value for name, value in settings.items()})
-    port = free_port()
     with tempfile.NamedTemporaryFile(prefix=f"keyward-serve-{port}-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
-    server = Server(process, f"http://127.0.0.1:{port}", log_path)
+    return Server(process, f"http://127.0.0.1:{port}", log_path)
+
+
+def _stop(server: Server) -> None:
+    server.process.terminate()
     try:
-        _wait_until_up(server)
-        yield server
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+    server.log_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def serve_many(count: int, database_url: str, redis_url: str | None = None, **settings: str) -> Iterator[list[Server]]:
+    """`count` processes of `keyward serve` with the given KEYWARD_* settings, started side by side."""
+    servers: list[Server] = []
+    taken: set[int] = set()
+    try:
+        for _ in range(count):
+            port = free_port(frozenset(taken))
+            taken.add(port)
+            servers.append(_start(database_url, redis_url, settings, port))
+        for server in servers:
+            _wait_until_up(server)
+        yield servers
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log_path.unlink(missing_ok=True)
+        for server in servers:
+            _stop(server)
+
+
+@contextmanager
+def serve(database_url: str, redis_url: str | None = None, **settings: str) -> Iterator[Server]:
+    """`keyward serve` in its own process with the given KEYWARD_* settings; stopped on exit."""
+    with serve_many(1, database_url, redis_url, **settings) as servers:
+        yield servers[0]

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from tests.helpers import Account, Api
-from tests.servers import Server, serve
+from tests.servers import Server, serve_many
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -45,7 +45,7 @@ def servers(request: pytest.FixtureRequest, database_url: str) -> Iterator[tuple
     redis_url = request.param
     if redis_url == "unavailable":
         pytest.skip("KEYWARD_TEST_REDIS_URL is not set (.ci/run sets it)")
-    with serve(database_url, redis_url) as first, serve(database_url, redis_url) as second:
+    with serve_many(2, database_url, redis_url) as (first, second):
         yield first, second
 
 
