@@ -19,6 +19,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 60
+# Clients drop idle connections well before uvicorn's keep-alive timeout (5 s): with equal
+# timeouts a request can go out on a connection the server is closing (a ReadError that says
+# nothing about the service).
+CLIENT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=1.0)
 
 
 def _port_range() -> range:
@@ -84,7 +88,11 @@ def _start(database_url: str, redis_url: str | None, settings: dict[str, str], p
         log_path = Path(log.name)
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
     return Server(process, f"http://127.0.0.1:{port}", log_path)
 
@@ -100,7 +108,9 @@ def _stop(server: Server) -> None:
 
 
 @contextmanager
-def serve_many(count: int, database_url: str, redis_url: str | None = None, **settings: str) -> Iterator[list[Server]]:
+def serve_many(
+    count: int, database_url: str, redis_url: str | None = None, **settings: str
+) -> Iterator[list[Server]]:
     """`count` processes of `keyward serve` with the given KEYWARD_* settings, started side by side."""
     servers: list[Server] = []
     taken: set[int] = set()

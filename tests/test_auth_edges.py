@@ -56,10 +56,12 @@ async def test_log_in_takes_as_long_for_unknown_emails_as_for_known_ones(databas
 
     Failed log-ins for a known email and for an unknown one are interleaved (so drift in machine
     load hits both alike) and compared by their medians (so a few outliers do not count). Without
-    the dummy Argon2 verification an unknown email would answer in about 2% of the time; the
-    tolerance allows a quarter of the Argon2 cost for the extra bookkeeping of a known account.
+    the dummy Argon2 verification an unknown email would answer in about 2% of the time (a
+    difference of ~98%); the tolerance, half of the slower median, leaves room for the extra
+    bookkeeping of a known account (a few queries, which on a busy machine take far longer than
+    on an idle one) while still failing on any path that skips the hash.
     """
-    samples = env_int("KEYWARD_TIMING_SAMPLES", 9)
+    samples = env_int("KEYWARD_TIMING_SAMPLES", 11)
     async with running_api(database_url, login_max_failures="100000") as api:
         # given
         known = await api.sign_up()
@@ -73,7 +75,7 @@ async def test_log_in_takes_as_long_for_unknown_emails_as_for_known_ones(databas
             unknown_times.append(await _timed_failed_log_in(api, f"nobody-{uuid.uuid4().hex}@example.com"))
         # then
         known_median, unknown_median = statistics.median(known_times), statistics.median(unknown_times)
-        tolerance = 0.25 * max(known_median, unknown_median)
+        tolerance = 0.5 * max(known_median, unknown_median)
         print(f"log-in timing: known {known_median * 1000:.1f} ms, unknown {unknown_median * 1000:.1f} ms")
         assert abs(known_median - unknown_median) <= tolerance, (
             f"known {known_median * 1000:.1f} ms vs unknown {unknown_median * 1000:.1f} ms (median of {samples})"
@@ -85,7 +87,9 @@ async def test_log_in_takes_as_long_for_unknown_emails_as_for_known_ones(databas
 
 async def test_repeated_failures_lock_the_email_then_the_lock_passes(database_url: str) -> None:
     lockout = 3.0
-    async with running_api(database_url, login_max_failures="3", login_lockout_seconds=str(int(lockout))) as api:
+    async with running_api(
+        database_url, login_max_failures="3", login_lockout_seconds=str(int(lockout))
+    ) as api:
         # given
         account = await api.sign_up()
         unknown = "nobody-at-all@example.com"
@@ -149,9 +153,12 @@ async def test_tokens_are_stored_and_found_only_by_their_sha256(api: Api) -> Non
     project = await api.create_project(account.session)
     _, key = await api.create_api_key(account.session, project)
     rows = {
-        account.session: await models.Session.filter(token_hash=hashlib.sha256(account.session.encode()).hexdigest())
-        .values(),
-        token: await models.ManagementToken.filter(token_hash=hashlib.sha256(token.encode()).hexdigest()).values(),
+        account.session: await models.Session.filter(
+            token_hash=hashlib.sha256(account.session.encode()).hexdigest()
+        ).values(),
+        token: await models.ManagementToken.filter(
+            token_hash=hashlib.sha256(token.encode()).hexdigest()
+        ).values(),
         key: await models.ApiKey.filter(key_hash=hashlib.sha256(key.encode()).hexdigest()).values(),
     }
     # then: each row is found by the SHA-256 of its value, and holds no other form of it

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from tests.helpers import Account, Api
-from tests.servers import Server, serve_many
+from tests.servers import CLIENT_LIMITS, Server, serve_many
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -52,8 +52,10 @@ def servers(request: pytest.FixtureRequest, database_url: str) -> Iterator[tuple
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def pair(servers: tuple[Server, Server]) -> AsyncIterator[Pair]:
     first, second = servers
-    async with httpx.AsyncClient(base_url=first.base_url, timeout=30) as a, \
-            httpx.AsyncClient(base_url=second.base_url, timeout=30) as b:
+    async with (
+        httpx.AsyncClient(base_url=first.base_url, limits=CLIENT_LIMITS, timeout=30) as a,
+        httpx.AsyncClient(base_url=second.base_url, limits=CLIENT_LIMITS, timeout=30) as b,
+    ):
         api_a, api_b = Api(a), Api(b)
         yield Pair(api_a, api_b, await api_a.sign_up())
 

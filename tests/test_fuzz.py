@@ -36,9 +36,17 @@ EXAMPLES = env_int("KEYWARD_FUZZ_EXAMPLES", 60)
 PASSWORD_EXAMPLES = max(10, EXAMPLES // 10)
 PASSWORD_MUTATIONS = ["signUp", "logIn", "addMember"]
 # logOut would end the fuzzing session itself; it has its own tests.
-OTHER_MUTATIONS = ["createProject", "updateProject", "deleteProject", "createApiKey", "deleteApiKey",
-                   "createManagementToken", "revokeManagementToken", "rotateManagementToken",
-                   "updateWorkspaceSettings"]
+OTHER_MUTATIONS = [
+    "createProject",
+    "updateProject",
+    "deleteProject",
+    "createApiKey",
+    "deleteApiKey",
+    "createManagementToken",
+    "revokeManagementToken",
+    "rotateManagementToken",
+    "updateWorkspaceSettings",
+]
 SHA256_HEX = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 SECRET_FIELDS = ("secret", "sessionToken")
 ANSWER_STATUSES = {200, 400, 401, 413}
@@ -46,9 +54,16 @@ ANSWER_STATUSES = {200, 400, 401, 413}
 
 def _fuzz_settings(examples: int) -> Any:
     return settings(
-        max_examples=examples, deadline=None, database=None, derandomize=False,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                               HealthCheck.data_too_large, HealthCheck.filter_too_much],
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
     )
 
 
@@ -65,9 +80,13 @@ class Fuzz:
     def post(self, **request: Any) -> httpx.Response:
         return self.runner.run(asyncio.wait_for(self.api.http.post(**request), 30))
 
-    def graphql(self, document: str, token: str | None, variables: dict[str, Any] | None = None) -> httpx.Response:
+    def graphql(
+        self, document: str, token: str | None, variables: dict[str, Any] | None = None
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.post(url="/graphql", json={"query": document, "variables": variables or {}}, headers=headers)
+        return self.post(
+            url="/graphql", json={"query": document, "variables": variables or {}}, headers=headers
+        )
 
     def forbidden_texts(self) -> set[str]:
         hashes = {hashlib.sha256(s.encode()).hexdigest() for s in self.secrets}
@@ -84,8 +103,16 @@ def fuzz(database_url: str) -> Iterator[Fuzz]:
         for type_name in ("AuditEvent", "StaleTokenReport", "Workspace"):
             runner.run(world.one(type_name))
         state = Fuzz(runner, api, world, full_token, [full_token, world.owner.session])
-        state.secrets.update({world.owner.session, world.admin.session, world.member.session, full_token,
-                              world.token_secret, world.api_key_secret})
+        state.secrets.update(
+            {
+                world.owner.session,
+                world.admin.session,
+                world.member.session,
+                full_token,
+                world.token_secret,
+                world.api_key_secret,
+            }
+        )
         try:
             yield state
         finally:
@@ -164,8 +191,10 @@ def test_generated_queries(fuzz: Fuzz, logs: None) -> None:
 
 def test_generated_mutations(fuzz: Fuzz, logs: None) -> None:
     @_fuzz_settings(EXAMPLES)
-    @given(document=mutations(SDL, fields=OTHER_MUTATIONS, custom_scalars={"ID": _ids(fuzz)}),
-           caller=st.sampled_from([0, 1]))
+    @given(
+        document=mutations(SDL, fields=OTHER_MUTATIONS, custom_scalars={"ID": _ids(fuzz)}),
+        caller=st.sampled_from([0, 1]),
+    )
     def run(document: str, caller: int) -> None:
         _run_generated(fuzz, document, caller)
 
@@ -174,8 +203,10 @@ def test_generated_mutations(fuzz: Fuzz, logs: None) -> None:
 
 def test_generated_password_mutations(fuzz: Fuzz, logs: None) -> None:
     @_fuzz_settings(PASSWORD_EXAMPLES)
-    @given(document=mutations(SDL, fields=PASSWORD_MUTATIONS, custom_scalars={"ID": _ids(fuzz)}),
-           caller=st.sampled_from([0, 1]))
+    @given(
+        document=mutations(SDL, fields=PASSWORD_MUTATIONS, custom_scalars={"ID": _ids(fuzz)}),
+        caller=st.sampled_from([0, 1]),
+    )
     def run(document: str, caller: int) -> None:
         _run_generated(fuzz, document, caller)
 
@@ -186,9 +217,12 @@ def test_operations_that_break_the_schema(fuzz: Fuzz, logs: None) -> None:
     """Wrong argument types, missing arguments, unknown enum values: validation errors, never 500."""
 
     @_fuzz_settings(EXAMPLES)
-    @given(document=st.one_of(queries(SDL, mode=Mode.NEGATIVE),
-                              mutations(SDL, fields=OTHER_MUTATIONS, mode=Mode.NEGATIVE)),
-           caller=st.sampled_from([0, 1]))
+    @given(
+        document=st.one_of(
+            queries(SDL, mode=Mode.NEGATIVE), mutations(SDL, fields=OTHER_MUTATIONS, mode=Mode.NEGATIVE)
+        ),
+        caller=st.sampled_from([0, 1]),
+    )
     def run(document: str, caller: int) -> None:
         body = check_answer(fuzz, fuzz.graphql(document, fuzz.callers[caller]))
         assert body.get("errors"), (document, body)
@@ -198,8 +232,16 @@ def test_operations_that_break_the_schema(fuzz: Fuzz, logs: None) -> None:
 
 # ---- malformed requests ------------------------------------------------------------------------
 
-CONTENT_TYPES = ["application/json", "application/json; charset=latin-1", "text/plain", "application/graphql",
-                 "multipart/form-data", "application/x-www-form-urlencoded", "", "application/xml"]
+CONTENT_TYPES = [
+    "application/json",
+    "application/json; charset=latin-1",
+    "text/plain",
+    "application/graphql",
+    "multipart/form-data",
+    "application/x-www-form-urlencoded",
+    "",
+    "application/xml",
+]
 
 
 def test_malformed_bodies_and_content_types(fuzz: Fuzz, logs: None) -> None:
@@ -210,14 +252,23 @@ def test_malformed_bodies_and_content_types(fuzz: Fuzz, logs: None) -> None:
         body=st.one_of(
             st.binary(max_size=2000),
             st.just(valid).flatmap(lambda b: st.integers(0, len(b)).map(lambda n: b[:n])),  # truncated
-            st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                     max_size=4),
-                         max_leaves=20).map(lambda v: json.dumps(v).encode()),
-            st.fixed_dictionaries({"query": st.text(max_size=200)}, optional={
-                "variables": st.none() | st.integers() | st.text() | st.dictionaries(st.text(), st.text()),
-                "operationName": st.none() | st.integers() | st.text(max_size=20),
-            }).map(lambda v: json.dumps(v).encode()),
+            st.recursive(
+                st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                lambda inner: (
+                    st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+                ),
+                max_leaves=20,
+            ).map(lambda v: json.dumps(v).encode()),
+            st.fixed_dictionaries(
+                {"query": st.text(max_size=200)},
+                optional={
+                    "variables": st.none()
+                    | st.integers()
+                    | st.text()
+                    | st.dictionaries(st.text(), st.text()),
+                    "operationName": st.none() | st.integers() | st.text(max_size=20),
+                },
+            ).map(lambda v: json.dumps(v).encode()),
         ),
         content_type=st.sampled_from(CONTENT_TYPES),
         caller=st.sampled_from([0, 1]),
@@ -234,21 +285,30 @@ def test_malformed_bodies_and_content_types(fuzz: Fuzz, logs: None) -> None:
 def _garbage_tokens(fuzz: Fuzz) -> st.SearchStrategy[str]:
     real = [fuzz.full_token, fuzz.world.owner.session, fuzz.world.api_key_secret]
     truncated = st.sampled_from(real).flatmap(lambda t: st.integers(0, len(t) - 1).map(lambda n: t[:n]))
-    mutated = st.sampled_from(real).flatmap(
-        lambda t: st.tuples(st.integers(0, len(t) - 1), st.sampled_from("aZ09_-")).map(
-            lambda p: t[: p[0]] + p[1] + t[p[0] + 1 :]
+    mutated = (
+        st.sampled_from(real)
+        .flatmap(
+            lambda t: st.tuples(st.integers(0, len(t) - 1), st.sampled_from("aZ09_-")).map(
+                lambda p: t[: p[0]] + p[1] + t[p[0] + 1 :]
+            )
         )
-    ).filter(lambda t: t not in real[:2])
+        .filter(lambda t: t not in real[:2])
+    )
     printable = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=300)
     return st.one_of(truncated, mutated, printable, st.just("kwm_" + "0" * 36), st.just("kws_"))
 
 
 def test_garbage_and_truncated_tokens_are_refused(fuzz: Fuzz, logs: None) -> None:
     @_fuzz_settings(EXAMPLES)
-    @given(token=_garbage_tokens(fuzz), scheme=st.sampled_from(["Bearer ", "bearer ", "Basic ", "", "Bearer  "]))
+    @given(
+        token=_garbage_tokens(fuzz), scheme=st.sampled_from(["Bearer ", "bearer ", "Basic ", "", "Bearer  "])
+    )
     def run(token: str, scheme: str) -> None:
-        response = fuzz.post(url="/graphql", json={"query": "{ viewer { kind } }"},
-                             headers={"Authorization": f"{scheme}{token}"})
+        response = fuzz.post(
+            url="/graphql",
+            json={"query": "{ viewer { kind } }"},
+            headers={"Authorization": f"{scheme}{token}"},
+        )
         body = check_answer(fuzz, response)
         assert response.status_code == 401, body
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -258,12 +318,22 @@ def test_garbage_and_truncated_tokens_are_refused(fuzz: Fuzz, logs: None) -> Non
 
 
 HUGE_INPUTS = [
-    ("mutation($v: String!) { createProject(input: {name: $v}) { project { id } userErrors { code } } }", "createProject"),
-    ("mutation($v: String!) { createProject(input: {name: \"x\", description: $v}) { project { id } userErrors { code } } }",
-     "createProject"),
-    ("mutation($v: String!) { createManagementToken(input: {name: $v, permissions: [VIEW_PROJECTS]}) { secret userErrors { code } } }",
-     "createManagementToken"),
-    ("mutation($v: String!) { logIn(input: {email: $v, password: $v}) { sessionToken userErrors { code } } }", "logIn"),
+    (
+        "mutation($v: String!) { createProject(input: {name: $v}) { project { id } userErrors { code } } }",
+        "createProject",
+    ),
+    (
+        'mutation($v: String!) { createProject(input: {name: "x", description: $v}) { project { id } userErrors { code } } }',
+        "createProject",
+    ),
+    (
+        "mutation($v: String!) { createManagementToken(input: {name: $v, permissions: [VIEW_PROJECTS]}) { secret userErrors { code } } }",
+        "createManagementToken",
+    ),
+    (
+        "mutation($v: String!) { logIn(input: {email: $v, password: $v}) { sessionToken userErrors { code } } }",
+        "logIn",
+    ),
     ("query($v: ID!) { node(id: $v) { id } }", "node"),
     ("query($v: ID!) { apiKeys(projectId: $v) { totalCount } }", "apiKeys"),
 ]
@@ -272,7 +342,9 @@ HUGE_INPUTS = [
 def test_huge_strings_are_user_errors(fuzz: Fuzz, logs: None) -> None:
     @_fuzz_settings(max(10, EXAMPLES // 5))
     # Over every length limit (names 100, descriptions 2000, emails 254), under the body limit.
-    @given(case=st.sampled_from(HUGE_INPUTS), size=st.integers(2_001, 60_000), char=st.sampled_from("aé🔑\u0000"))
+    @given(
+        case=st.sampled_from(HUGE_INPUTS), size=st.integers(2_001, 60_000), char=st.sampled_from("aé🔑\u0000")
+    )
     def run(case: tuple[str, str], size: int, char: str) -> None:
         document, root = case
         body = check_answer(fuzz, fuzz.graphql(document, fuzz.world.owner.session, {"v": char * size}))
@@ -291,7 +363,8 @@ def test_huge_strings_are_user_errors(fuzz: Fuzz, logs: None) -> None:
 def test_invalid_ids_and_enum_values(fuzz: Fuzz, logs: None) -> None:
     @_fuzz_settings(max(10, EXAMPLES // 2))  # four requests each
     @given(
-        node_id=st.text(max_size=100) | st.binary(max_size=60).map(lambda b: __import__("base64").b64encode(b).decode()),
+        node_id=st.text(max_size=100)
+        | st.binary(max_size=60).map(lambda b: __import__("base64").b64encode(b).decode()),
         status=st.text(max_size=20),
         permission=st.text(max_size=20),
     )
@@ -299,12 +372,22 @@ def test_invalid_ids_and_enum_values(fuzz: Fuzz, logs: None) -> None:
         owner = fuzz.world.owner.session
         answers = [
             fuzz.graphql("query($id: ID!) { node(id: $id) { id } }", owner, {"id": node_id}),
-            fuzz.graphql("mutation($id: ID!) { deleteProject(input: {id: $id}) { deletedId userErrors { code } } }",
-                         owner, {"id": node_id}),
-            fuzz.graphql("query($s: ManagementTokenStatus) { managementTokens(status: $s) { totalCount } }",
-                         owner, {"s": status}),
-            fuzz.graphql("mutation($p: [Permission!]!) { createManagementToken(input: {name: \"enum\", permissions: $p}) "
-                         "{ secret userErrors { code } } }", owner, {"p": [permission]}),
+            fuzz.graphql(
+                "mutation($id: ID!) { deleteProject(input: {id: $id}) { deletedId userErrors { code } } }",
+                owner,
+                {"id": node_id},
+            ),
+            fuzz.graphql(
+                "query($s: ManagementTokenStatus) { managementTokens(status: $s) { totalCount } }",
+                owner,
+                {"s": status},
+            ),
+            fuzz.graphql(
+                'mutation($p: [Permission!]!) { createManagementToken(input: {name: "enum", permissions: $p}) '
+                "{ secret userErrors { code } } }",
+                owner,
+                {"p": [permission]},
+            ),
         ]
         for response in answers:
             check_answer(fuzz, response)
@@ -315,17 +398,17 @@ def test_invalid_ids_and_enum_values(fuzz: Fuzz, logs: None) -> None:
 
 
 STORED_STRINGS = [
-    'mutation($v: String!) { createProject(input: {name: $v}) { project { id } userErrors { code } } }',
+    "mutation($v: String!) { createProject(input: {name: $v}) { project { id } userErrors { code } } }",
     'mutation($v: String!) { createProject(input: {name: "x", description: $v}) { project { id } userErrors { code } } }',
     'mutation($v: String!) { signUp(input: {email: $v, password: "long enough pass", workspaceName: "w"}) '
-    '{ sessionToken userErrors { code } } }',
+    "{ sessionToken userErrors { code } } }",
     'mutation($v: String!) { signUp(input: {email: "ctl@example.com", password: "long enough pass", workspaceName: $v}) '
-    '{ sessionToken userErrors { code } } }',
+    "{ sessionToken userErrors { code } } }",
     'mutation($v: String!) { logIn(input: {email: $v, password: "long enough pass"}) { sessionToken userErrors { code } } }',
-    'mutation($v: String!) { createManagementToken(input: {name: $v, permissions: [VIEW_PROJECTS]}) '
-    '{ secret userErrors { code } } }',
+    "mutation($v: String!) { createManagementToken(input: {name: $v, permissions: [VIEW_PROJECTS]}) "
+    "{ secret userErrors { code } } }",
     'mutation($v: String!) { addMember(input: {email: $v, password: "long enough pass", role: MEMBER}) '
-    '{ member { id } userErrors { code } } }',
+    "{ member { id } userErrors { code } } }",
 ]
 
 
@@ -333,9 +416,14 @@ def test_control_characters_in_stored_strings_are_user_errors(fuzz: Fuzz, logs: 
     """PostgreSQL refuses NUL in text: every string the service stores must refuse it first."""
 
     @_fuzz_settings(max(10, EXAMPLES // 3))
-    @given(document=st.sampled_from(STORED_STRINGS),
-           value=st.tuples(st.text(max_size=10), st.characters(max_codepoint=31, exclude_characters="\n\r\t"),
-                           st.text(max_size=10)).map(lambda p: f"a{p[0]}{p[1]}{p[2]}b@example.com"))
+    @given(
+        document=st.sampled_from(STORED_STRINGS),
+        value=st.tuples(
+            st.text(max_size=10),
+            st.characters(max_codepoint=31, exclude_characters="\n\r\t"),
+            st.text(max_size=10),
+        ).map(lambda p: f"a{p[0]}{p[1]}{p[2]}b@example.com"),
+    )
     def run(document: str, value: str) -> None:
         body = check_answer(fuzz, fuzz.graphql(document, fuzz.world.owner.session, {"v": value}))
         payload = next(iter(body["data"].values()))
@@ -349,13 +437,17 @@ def test_verify_endpoint_with_garbage(fuzz: Fuzz, logs: None) -> None:
     @given(
         body=st.one_of(
             st.binary(max_size=500),
-            st.dictionaries(st.sampled_from(["key", "Key", "token"]),
-                            st.none() | st.integers() | st.text(max_size=80) | _garbage_tokens(fuzz),
-                            max_size=2).map(lambda v: json.dumps(v).encode()),
+            st.dictionaries(
+                st.sampled_from(["key", "Key", "token"]),
+                st.none() | st.integers() | st.text(max_size=80) | _garbage_tokens(fuzz),
+                max_size=2,
+            ).map(lambda v: json.dumps(v).encode()),
         ),
     )
     def run(body: bytes) -> None:
-        response = fuzz.post(url="/v1/keys/verify", content=body, headers={"content-type": "application/json"})
+        response = fuzz.post(
+            url="/v1/keys/verify", content=body, headers={"content-type": "application/json"}
+        )
         answer = check_answer(fuzz, response, graphql=False)
         assert response.status_code in (200, 400) and answer["valid"] is False, answer
 

@@ -59,11 +59,14 @@ async def worlds(database_url: str) -> AsyncIterator[Worlds]:
                 victim = await home.fresh(type_name)
                 await api.ok(
                     f"mutation($id: ID!) {{ {delete}(input: {{id: $id}}) {{ userErrors {{ code }} }} }}",
-                    {"id": victim}, home.owner.session,
+                    {"id": victim},
+                    home.owner.session,
                 )
                 deleted[type_name] = victim
-        _, full_token = await api.create_token(home.owner, ["VIEW_PROJECTS", "MANAGE_PROJECTS", "VIEW_API_KEYS",
-                                                            "DELETE_API_KEYS", "CREATE_API_KEY"])
+        _, full_token = await api.create_token(
+            home.owner,
+            ["VIEW_PROJECTS", "MANAGE_PROJECTS", "VIEW_API_KEYS", "DELETE_API_KEYS", "CREATE_API_KEY"],
+        )
         yield Worlds(home, foreign, deleted, full_token)
 
 
@@ -93,8 +96,10 @@ async def test_node_of_another_workspace_is_not_found(worlds: Worlds, type_name:
 
 def _fields_taking_ids() -> list[SchemaField]:
     return [
-        f for f in all_fields()
-        if f.type_name in ("Query", "Mutation") and f.name != "node"
+        f
+        for f in all_fields()
+        if f.type_name in ("Query", "Mutation")
+        and f.name != "node"
         and any(takes_id(arg.type) for arg in f.definition.args.values())
     ]
 
@@ -135,7 +140,9 @@ async def test_the_other_workspace_is_untouched_after_all_attempts(worlds: World
     foreign, api = worlds.foreign, worlds.foreign.api
     # when
     projects = await api.ok(
-        "query($id: ID!) { node(id: $id) { ... on Project { name } } }", {"id": foreign.project_id}, foreign.owner.session
+        "query($id: ID!) { node(id: $id) { ... on Project { name } } }",
+        {"id": foreign.project_id},
+        foreign.owner.session,
     )
     key = await api.http.post("/v1/keys/verify", json={"key": foreign.api_key_secret})
     token = await api.post(VERIFY_TOKEN, token=foreign.token_secret)
@@ -148,8 +155,7 @@ async def test_the_other_workspace_is_untouched_after_all_attempts(worlds: World
 def _list_fields() -> list[SchemaField]:
     """Root queries that list objects (a connection: `edges` and `totalCount`)."""
     return [
-        f for f in all_fields()
-        if f.type_name == "Query" and "totalCount" in getattr(_named(f), "fields", {})
+        f for f in all_fields() if f.type_name == "Query" and "totalCount" in getattr(_named(f), "fields", {})
     ]
 
 
@@ -181,7 +187,13 @@ async def test_lists_and_counts_show_nothing_of_the_other_workspace(worlds: Worl
     assert after == before
     text = json.dumps(after)
     assert "errors" not in text, after
-    outsiders = [FOREIGN, foreign.owner.email, foreign.admin.email, foreign.member.email,
-                 *foreign.existing.values(), project]
+    outsiders = [
+        FOREIGN,
+        foreign.owner.email,
+        foreign.admin.email,
+        foreign.member.email,
+        *foreign.existing.values(),
+        project,
+    ]
     leaked = [value for value in outsiders if value in text]
     assert not leaked, leaked

@@ -21,7 +21,7 @@ import pytest
 
 from tests.harness import env_int
 from tests.helpers import ALL_PERMISSIONS, Account, Api
-from tests.servers import Server, serve
+from tests.servers import CLIENT_LIMITS, Server, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
 
@@ -78,11 +78,15 @@ class Load:
         self.record.statuses[response.status_code] += 1
         return response
 
-    async def data(self, document: str, variables: dict[str, Any] | None, token: str) -> dict[str, Any] | None:
+    async def data(
+        self, document: str, variables: dict[str, Any] | None, token: str
+    ) -> dict[str, Any] | None:
         response = await self.call(document, variables, token)
         body = response.json()
         if response.status_code != 200 or body.get("errors"):
-            self.record.fail(f"{document.split('{')[1].strip()[:30]}: {response.status_code} {response.text[:200]}")
+            self.record.fail(
+                f"{document.split('{')[1].strip()[:30]}: {response.status_code} {response.text[:200]}"
+            )
             return None
         return body["data"]
 
@@ -106,7 +110,9 @@ class Load:
         if key_id is not None and key_id in self.record.deleting:
             expected_valid = response.json().get("valid")  # deleted meanwhile: either answer is right
         if response.status_code != 200 or response.json().get("valid") is not expected_valid:
-            self.record.fail(f"verify expected {expected_valid}: {response.status_code} {response.text[:200]}")
+            self.record.fail(
+                f"verify expected {expected_valid}: {response.status_code} {response.text[:200]}"
+            )
 
     async def create_key(self, mine: list[str], rng: random.Random) -> None:
         data = await self.data(CREATE_KEY, {"p": self.project, "n": f"load-{rng.random()}"}, self.writer)
@@ -134,7 +140,10 @@ class Load:
         data = await self.data(CREATE_TOKEN, {"n": f"load-{rng.random()}"}, self.owner.session)
         if not data:
             return
-        token_id, secret = data["createManagementToken"]["managementToken"]["id"], data["createManagementToken"]["secret"]
+        token_id, secret = (
+            data["createManagementToken"]["managementToken"]["id"],
+            data["createManagementToken"]["secret"],
+        )
         self.record.live_revocable.append(secret)
         await asyncio.sleep(rng.uniform(0, 0.5))  # let other connections use it meanwhile
         revoked = await self.data(REVOKE, {"id": token_id}, self.owner.session)
@@ -182,7 +191,9 @@ async def _listed_keys(api: Api, owner: Account, project: str) -> set[str]:
 
 async def test_bounded_load(database_url: str) -> None:
     with serve(database_url) as server:
-        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+        limits = httpx.Limits(
+            max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS, keepalive_expiry=1.0
+        )
         async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=60) as http:
             # given
             api = Api(http)
@@ -193,17 +204,17 @@ async def test_bounded_load(database_url: str) -> None:
             started = time.monotonic()
             load = Load(api, owner, writer, project, record, started + SECONDS)
             # when
-            await asyncio.gather(_sample_rss(server, record, load.deadline),
-                                 *(load.connection(seed) for seed in range(CONNECTIONS)))
+            await asyncio.gather(
+                _sample_rss(server, record, load.deadline),
+                *(load.connection(seed) for seed in range(CONNECTIONS)),
+            )
             elapsed = time.monotonic() - started
-        # A new client for the checks: the load's pooled connections may sit idle past uvicorn's
-        # keep-alive timeout now, and reusing one as the server closes it is a client-side race.
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        # A new client for the checks (a fresh pool, with the same idle-connection expiry).
+        async with httpx.AsyncClient(base_url=server.base_url, limits=CLIENT_LIMITS, timeout=60) as http:
             listed = await _listed_keys(Api(http), owner, project)
             stale = [s for k, s in record.created.items() if k in record.deleted]
             still_valid = [
-                s for s in stale
-                if (await http.post("/v1/keys/verify", json={"key": s})).json()["valid"]
+                s for s in stale if (await http.post("/v1/keys/verify", json={"key": s})).json()["valid"]
             ]
         log = server.log()
     # then
@@ -221,7 +232,8 @@ async def test_bounded_load(database_url: str) -> None:
     assert listed == set(record.created) - record.deleted, "lost writes"
     assert not still_valid, "deleted keys still verify"
     accepted_after_revocation = [
-        (token[:12], status) for token, start, status in record.revocable_uses
+        (token[:12], status)
+        for token, start, status in record.revocable_uses
         if token in record.revoked_at and start > record.revoked_at[token] and status != 401
     ]
     assert not accepted_after_revocation, accepted_after_revocation

@@ -75,9 +75,14 @@ async def _token_without_permissions(world: World) -> str:
     the way a row would look, to prove that holding nothing allows nothing."""
     secret = tokens.generate(TokenKind.MANAGEMENT)
     await models.ManagementToken.create(
-        workspace_id=world.workspace_pk, name="no permissions", active_name="no permissions",
-        key_prefix=secret.display_prefix, token_hash=secret.digest, permissions="",
-        created_by_kind="SYSTEM", created_by_label="test",
+        workspace_id=world.workspace_pk,
+        name="no permissions",
+        active_name="no permissions",
+        key_prefix=secret.display_prefix,
+        token_hash=secret.digest,
+        permissions="",
+        created_by_kind="SYSTEM",
+        created_by_label="test",
     )
     return secret.value
 
@@ -151,7 +156,9 @@ async def test_protected_field_against_every_caller(matrix: Matrix, target: Sche
     failures = []
     for caller in matrix.callers:
         # given: a minimal valid call; fields that change or destroy an object get a fresh one
-        call = await build_call(target, matrix.world.fresh if target.type_name == "Mutation" else matrix.world.one)
+        call = await build_call(
+            target, matrix.world.fresh if target.type_name == "Mutation" else matrix.world.one
+        )
         # when
         response = await matrix.world.api.post(call.document, token=caller.token)
         # then

@@ -8,7 +8,7 @@ sweep would; everything else goes through GraphQL.
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app import models
 from app.graphql.ids import from_global_id, to_global_id
@@ -66,7 +66,9 @@ class World:
 
 async def insert_stale_report(workspace_pk: int) -> str:
     report = await models.StaleTokenReport.create(
-        workspace_id=workspace_pk, generated_at=datetime.now(timezone.utc), stale_after_days=90,
+        workspace_id=workspace_pk,
+        generated_at=datetime.now(UTC),
+        stale_after_days=90,
         sweep_id=uuid.uuid4().hex,
     )
     return to_global_id("StaleTokenReport", report.id)
@@ -78,7 +80,9 @@ async def build_world(api: Api, workspace: str = "Acme") -> World:
     member = await api.add_member(owner, "MEMBER")
     project_id = await api.create_project(owner.session, f"{workspace} website")
     key_id, key_secret = await api.create_api_key(owner.session, project_id, f"{workspace} server")
-    token_id, token_secret = await api.create_token(owner, ["VIEW_PROJECTS", "VIEW_API_KEYS"], f"{workspace} ci")
+    token_id, token_secret = await api.create_token(
+        owner, ["VIEW_PROJECTS", "VIEW_API_KEYS"], f"{workspace} ci"
+    )
     world = World(api, owner, admin, member, project_id, key_id, key_secret, token_id, token_secret)
     world.existing.update({"Project": project_id, "ApiKey": key_id, "ManagementToken": token_id})
     return world
