@@ -10,6 +10,7 @@ CI runs KEYWARD_FUZZ_EXAMPLES=60 per strategy (about 600 requests in all); on de
 """
 
 import asyncio
+import base64
 import hashlib
 import json
 import logging
@@ -244,6 +245,10 @@ CONTENT_TYPES = [
 ]
 
 
+def _json_containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
 def test_malformed_bodies_and_content_types(fuzz: Fuzz, logs: None) -> None:
     valid = json.dumps({"query": "{ viewer { kind } }"}).encode()
 
@@ -254,9 +259,7 @@ def test_malformed_bodies_and_content_types(fuzz: Fuzz, logs: None) -> None:
             st.just(valid).flatmap(lambda b: st.integers(0, len(b)).map(lambda n: b[:n])),  # truncated
             st.recursive(
                 st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                lambda inner: (
-                    st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-                ),
+                _json_containers,
                 max_leaves=20,
             ).map(lambda v: json.dumps(v).encode()),
             st.fixed_dictionaries(
@@ -364,7 +367,7 @@ def test_invalid_ids_and_enum_values(fuzz: Fuzz, logs: None) -> None:
     @_fuzz_settings(max(10, EXAMPLES // 2))  # four requests each
     @given(
         node_id=st.text(max_size=100)
-        | st.binary(max_size=60).map(lambda b: __import__("base64").b64encode(b).decode()),
+        | st.binary(max_size=60).map(lambda b: base64.b64encode(b).decode()),
         status=st.text(max_size=20),
         permission=st.text(max_size=20),
     )

@@ -15,7 +15,6 @@ import pytest
 import pytest_asyncio
 
 from app import models
-from app.graphql.ids import from_global_id
 from app.security import tokens
 from app.security.tokens import TokenKind
 from tests.harness import running_api
@@ -221,4 +220,3 @@ async def test_a_token_with_no_permissions_cannot_be_created(matrix: Matrix) -> 
     payload = body["data"]["createManagementToken"]
     assert payload["secret"] is None
     assert payload["userErrors"] and payload["userErrors"][0]["field"] == ["permissions"]
-    assert from_global_id(matrix.world.owner.workspace_id) is not None
