@@ -5,8 +5,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from app.graphql.types.common import UserError
 from app.services.errors import UserInputError
@@ -63,3 +65,14 @@ class ErrorPolicy(SchemaExtension):
             path=error.path,
             extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
         )
+
+
+class KeywardSchema(strawberry.Schema):
+    """Strawberry logs every GraphQL error with the query document around it, so a client's
+    inline literal (a password in `logIn(input: {password: "..."})`) would reach the log.
+    Expected errors (FORBIDDEN, validation, user input) are the client's business; the
+    unexpected ones are logged by ErrorPolicy under their request id, without the document.
+    """
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        return None

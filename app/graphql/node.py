@@ -49,6 +49,8 @@ async def resolve_node(info: Info[Context, Any], global_id: str) -> Node | None:
         return None
     if rule.guard is not None and not rule.guard.has_permission(None, info):
         rule.guard.on_unauthorized()
-    in_workspace = {rule.workspace_field: info.context.principal.workspace_id}
-    row = await rule.model.filter(id=parsed[1]).filter(**in_workspace).first()
+    # Two filters, not one dict: for Workspace the scope field is "id" itself, and a dict
+    # {"id": pk, "id": workspace} kept only the second, so any Workspace ID found the caller's own.
+    scoped = rule.model.filter(**{rule.workspace_field: info.context.principal.workspace_id})
+    row = await scoped.filter(id=parsed[1]).first()
     return rule.convert(row) if row is not None else None

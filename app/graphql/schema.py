@@ -16,7 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
-from app.graphql.errors import ErrorPolicy
+from app.graphql.errors import ErrorPolicy, KeywardSchema
 from app.graphql.mutations.api_keys import ApiKeyMutations
 from app.graphql.mutations.auth import AuthMutations
 from app.graphql.mutations.management_tokens import ManagementTokenMutations

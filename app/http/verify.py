@@ -9,6 +9,15 @@ from app.services import api_keys
 from app.usage import UsageKind
 
 
+# Safe to show: none of them repeats any part of the value sent.
+INVALID_MESSAGES = {
+    "MALFORMED": "Not a Keyward API key (wrong shape or checksum).",
+    "NOT_AN_API_KEY": "This endpoint checks API keys (kwk_); management tokens (kwm_) and session tokens "
+    "(kws_) are for the Management API at /graphql.",
+    "UNKNOWN_KEY": "The API key is unknown or has been deleted.",
+}
+
+
 def _json(body: dict[str, object], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
@@ -23,7 +32,7 @@ async def verify_key(request: Request) -> Response:
         return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
     result = await api_keys.verify(key)
     if not result.valid:
-        return _json({"valid": False, "code": result.code})
+        return _json({"valid": False, "code": result.code, "message": INVALID_MESSAGES.get(result.code or "", "")})
     assert result.key_id and result.project_id and result.workspace_id
     # The key was used: into the usage buffer (no database write here), flushed later.
     await request.app.state.usage.record(

@@ -21,6 +21,10 @@ def clean_description(value: str | None) -> str | None:
     if value is None:
         return None
     text = value.strip()
+    # Line breaks and tabs are fine in free text; other control characters are not (PostgreSQL
+    # refuses NUL in text columns, which made such input an internal error instead of a user error).
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
+        raise UserInputError("Description cannot contain control characters.", "INVALID", ("description",))
     if len(text) > DESCRIPTION_MAX:
         raise UserInputError(
             f"Description must be at most {DESCRIPTION_MAX} characters.", "TOO_LONG", ("description",)

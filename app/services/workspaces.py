@@ -1,5 +1,7 @@
 """Workspace settings and membership."""
 
+import asyncio
+
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -64,7 +66,7 @@ async def add_member(principal: Principal, email: str, password: str, role: Work
         raise UserInputError("Only an owner can add another owner.", "ROLE_NOT_ALLOWED", ("role",))
     clean_email = normalize_email(email)
     check_password_rules(password)
-    password_hash = hash_password(password)
+    password_hash = await asyncio.to_thread(hash_password, password)
     try:
         async with in_transaction():
             user = await User.create(email=clean_email, password_hash=password_hash)

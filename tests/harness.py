@@ -1,0 +1,50 @@
+"""A running app for a whole test module (the conftest `app` fixture is per test).
+
+The permission matrix and the isolation tests reuse one workspace and its tokens across
+hundreds of calls; building them once per module keeps those tests fast.
+"""
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import httpx
+import pytest
+
+from app.main import create_app
+from app.settings import Settings, get_settings
+from tests.conftest import CLIENT_IP, _empty_tables
+from tests.helpers import Api
+
+
+@contextmanager
+def keyward_env(database_url: str, **overrides: str) -> Iterator[Settings]:
+    """KEYWARD_* settings for the block, as the service reads them (env, then get_settings())."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KEYWARD_DATABASE_URL", database_url)
+        patch.delenv("KEYWARD_REDIS_URL", raising=False)
+        for name, value in overrides.items():
+            patch.setenv(f"KEYWARD_{name.upper()}", value)
+        get_settings.cache_clear()
+        try:
+            yield get_settings()
+        finally:
+            get_settings.cache_clear()
+
+
+@asynccontextmanager
+async def running_api(database_url: str, **overrides: str) -> AsyncIterator[Api]:
+    """The ASGI app with its lifespan, on empty tables, behind an httpx client."""
+    with keyward_env(database_url, **overrides) as settings:
+        application = create_app(settings)
+        async with application.router.lifespan_context(application):
+            await _empty_tables()
+            transport = httpx.ASGITransport(app=application, client=(CLIENT_IP, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://keyward.test") as http:
+                yield Api(http)
+
+
+def env_int(name: str, default: int) -> int:
+    """Profile knobs (KEYWARD_LOAD_SECONDS, KEYWARD_FUZZ_EXAMPLES, ...): short in CI, longer on demand."""
+    value = os.environ.get(name)
+    return int(value) if value else default

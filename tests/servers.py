@@ -1,0 +1,134 @@
+"""Real `keyward serve` processes on loopback, for tests that need more than one process.
+
+Ports come from KEYWARD_TEST_PORTS ("18400-18499" by default: the range this checkout's tests
+may bind); the first free one is taken.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_SECONDS = 60
+# Clients drop idle connections well before uvicorn's keep-alive timeout (5 s): with equal
+# timeouts a request can go out on a connection the server is closing (a ReadError that says
+# nothing about the service).
+CLIENT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=1.0)
+
+
+def _port_range() -> range:
+    low, _, high = os.environ.get("KEYWARD_TEST_PORTS", "18400-18499").partition("-")
+    return range(int(low), int(high) + 1)
+
+
+def free_port(skip: frozenset[int] = frozenset()) -> int:
+    for port in _port_range():
+        if port in skip:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in KEYWARD_TEST_PORTS")
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def rss_kib(self) -> int:
+        """Resident memory of the server process, from /proc/<pid>/status (VmRSS, in KiB)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("VmRSS not found")
+
+
+def _wait_until_up(server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"keyward serve exited with {server.process.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"keyward serve did not answer within {STARTUP_SECONDS} s:\n{server.log()}")
+
+
+def _start(database_url: str, redis_url: str | None, settings: dict[str, str], port: int) -> Server:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYWARD_")}
+    env["KEYWARD_DATABASE_URL"] = database_url
+    if redis_url:
+        env["KEYWARD_REDIS_URL"] = redis_url
+    env.update({f"KEYWARD_{name.upper()}": value for name, value in settings.items()})
+    with tempfile.NamedTemporaryFile(prefix=f"keyward-serve-{port}-", suffix=".log", delete=False) as log:
+        log_path = Path(log.name)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    return Server(process, f"http://127.0.0.1:{port}", log_path)
+
+
+def _stop(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+    server.log_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def serve_many(
+    count: int, database_url: str, redis_url: str | None = None, **settings: str
+) -> Iterator[list[Server]]:
+    """`count` processes of `keyward serve` with the given KEYWARD_* settings, started side by side."""
+    servers: list[Server] = []
+    taken: set[int] = set()
+    try:
+        for _ in range(count):
+            port = free_port(frozenset(taken))
+            taken.add(port)
+            servers.append(_start(database_url, redis_url, settings, port))
+        for server in servers:
+            _wait_until_up(server)
+        yield servers
+    finally:
+        for server in servers:
+            _stop(server)
+
+
+@contextmanager
+def serve(database_url: str, redis_url: str | None = None, **settings: str) -> Iterator[Server]:
+    """`keyward serve` in its own process with the given KEYWARD_* settings; stopped on exit."""
+    with serve_many(1, database_url, redis_url, **settings) as servers:
+        yield servers[0]

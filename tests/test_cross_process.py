@@ -1,0 +1,123 @@
+"""Revocation across processes: two `keyward serve` processes on one database (and Redis, when
+the run has one). What one process revokes or deletes, the other refuses on its very next request.
+
+The database is the run's test database: PostgreSQL from KEYWARD_TEST_DATABASE_URL, or the run's
+SQLite file (two processes share it the way two workers on one host would).
+"""
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.helpers import Account, Api
+from tests.servers import CLIENT_LIMITS, Server, serve_many
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+VIEWER = "{ viewer { kind } }"
+REVOKE = """mutation($id: ID!) { revokeManagementToken(input: {id: $id}) {
+  managementToken { status } userErrors { code } } }"""
+DELETE_KEY = "mutation($id: ID!) { deleteApiKey(input: {id: $id}) { deletedId userErrors { code } } }"
+DELETE_PROJECT = "mutation($id: ID!) { deleteProject(input: {id: $id}) { deletedId userErrors { code } } }"
+LOG_OUT = "mutation { logOut { ok } }"
+
+
+@dataclass
+class Pair:
+    a: Api
+    b: Api
+    owner: Account
+
+    def both_ways(self) -> list[tuple[Api, Api]]:
+        return [(self.a, self.b), (self.b, self.a)]
+
+
+def _redis_modes() -> list[str | None]:
+    return [None, os.environ.get("KEYWARD_TEST_REDIS_URL") or "unavailable"]
+
+
+@pytest.fixture(scope="module", params=_redis_modes(), ids=["no-redis", "redis"])
+def servers(request: pytest.FixtureRequest, database_url: str) -> Iterator[tuple[Server, Server]]:
+    redis_url = request.param
+    if redis_url == "unavailable":
+        pytest.skip("KEYWARD_TEST_REDIS_URL is not set (.ci/run sets it)")
+    with serve_many(2, database_url, redis_url) as (first, second):
+        yield first, second
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def pair(servers: tuple[Server, Server]) -> AsyncIterator[Pair]:
+    first, second = servers
+    async with (
+        httpx.AsyncClient(base_url=first.base_url, limits=CLIENT_LIMITS, timeout=30) as a,
+        httpx.AsyncClient(base_url=second.base_url, limits=CLIENT_LIMITS, timeout=30) as b,
+    ):
+        api_a, api_b = Api(a), Api(b)
+        yield Pair(api_a, api_b, await api_a.sign_up())
+
+
+async def _accepted(api: Api, token: str) -> bool:
+    response = await api.post(VIEWER, token=token)
+    assert response.status_code in (200, 401), response.text
+    return response.status_code == 200
+
+
+async def test_a_token_revoked_in_one_process_is_refused_by_the_other(pair: Pair) -> None:
+    for here, there in pair.both_ways():
+        # given: a token both processes accept
+        token_id, token = await here.create_token(pair.owner, ["VIEW_PROJECTS"])
+        assert await _accepted(here, token) and await _accepted(there, token)
+        # when
+        revoked = await here.ok(REVOKE, {"id": token_id}, pair.owner.session)
+        # then
+        assert revoked["revokeManagementToken"]["managementToken"]["status"] == "REVOKED"
+        response = await there.post(VIEWER, token=token)
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_session_logged_out_in_one_process_is_refused_by_the_other(pair: Pair) -> None:
+    for here, there in pair.both_ways():
+        # given
+        account = await here.sign_up()
+        assert await _accepted(there, account.session)
+        # when
+        await here.ok(LOG_OUT, token=account.session)
+        # then
+        assert not await _accepted(there, account.session)
+
+
+async def _verify(api: Api, key: str) -> dict[str, object]:
+    response = await api.http.post("/v1/keys/verify", json={"key": key})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_an_api_key_deleted_in_one_process_is_invalid_in_the_other(pair: Pair) -> None:
+    project = await pair.a.create_project(pair.owner.session)
+    for here, there in pair.both_ways():
+        # given
+        key_id, key = await here.create_api_key(pair.owner.session, project)
+        assert (await _verify(there, key))["valid"] is True
+        # when
+        await here.ok(DELETE_KEY, {"id": key_id}, pair.owner.session)
+        # then
+        assert await _verify(there, key) == {
+            "valid": False, "code": "UNKNOWN_KEY", "message": "The API key is unknown or has been deleted."
+        }
+
+
+async def test_keys_of_a_project_deleted_in_one_process_are_invalid_in_the_other(pair: Pair) -> None:
+    for here, there in pair.both_ways():
+        # given
+        project = await here.create_project(pair.owner.session)
+        _, key = await here.create_api_key(pair.owner.session, project)
+        assert (await _verify(there, key))["valid"] is True
+        # when
+        await here.ok(DELETE_PROJECT, {"id": project}, pair.owner.session)
+        # then
+        assert (await _verify(there, key))["code"] == "UNKNOWN_KEY"

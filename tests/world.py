@@ -1,0 +1,88 @@
+"""A populated workspace built through the public API: people of each role, a project with a
+key, management tokens, and a way to get a real object of every node type.
+
+Stale-token reports are written only by the sweep (the worker's job), so one is inserted as the
+sweep would; everything else goes through GraphQL.
+"""
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from app import models
+from app.graphql.ids import from_global_id, to_global_id
+from tests.helpers import Account, Api
+
+_names = itertools.count(1)
+
+AUDIT_IDS = "query { auditEvents(first: 1) { edges { node { id } } } }"
+
+
+@dataclass
+class World:
+    api: Api
+    owner: Account
+    admin: Account
+    member: Account
+    project_id: str
+    api_key_id: str
+    api_key_secret: str
+    token_id: str
+    token_secret: str
+    existing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def workspace_pk(self) -> int:
+        parsed = from_global_id(self.owner.workspace_id)
+        assert parsed is not None
+        return parsed[1]
+
+    async def fresh(self, type_name: str) -> str:
+        """A new object of `type_name` in this workspace (for calls that change or destroy it)."""
+        owner = self.owner.session
+        if type_name == "Project":
+            return await self.api.create_project(owner, f"project-{next(_names)}")
+        if type_name == "ApiKey":
+            return (await self.api.create_api_key(owner, self.project_id, f"key-{next(_names)}"))[0]
+        if type_name == "ManagementToken":
+            return (await self.api.create_token(self.owner, ["VIEW_PROJECTS"], f"token-{next(_names)}"))[0]
+        if type_name == "StaleTokenReport":
+            return await insert_stale_report(self.workspace_pk)
+        if type_name == "AuditEvent":
+            await self.api.create_project(owner, f"project-{next(_names)}")
+            data = await self.api.ok(AUDIT_IDS, token=owner)
+            return data["auditEvents"]["edges"][0]["node"]["id"]
+        if type_name == "Workspace":
+            return self.owner.workspace_id
+        raise AssertionError(f"tests/world.py has no factory for the node type {type_name}: add one")
+
+    async def one(self, type_name: str) -> str:
+        """An existing object of `type_name` (made once)."""
+        if type_name not in self.existing:
+            self.existing[type_name] = await self.fresh(type_name)
+        return self.existing[type_name]
+
+
+async def insert_stale_report(workspace_pk: int) -> str:
+    report = await models.StaleTokenReport.create(
+        workspace_id=workspace_pk,
+        generated_at=datetime.now(UTC),
+        stale_after_days=90,
+        sweep_id=uuid.uuid4().hex,
+    )
+    return to_global_id("StaleTokenReport", report.id)
+
+
+async def build_world(api: Api, workspace: str = "Acme") -> World:
+    owner = await api.sign_up(workspace=workspace)
+    admin = await api.add_member(owner, "ADMIN")
+    member = await api.add_member(owner, "MEMBER")
+    project_id = await api.create_project(owner.session, f"{workspace} website")
+    key_id, key_secret = await api.create_api_key(owner.session, project_id, f"{workspace} server")
+    token_id, token_secret = await api.create_token(
+        owner, ["VIEW_PROJECTS", "VIEW_API_KEYS"], f"{workspace} ci"
+    )
+    world = World(api, owner, admin, member, project_id, key_id, key_secret, token_id, token_secret)
+    world.existing.update({"Project": project_id, "ApiKey": key_id, "ManagementToken": token_id})
+    return world
