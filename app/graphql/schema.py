@@ -4,7 +4,6 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -14,7 +13,6 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
-from strawberry.types import ExecutionContext
 
 from app.graphql.errors import ErrorPolicy, KeywardSchema
 from app.graphql.mutations.api_keys import ApiKeyMutations
@@ -33,11 +31,6 @@ from app.settings import Settings, get_settings
 @strawberry.type
 class Mutation(AuthMutations, ProjectMutations, ApiKeyMutations, ManagementTokenMutations, WorkspaceMutations):
     pass
-
-
-class KeywardSchema(strawberry.Schema):
-    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Denials and bad input are answers, not incidents: ErrorPolicy logs the unexpected ones."""
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

@@ -8,7 +8,6 @@ from app.graphql.ids import to_global_id
 from app.services import api_keys
 from app.usage import UsageKind
 
-
 # Safe to show: none of them repeats any part of the value sent.
 INVALID_MESSAGES = {
     "MALFORMED": "Not a Keyward API key (wrong shape or checksum).",
