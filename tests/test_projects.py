@@ -51,7 +51,7 @@ async def test_deleting_a_project_deletes_its_keys_and_says_so_in_the_audit_log(
     await api.ok(DELETE, {"input": {"id": project_id}}, owner.session)
     # then the keys are gone and invalid at once
     for secret in secrets:
-        assert (await api.http.post(VERIFY, json={"key": secret})).json() == {"valid": False, "code": "UNKNOWN_KEY"}
+        assert (await api.http.post(VERIFY, json={"key": secret})).json()["code"] == "UNKNOWN_KEY"
     listed = await api.ok("{ apiKeys { totalCount } }", token=owner.session)
     assert listed["apiKeys"]["totalCount"] == 0
     events = [e["node"] for e in (await api.ok(AUDIT, token=owner.session))["auditEvents"]["edges"]]
