@@ -2,7 +2,9 @@
 
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
 from tortoise.migrations.api import migrate as migrate_api
 from tortoise.migrations.executor import MigrationExecutor
@@ -13,10 +15,31 @@ MODELS_MODULE = "app.models"
 MIGRATIONS_MODULE = "app.migrations"
 
 
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+    """An asyncpg connection that goes back to the pool without a reset round trip.
+
+    asyncpg sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every release:
+    one more round trip per query outside a transaction, a request's third. Keyward never holds
+    session state on a connection (no SET, LISTEN, cursors or session advisory locks; the sweep's
+    lock is transaction-scoped), and asyncpg still rolls back a transaction left open.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def connection_config(url: str) -> str | dict[str, Any]:
+    if not url.startswith(("postgres://", "asyncpg://")):
+        return url
+    config = expand_db_url(url)
+    config["credentials"]["connection_class"] = PooledConnection
+    return config
+
+
 def tortoise_config(database_url: str | None = None) -> dict[str, Any]:
     url = database_url or get_settings().database_url
     return {
-        "connections": {"default": url},
+        "connections": {"default": connection_config(url)},
         "apps": {
             "models": {
                 "models": [MODELS_MODULE],

@@ -5,10 +5,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tortoise.connection import get_connection
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.models import LoginThrottle, ManagementToken, Membership, Session, User, Workspace
+from app.models import LoginThrottle, Membership, Session, User, Workspace
 from app.security import tokens
 from app.security.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
 from app.security.permissions import ROLE_PERMISSIONS, WorkspaceRole, decode_permissions
@@ -48,14 +49,21 @@ async def authenticate(value: str, ip_address: str | None) -> Principal:
     return await _authenticate_session(parsed, ip_address)
 
 
+# The one query every management-token request pays, written by hand: building it with the
+# query builder cost more CPU than running it.
+_ACTIVE_KEY_LOOKUP = (
+    "SELECT id, workspace_id, name, key_prefix, permissions FROM management_token "
+    "WHERE token_hash = {} AND revoked_at IS NULL"
+)
+_ACTIVE_KEY_LOOKUP_SQL = {"postgres": _ACTIVE_KEY_LOOKUP.format("$1"), "sqlite": _ACTIVE_KEY_LOOKUP.format("?")}
+
+
 async def _authenticate_management_token(parsed: tokens.ParsedToken, ip_address: str | None) -> Principal:
-    row = (
-        await ManagementToken.filter(token_hash=parsed.digest, revoked_at__isnull=True)
-        .values("id", "workspace_id", "name", "key_prefix", "permissions")
-    )
-    if not row:
+    conn = get_connection("default")
+    rows = await conn.execute_query_dict(_ACTIVE_KEY_LOOKUP_SQL[conn.capabilities.dialect], [parsed.digest])
+    if not rows:
         raise AuthenticationFailed("The management token is unknown or has been revoked.")
-    token = row[0]
+    token = rows[0]
     return Principal(
         kind=PrincipalKind.MANAGEMENT_TOKEN,
         workspace_id=token["workspace_id"],

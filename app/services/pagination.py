@@ -1,16 +1,23 @@
-"""Keyset pagination by primary key: stable under inserts, one page query plus one count."""
+"""Keyset pagination by primary key: stable under inserts, one page query; the count only when asked for."""
 
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from app.services.errors import UserInputError
 
-T = TypeVar("T", bound=Model)
+
+class Keyed(Protocol):
+    @property
+    def pk(self) -> int: ...
+
+
+T = TypeVar("T", bound=Keyed)
+M = TypeVar("M", bound=Model)
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -44,18 +51,21 @@ class Page(Generic[T]):
     items: list[T]
     has_next_page: bool
     has_previous_page: bool
-    total_count: int
+    count_query: QuerySet[Any]
+
+    async def total_count(self) -> int:
+        """A second query, run only for clients that select `totalCount` (automation mostly does not)."""
+        return await self.count_query.count()
 
     def cursor(self, item: T) -> str:
         return encode_cursor(item.pk)
 
 
-async def paginate(query: QuerySet[T], first: int | None, after: str | None, *, newest_first: bool) -> Page[T]:
+async def paginate(query: QuerySet[M], first: int | None, after: str | None, *, newest_first: bool) -> Page[M]:
     limit = page_size(first)
-    total = await query.count()
     page_query = query
     if after is not None:
         pk = decode_cursor(after)
         page_query = page_query.filter(id__lt=pk) if newest_first else page_query.filter(id__gt=pk)
     rows = await page_query.order_by("-id" if newest_first else "id").limit(limit + 1)
-    return Page(rows[:limit], len(rows) > limit, after is not None, total)
+    return Page(rows[:limit], len(rows) > limit, after is not None, query)

@@ -1,12 +1,16 @@
 """Projects of a workspace. Every lookup is scoped to the caller's workspace."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
 from app.models import ApiKey, Project
 from app.security.principal import Principal
 from app.services import audit
 from app.services.errors import NotFound, UserInputError
-from app.services.pagination import Page, paginate
+from app.services.pagination import Page, decode_cursor, page_size
 from app.services.validation import clean_description, clean_name
 
 
@@ -19,8 +23,50 @@ async def get_project(principal: Principal, project_id: int | None, field: tuple
     return project
 
 
-async def list_projects(principal: Principal, first: int | None, after: str | None) -> Page[Project]:
-    return await paginate(Project.filter(workspace_id=principal.workspace_id), first, after, newest_first=False)
+@dataclass(frozen=True, slots=True)
+class ProjectRow:
+    """A project as a page of the list reads it.
+
+    Listing projects is what automation does most. The page is one hand-written keyset query read
+    into these rows: building the query and 20 ORM models cost more CPU than the query itself.
+    """
+
+    id: int
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+_PAGE = (
+    "SELECT id, name, description, created_at, updated_at FROM project "
+    "WHERE workspace_id = {0} AND id > {1} ORDER BY id LIMIT {2}"
+)
+_PAGE_SQL = {"postgres": _PAGE.format("$1", "$2", "$3"), "sqlite": _PAGE.format("?", "?", "?")}
+
+
+def _time(value: datetime | str) -> datetime:
+    # SQLite hands back the text Tortoise stored (ISO 8601 with the UTC offset).
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+async def list_projects(principal: Principal, first: int | None, after: str | None) -> Page[ProjectRow]:
+    """Oldest first, keyset by id (as `paginate`, without the ORM on the page query)."""
+    limit = page_size(first)
+    after_id = decode_cursor(after) if after is not None else 0
+    conn = get_connection("default")
+    _, rows = await conn.execute_query(
+        _PAGE_SQL[conn.capabilities.dialect], [principal.workspace_id, after_id, limit + 1]
+    )
+    items = [
+        ProjectRow(r["id"], r["name"], r["description"], _time(r["created_at"]), _time(r["updated_at"]))
+        for r in rows[:limit]
+    ]
+    return Page(items, len(rows) > limit, after is not None, Project.filter(workspace_id=principal.workspace_id))
 
 
 async def create_project(principal: Principal, name: str, description: str | None) -> Project:

@@ -36,7 +36,11 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    total_count: int
+    page: strawberry.Private[Page]  # type: ignore[type-arg]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return await self.page.total_count()
 
 
 def to_connection(page: Page, convert: Callable[[R], T]) -> Connection[T]:  # type: ignore[type-arg]
@@ -49,7 +53,7 @@ def to_connection(page: Page, convert: Callable[[R], T]) -> Connection[T]:  # ty
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        total_count=page.total_count,
+        page=page,
     )
 
 

@@ -13,6 +13,7 @@ from app.graphql.ids import to_global_id
 from app.graphql.types.common import Actor, Connection, Node, to_connection
 from app.security.permissions import Permission
 from app.services import api_keys as api_key_service
+from app.services.projects import ProjectRow
 
 
 @strawberry.type
@@ -34,7 +35,7 @@ class Project(Node):
         return to_connection(page, ApiKey.from_model)
 
     @classmethod
-    def from_model(cls, row: models.Project) -> "Project":
+    def from_model(cls, row: models.Project | ProjectRow) -> "Project":
         return cls(
             id=to_global_id("Project", row.id),
             name=row.name,
