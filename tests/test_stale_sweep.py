@@ -264,11 +264,23 @@ async def test_sweep_is_set_based(api: Api, monkeypatch: pytest.MonkeyPatch) -> 
     # when the sweep runs
     with statements(monkeypatch) as seen:
         result = await run_sweep()
-    # then a fixed number of statements did the work, not one per token: advisory lock (PostgreSQL),
-    # unflag, reports, entries, revoke, flag, entries for the audit, one bulk audit insert
+    # then a fixed number of statements did the work, not one per token, and no token row came back
+    # to Python: unflag, reports, entries, then flag and revoke, each with its audit (PostgreSQL: one
+    # statement each, a data-modifying CTE; SQLite: the audit INSERT ... SELECT, then the UPDATE).
+    # The advisory lock (PostgreSQL) is not counted.
     assert (result.stale, result.flagged, result.revoked) == (30, 30, 20)
-    assert len([sql for sql in seen if "pg_advisory_xact_lock" not in sql]) == 7, seen
+    work = [sql for sql in seen if "pg_advisory_xact_lock" not in sql]
+    postgres = "$1" in work[0]
+    assert len(work) == (5 if postgres else 7), seen
     assert len(updates_of(seen, "management_token")) == 3
+    events = await AuditEvent.filter(actor_kind="SYSTEM").values("action", "details")
+    assert sorted(e["action"] for e in events) == ["management_token.flagged_stale"] * 30 + [
+        "management_token.revoked"
+    ] * 20
+    revocation = next(e["details"] for e in events if e["action"] == "management_token.revoked")
+    assert set(revocation) == {"name", "keyPrefix", "reason", "idleDays", "automatic"}
+    assert revocation["automatic"] is True and revocation["reason"] == "NEVER_USED"
+    assert revocation["idleDays"] >= 2 and revocation["name"].startswith("t")
 
 
 async def test_update_workspace_settings_validates_and_turns_auto_revoke_off(api: Api) -> None:

@@ -24,10 +24,12 @@ from tortoise import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from app.security.principal import SYSTEM
-from app.services import audit
+from app.services.actors import actor_of
 from app.services.auth import utcnow
 
 ADVISORY_LOCK_KEY = 0x4B57_5357  # "KWSW": one number shared by every Keyward sweep
+
+SYSTEM_ACTOR = actor_of(SYSTEM)
 
 NEVER_USED = "NEVER_USED"
 INACTIVE = "INACTIVE"
@@ -71,6 +73,30 @@ class _Dialect:
     def ids_value(self, ids: list[int]) -> Any:
         return ids if self.postgres else orjson.dumps(ids).decode()
 
+    def json_object(self, *pairs: str) -> str:
+        """A JSON object from alternating literal keys and SQL expressions."""
+        args = ", ".join(f"'{item}'" if i % 2 == 0 else item for i, item in enumerate(pairs))
+        return f"jsonb_build_object({args})" if self.postgres else f"json_object({args})"
+
+    @property
+    def true(self) -> str:
+        return "true" if self.postgres else "json('true')"
+
+    async def count_of(self, conn: BaseDBAsyncClient, insert_or_update: str, params: list[Any]) -> int:
+        """Rows an INSERT ... SELECT wrote, without reading them back.
+
+        PostgreSQL counts through a CTE (its client reads an INSERT's row count from the wrong
+        word of the command tag); SQLite reports its own row count.
+        """
+        if self.postgres:
+            rows = await conn.execute_query_dict(
+                f"WITH done AS ({insert_or_update} RETURNING 1) SELECT count(*) AS n FROM done",  # noqa: S608
+                params,
+            )
+            return int(rows[0]["n"])
+        count, _ = await conn.execute_query(insert_or_update, params)
+        return count
+
 
 async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None) -> SweepResult:
     now = now or utcnow()
@@ -103,9 +129,7 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
         report_ids = sorted(row["id"] for row in reports)
         ids = d.ids_value(report_ids)
 
-        # RETURNING for the count: the PostgreSQL client reads an INSERT's row count from the
-        # wrong word of the command tag.
-        entries = await conn.execute_query_dict(
+        entries_sql = (
             "INSERT INTO stale_token_report_entry (report_id, token_id, reason, last_used_at, idle_days, auto_revoked) "  # noqa: S608
             f"SELECT r.id, t.id, CASE WHEN t.last_used_at IS NULL THEN '{NEVER_USED}' ELSE '{INACTIVE}' END, "
             "t.last_used_at, t.idle, CASE WHEN w.auto_revoke_stale_after_days IS NOT NULL "
@@ -115,58 +139,75 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
             "JOIN workspace w ON w.id = t.workspace_id "
             f"JOIN stale_token_report r ON r.workspace_id = w.id AND r.sweep_id = {d.text(2)} "
             f"WHERE t.idle >= w.stale_after_days AND {d.in_ids('r.id', 3)} "
-            "ORDER BY r.id, t.idle DESC, t.id RETURNING id",
-            [at, sweep_id, ids],
+            "ORDER BY r.id, t.idle DESC, t.id"
         )
-        stale = len(entries)
-        entries_of_run = (
-            f"SELECT e.token_id FROM stale_token_report_entry e WHERE {d.in_ids('e.report_id', 2)}"  # noqa: S608
+        stale = await d.count_of(conn, entries_sql, [at, sweep_id, ids])
+        recorded_at = d.time_value(utcnow())
+        flagged = await _change_and_audit(
+            conn, d, "stale_since = {now}", "stale_since IS NULL", "", "management_token.flagged_stale", at,
+            recorded_at, ids,
         )
-        revoked = await conn.execute_query_dict(
-            f"UPDATE management_token SET revoked_at = {d.now(1)}, active_name = NULL "  # noqa: S608
-            f"WHERE revoked_at IS NULL AND id IN ({entries_of_run} AND e.auto_revoked) "
-            "RETURNING id, workspace_id, name, key_prefix",
-            [at, ids],
+        revoked = await _change_and_audit(
+            conn,
+            d,
+            "revoked_at = {now}, active_name = NULL",
+            "revoked_at IS NULL",
+            "AND e.auto_revoked",
+            "management_token.revoked",
+            at,
+            recorded_at,
+            ids,
+            automatic=True,
         )
-        flagged = await conn.execute_query_dict(
-            f"UPDATE management_token SET stale_since = {d.now(1)} "  # noqa: S608
-            f"WHERE stale_since IS NULL AND id IN ({entries_of_run}) "
-            "RETURNING id, workspace_id, name, key_prefix",
-            [at, ids],
-        )
-        await _audit(conn, d, ids, flagged, revoked)
-    return SweepResult(sweep_id, report_ids, stale, len(flagged), len(revoked))
+    return SweepResult(sweep_id, report_ids, stale, flagged, revoked)
 
 
-async def _audit(
-    conn: BaseDBAsyncClient, d: _Dialect, report_ids: Any, flagged: list[dict], revoked: list[dict]
-) -> None:
-    """One bulk insert for every flag and revocation of this run; the actor is the system."""
-    if not flagged and not revoked:
-        return
-    rows = await conn.execute_query_dict(
-        "SELECT e.token_id, e.reason, e.idle_days FROM stale_token_report_entry e "  # noqa: S608
-        f"WHERE {d.in_ids('e.report_id', 1)}",
-        [report_ids],
+async def _change_and_audit(
+    conn: BaseDBAsyncClient,
+    d: "_Dialect",
+    assignment: str,
+    unchanged: str,
+    entry_filter: str,
+    action: str,
+    at: Any,
+    recorded_at: Any,
+    report_ids: Any,
+    *,
+    automatic: bool = False,
+) -> int:
+    """Change the run's tokens that still need it, and audit exactly those, without reading them.
+
+    The rows never come to Python, so a sweep over a million tokens holds no more memory than
+    one over ten. PostgreSQL does both in one statement (a data-modifying CTE audits what the
+    UPDATE returned); SQLite has no such CTE, but its one writer holds the database for this
+    transaction, so auditing the same selection just before the UPDATE is as exact.
+    """
+    # Parameters: 1 the sweep's time, 2 the report ids, 3 when the events are recorded.
+    details = d.json_object(
+        "name", "t.name", "keyPrefix", "t.key_prefix", "reason", "e.reason", "idleDays", "e.idle_days",
+        *(("automatic", d.true) if automatic else ()),
     )
-    entry = {row["token_id"]: row for row in rows}
-
-    def draft(token: dict, action: str, **extra: Any) -> audit.Draft:
-        found = entry[token["id"]]
-        return audit.Draft(
-            workspace_id=token["workspace_id"],
-            action=action,
-            target_type="ManagementToken",
-            target_id=token["id"],
-            details={
-                "name": token["name"],
-                "keyPrefix": token["key_prefix"],
-                "reason": found["reason"],
-                "idleDays": found["idle_days"],
-                **extra,
-            },
+    run_entries = f"{d.in_ids('e.report_id', 2)} {entry_filter}"
+    update = (
+        f"UPDATE management_token SET {assignment.format(now=d.now(1))} "  # noqa: S608
+        f"WHERE {unchanged} AND id IN (SELECT e.token_id FROM stale_token_report_entry e WHERE {run_entries})"
+    )
+    audit = (
+        "INSERT INTO audit_event (workspace_id, occurred_at, actor_kind, actor_id, actor_label, action, "  # noqa: S608
+        "target_type, target_id, ip_address, details) "
+        f"SELECT t.workspace_id, {d.now(3)}, '{SYSTEM_ACTOR.kind}', NULL, '{SYSTEM_ACTOR.label}', '{action}', "
+        f"'ManagementToken', 'ManagementToken:' || t.id, NULL, {details} "
+        f"FROM {{tokens}} t JOIN stale_token_report_entry e ON e.token_id = t.id AND {run_entries} "
+        "{where} ORDER BY t.id"
+    )
+    params = [at, report_ids, recorded_at]
+    if d.postgres:
+        rows = await conn.execute_query_dict(
+            f"WITH t AS ({update} RETURNING id, workspace_id, name, key_prefix), "  # noqa: S608
+            f"done AS ({audit.format(tokens='t', where='')} RETURNING 1) SELECT count(*) AS n FROM done",
+            params,
         )
-
-    drafts = [draft(t, "management_token.flagged_stale") for t in flagged]
-    drafts += [draft(t, "management_token.revoked", automatic=True) for t in revoked]
-    await audit.record_many(SYSTEM, drafts, using_db=conn)
+        return int(rows[0]["n"])
+    await conn.execute_query(audit.format(tokens="management_token", where=f"WHERE t.{unchanged}"), params)
+    changed, _ = await conn.execute_query(update, params[:2])
+    return changed

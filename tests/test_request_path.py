@@ -1,0 +1,87 @@
+"""What keeps a management token's request cheap (issue 5), as behaviour a refactor could break.
+
+Each test fails if its saving is lost: documents validated again on every request, a count query
+nobody asked for, a query that reaches the database for a token with a bad checksum, or a pool
+that sends asyncpg's reset round trip after every query.
+"""
+
+import pytest
+from strawberry.extensions.validation_cache import _get_validate_cache
+from tortoise.connection import get_connection
+
+from app.db import PooledConnection
+from tests.helpers import Api
+from tests.usage_support import statements
+
+PAGE = "query($after: String) { projects(first: 2, after: $after) { edges { cursor node { id name } } } }"
+PAGE_WITH_COUNT = "{ projects(first: 2) { totalCount edges { node { id } } } }"
+
+
+async def test_a_repeated_document_is_validated_once(api: Api) -> None:
+    owner = await api.sign_up()
+    token = (await api.create_token(owner, ["VIEW_PROJECTS"]))[1]
+    cache = _get_validate_cache(256)
+    await api.ok(PAGE, {}, token)
+    before = cache.cache_info()
+    for _ in range(3):
+        await api.ok(PAGE, {}, token)
+    after = cache.cache_info()
+    # the validation rules are the same classes on every request, so the cache answers
+    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
+
+
+async def test_a_page_is_one_query_and_the_count_only_when_selected(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = await api.sign_up()
+    other = await api.sign_up()
+    token = (await api.create_token(owner, ["VIEW_PROJECTS", "MANAGE_PROJECTS"]))[1]
+    names = [f"p{i}" for i in range(5)]
+    for name in names:
+        await api.create_project(token, name)
+    await api.create_project(other.session, "not yours")
+
+    with statements(monkeypatch) as seen:
+        first = (await api.ok(PAGE, {}, token))["projects"]
+    # one lookup of the token, one page query; nothing counts rows
+    assert len(seen) == 2, seen
+    assert not any("COUNT" in sql.upper() for sql in seen), seen
+
+    # the hand-written page is keyset-paged, oldest first, and scoped to the token's workspace
+    pages, after = [first], first["edges"][-1]["cursor"]
+    while after:
+        page = (await api.ok(PAGE, {"after": after}, token))["projects"]
+        pages.append(page)
+        after = page["edges"][-1]["cursor"] if page["edges"] else None
+    assert [e["node"]["name"] for p in pages for e in p["edges"]] == names
+
+    with statements(monkeypatch) as seen:
+        counted = (await api.ok(PAGE_WITH_COUNT, {}, token))["projects"]
+    assert counted["totalCount"] == 5
+    assert sum("COUNT" in sql.upper() for sql in seen) == 1, seen
+
+
+async def test_refused_shapes_never_reach_the_database(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    owner = await api.sign_up()
+    secret = (await api.create_token(owner, ["VIEW_PROJECTS"]))[1]
+    bad_checksum = secret[:-1] + ("A" if secret[-1] != "A" else "B")
+    with statements(monkeypatch) as seen:
+        for value in ["garbage", "kwm_short", bad_checksum]:
+            response = await api.post(PAGE, {}, value)
+            assert response.status_code == 401
+    assert seen == []
+
+
+async def test_postgres_connections_skip_the_reset_round_trip(api: Api, database_url: str) -> None:
+    if not database_url.startswith("postgres"):
+        pytest.skip("asyncpg pools only on PostgreSQL")
+    await api.sign_up()  # the pool has served queries
+    pool = get_connection("default")._pool  # type: ignore[attr-defined]
+    async with pool.acquire() as proxy:
+        connection = proxy._con
+        assert isinstance(connection, PooledConnection)
+        assert connection.get_reset_query() == ""
+        # a transaction left open is still rolled back when the connection goes back
+        await proxy.execute("BEGIN")
+        assert connection.is_in_transaction()
+    assert not connection.is_in_transaction()
