@@ -1,6 +1,7 @@
 """Per-request context: the principal (authenticated once, by the middleware) and fresh DataLoaders."""
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from starlette.requests import Request
@@ -31,11 +32,18 @@ class Context:
     response: Response | None
     principal: Principal
 
-    def __post_init__(self) -> None:
-        workspace_id = self.principal.workspace_id
-        self.project_loader = _by_id_loader(Project, workspace_id)
-        self.token_loader = _by_id_loader(ManagementToken, workspace_id)
-        self.replacement_loader: DataLoader[int, ManagementToken | None] = DataLoader(load_fn=_load_replacements)
+    # Made on first use: most requests never need a loader.
+    @cached_property
+    def project_loader(self) -> DataLoader[int, Any]:
+        return _by_id_loader(Project, self.principal.workspace_id)
+
+    @cached_property
+    def token_loader(self) -> DataLoader[int, Any]:
+        return _by_id_loader(ManagementToken, self.principal.workspace_id)
+
+    @cached_property
+    def replacement_loader(self) -> DataLoader[int, ManagementToken | None]:
+        return DataLoader(load_fn=_load_replacements)
 
 
 def principal_of(request: Request | WebSocket) -> Principal:

@@ -37,6 +37,9 @@ class KeywardGraphQL(GraphQL[Context, None]):
     async def get_root_value(self, request: Any) -> None:
         return None
 
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
     def decode_json(self, data: str | bytes) -> object:
         """One operation per request, as a JSON object; everything else is a clean 400."""
         try:
