@@ -198,7 +198,7 @@ async def _change_and_audit(
         f"SELECT t.workspace_id, {d.now(3)}, '{SYSTEM_ACTOR.kind}', NULL, '{SYSTEM_ACTOR.label}', '{action}', "
         f"'ManagementToken', 'ManagementToken:' || t.id, NULL, {details} "
         f"FROM {{tokens}} t JOIN stale_token_report_entry e ON e.token_id = t.id AND {run_entries} "
-        "{where} ORDER BY t.id"
+        "{where}"
     )
     params = [at, report_ids, recorded_at]
     if d.postgres:
