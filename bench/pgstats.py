@@ -1,0 +1,75 @@
+"""Counting what the service sends to PostgreSQL, from `pg_stat_statements`.
+
+`calls` there counts executions (prepared or not) per normalised statement. The counts are
+limited to the bench database, and the harness's own reads of the view (the only statements the
+harness sends while a count runs) are left out by their text.
+"""
+
+import asyncpg
+
+# Any statement that UPDATEs the management_token table (the flush's set-based UPDATE, the
+# per-request variant's single-row UPDATE), wherever it appears in the statement text.
+UPDATE_TOKENS = r'\mupdate\s+("?public"?\.)?"?management_token"?\M'
+
+_SCOPE = (
+    "dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND query NOT ILIKE '%pg_stat_statements%'"
+)
+
+
+class StatementCounter:
+    """Reset, let the service work, read. `available` is False when the extension cannot be used."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.available = False
+        self.reason = ""
+
+    @classmethod
+    async def open(cls, database_url: str) -> "StatementCounter":
+        counter = cls(await asyncpg.connect(database_url))
+        try:
+            await counter.conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            await counter.conn.execute("SELECT pg_stat_statements_reset()")
+            await counter.conn.fetchval("SELECT count(*) FROM pg_stat_statements")
+            counter.available = True
+        except asyncpg.PostgresError as exc:
+            counter.reason = f"pg_stat_statements is not usable on this server: {exc}"
+        return counter
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def reset(self) -> None:
+        if self.available:
+            await self.conn.execute("SELECT pg_stat_statements_reset()")
+
+    async def all_statements(self) -> int | None:
+        """Executions of every statement in the bench database since the last reset (None: not measurable)."""
+        if not self.available:
+            return None
+        return int(
+            await self.conn.fetchval(f"SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE {_SCOPE}")  # noqa: S608
+        )
+
+    async def token_updates(self) -> int | None:
+        """Executions of UPDATE statements on management_token since the last reset."""
+        if not self.available:
+            return None
+        return int(
+            await self.conn.fetchval(
+                f"SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE {_SCOPE} AND query ~* $1",  # noqa: S608
+                UPDATE_TOKENS,
+            )
+        )
+
+    async def top(self, limit: int = 5) -> list[dict[str, object]]:
+        """The most executed statements since the last reset (for the JSON details)."""
+        if not self.available:
+            return []
+        rows = await self.conn.fetch(
+            f"SELECT calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query FROM pg_stat_statements "  # noqa: S608
+            f"WHERE {_SCOPE} ORDER BY calls DESC LIMIT $1",
+            limit,
+        )
+        return [{"calls": int(row["calls"]), "query": row["query"]} for row in rows]
