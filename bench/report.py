@@ -194,7 +194,7 @@ def markdown_table(doc: dict[str, Any]) -> str:
     )
 
 
-README_START = "<!-- bench:table:start (python -m bench --update-readme) -->"
+README_START = "<!-- bench:table:start (written by python -m bench) -->"
 README_END = "<!-- bench:table:end -->"
 
 
