@@ -30,7 +30,7 @@ PG_SETTINGS = {
     "pg_stat_statements.max": "10000",
     "pg_stat_statements.track": "top",
     "max_connections": "200",
-    "shared_buffers": "256MB",
+    "shared_buffers": "1GB",  # a server sized for a million tokens keeps them in its buffers
     "autovacuum": "on",
 }
 

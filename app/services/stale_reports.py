@@ -7,6 +7,9 @@ from app.models import StaleTokenReport, StaleTokenReportEntry
 from app.security.principal import Principal
 from app.services.pagination import Page, paginate
 
+# The order of a report's entries: the longest idle first (the sweep writes them in no order).
+ENTRY_ORDER = ("report_id", "-idle_days", "token_id")
+
 
 async def list_reports(principal: Principal, first: int | None, after: str | None) -> Page[StaleTokenReport]:
     return await paginate(StaleTokenReport.filter(workspace_id=principal.workspace_id), first, after, newest_first=True)
@@ -45,7 +48,7 @@ async def newest_reports(workspace_id: int | None = None) -> list[ReportView]:
         return []
     entries = (
         await StaleTokenReportEntry.filter(report_id__in=[r.id for r in newest.values()])
-        .order_by("id")
+        .order_by(*ENTRY_ORDER)
         .prefetch_related("token")
     )
     by_report: dict[int, list[ReportEntryView]] = {}

@@ -31,6 +31,8 @@ ADVISORY_LOCK_KEY = 0x4B57_5357  # "KWSW": one number shared by every Keyward sw
 
 SYSTEM_ACTOR = actor_of(SYSTEM)
 
+ANALYZE_FROM_ENTRIES = 1000  # below this many new entries, the planner's guess costs nothing
+
 NEVER_USED = "NEVER_USED"
 INACTIVE = "INACTIVE"
 
@@ -137,11 +139,16 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
             f"FROM (SELECT m.id, m.workspace_id, m.last_used_at, {d.idle_days(1, 'm')} AS idle "
             "      FROM management_token m WHERE m.revoked_at IS NULL) AS t "
             "JOIN workspace w ON w.id = t.workspace_id "
-            f"JOIN stale_token_report r ON r.workspace_id = w.id AND r.sweep_id = {d.text(2)} "
-            f"WHERE t.idle >= w.stale_after_days AND {d.in_ids('r.id', 3)} "
-            "ORDER BY r.id, t.idle DESC, t.id"
+            # This run's reports by id alone: a condition on the new sweep id made the planner expect
+            # one report and read the token table once per workspace. No ORDER BY: readers sort.
+            "JOIN stale_token_report r ON r.workspace_id = w.id "
+            f"WHERE t.idle >= w.stale_after_days AND {d.in_ids('r.id', 2)}"
         )
-        stale = await d.count_of(conn, entries_sql, [at, sweep_id, ids])
+        stale = await d.count_of(conn, entries_sql, [at, ids])
+        if d.postgres and stale >= ANALYZE_FROM_ENTRIES:
+            # The next statements join these fresh entries; without statistics the planner guesses
+            # their number and picks plans that grow faster than the tokens do.
+            await conn.execute_query("ANALYZE stale_token_report_entry")
         recorded_at = d.time_value(utcnow())
         flagged = await _change_and_audit(
             conn, d, "stale_since = {now}", "stale_since IS NULL", "", "management_token.flagged_stale", at,

@@ -12,6 +12,7 @@ from app.graphql.enums import ManagementTokenStatus, PermissionEnum, StaleReason
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Actor, Node
 from app.security.permissions import PERMISSION_ORDER, decode_permissions
+from app.services.stale_reports import ENTRY_ORDER
 
 
 @strawberry.type
@@ -82,7 +83,11 @@ class StaleTokenReport(Node):
 
     @strawberry.field
     async def entries(self) -> list[StaleTokenEntry]:
-        rows = await models.StaleTokenReportEntry.filter(report_id=self.pk).order_by("id").prefetch_related("token")
+        rows = (
+            await models.StaleTokenReportEntry.filter(report_id=self.pk)
+            .order_by(*ENTRY_ORDER)
+            .prefetch_related("token")
+        )
         return [
             StaleTokenEntry(
                 token=ManagementToken.from_model(row.token),
