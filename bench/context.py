@@ -1,7 +1,6 @@
 """What every benchmark gets: the run's profile (durations, sizes) and where the services are."""
 
 import dataclasses
-import sys
 from dataclasses import dataclass
 
 from bench import log
@@ -64,13 +63,3 @@ class Bench:
     def say(self, message: str) -> None:
         log.say(message)
 
-
-def uvloop_runner_factory() -> object | None:
-    """uvloop when it is installed (uvicorn[standard] brings it), so the harness's own client is cheap."""
-    if sys.platform == "win32":
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
