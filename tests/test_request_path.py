@@ -5,11 +5,16 @@ nobody asked for, a query that reaches the database for a token with a bad check
 that sends asyncpg's reset round trip after every query.
 """
 
+import gc
+
 import pytest
 from strawberry.extensions.validation_cache import _get_validate_cache
 from tortoise.connection import get_connection
 
 from app.db import PooledConnection
+from app.main import create_app
+from app.models import Project
+from app.settings import Settings
 from tests.helpers import Api
 from tests.usage_support import statements
 
@@ -41,11 +46,15 @@ async def test_a_page_is_one_query_and_the_count_only_when_selected(
         await api.create_project(token, name)
     await api.create_project(other.session, "not yours")
 
+    built: list[dict[str, object]] = []
+    build_query = Project.filter
+    monkeypatch.setattr(Project, "filter", lambda *args, **kwargs: built.append(kwargs) or build_query(*args, **kwargs))
     with statements(monkeypatch) as seen:
         first = (await api.ok(PAGE, {}, token))["projects"]
-    # one lookup of the token, one page query; nothing counts rows
+    # one lookup of the token, one page query; nothing counts rows, or even builds the count
     assert len(seen) == 2, seen
     assert not any("COUNT" in sql.upper() for sql in seen), seen
+    assert built == []
 
     # the hand-written page is keyset-paged, oldest first, and scoped to the token's workspace
     pages, after = [first], first["edges"][-1]["cursor"]
@@ -85,3 +94,12 @@ async def test_postgres_connections_skip_the_reset_round_trip(api: Api, database
         await proxy.execute("BEGIN")
         assert connection.is_in_transaction()
     assert not connection.is_in_transaction()
+
+
+async def test_startup_freezes_the_heap_it_built(settings: Settings) -> None:
+    """Full collections must not walk the schema and the ORM on every run (p99 and CPU, issue 5)."""
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        assert gc.get_freeze_count() > 0

@@ -2,8 +2,9 @@
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -51,11 +52,12 @@ class Page(Generic[T]):
     items: list[T]
     has_next_page: bool
     has_previous_page: bool
-    count_query: QuerySet[Any]
+    count: Callable[[], Awaitable[int]]
+    """Builds and runs the count only when called: even building the query costs a request CPU."""
 
     async def total_count(self) -> int:
         """A second query, run only for clients that select `totalCount` (automation mostly does not)."""
-        return await self.count_query.count()
+        return await self.count()
 
     def cursor(self, item: T) -> str:
         return encode_cursor(item.pk)
@@ -68,4 +70,4 @@ async def paginate(query: QuerySet[M], first: int | None, after: str | None, *, 
         pk = decode_cursor(after)
         page_query = page_query.filter(id__lt=pk) if newest_first else page_query.filter(id__gt=pk)
     rows = await page_query.order_by("-id" if newest_first else "id").limit(limit + 1)
-    return Page(rows[:limit], len(rows) > limit, after is not None, query)
+    return Page(rows[:limit], len(rows) > limit, after is not None, query.count)

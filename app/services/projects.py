@@ -66,7 +66,8 @@ async def list_projects(principal: Principal, first: int | None, after: str | No
         ProjectRow(r["id"], r["name"], r["description"], _time(r["created_at"]), _time(r["updated_at"]))
         for r in rows[:limit]
     ]
-    return Page(items, len(rows) > limit, after is not None, Project.filter(workspace_id=principal.workspace_id))
+    workspace_id = principal.workspace_id
+    return Page(items, len(rows) > limit, after is not None, lambda: Project.filter(workspace_id=workspace_id).count())
 
 
 async def create_project(principal: Principal, name: str, description: str | None) -> Project:
