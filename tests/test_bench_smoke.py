@@ -109,6 +109,11 @@ def test_quick_run_counts_updates_and_queries(tmp_path: Path) -> None:
     # ... and the batched app wrote every token's last use in a handful of statements
     assert 1 <= batching["updates_batched"] <= requests / 100
     assert batching["tokens_whose_last_used_at_moved"] == batching["tokens"]
+    # the ceiling (no recording at all) was measured in the same run, against the same variant
+    ceiling = batching["ceiling"]
+    assert ceiling["rps"] > 0 and set(ceiling["statuses"]) == {"200"}
+    assert ceiling["ratio_to_baseline"] == pytest.approx(ceiling["rps"] / rows["last_used_batching"]["baseline"],
+                                                         rel=1e-2)
 
     refused = rows["refused_tokens"]
     queries = {check["label"]: check["value"] for check in refused["checks"]}

@@ -8,6 +8,10 @@ management_token in pg_stat_statements. The batched count covers everything from
 the N requests until their uses are in the database: the worker's periodic flushes, its flush on
 shutdown and a last `keyward worker --burst`; the harness then checks that all 50 tokens' last_used_at moved.
 Targets: throughput ≥ 1.3 × the variant; at least 100 times fewer UPDATEs.
+
+Beside them the row measures its ceiling: `bench.no_usage_recording`, the same app recording no
+usage at all. No recorder can beat recording nothing, so its ratio over the variant is the most
+any last-used design can reach on this machine; it is reported, not judged.
 """
 
 import asyncio
@@ -46,15 +50,18 @@ async def run(bench: Bench) -> Result:
         with (
             server.serve(server.REAL_APP, bench.database_url, bench.redis_url) as batched,
             server.serve(server.PER_REQUEST_UPDATE_APP, bench.database_url) as variant,
+            server.serve(server.NO_RECORDING_APP, bench.database_url) as ceiling,
         ):
             expect_projects(batched.url, workspace.secrets[0], "keyward")
             expect_projects(variant.url, workspace.secrets[0], "per-request UPDATE variant")
+            expect_projects(ceiling.url, workspace.secrets[0], "no-recording ceiling")
             with server.worker(bench.database_url, bench.redis_url):
                 bench.say(f"{NAME}: wrk {p.warmup_seconds:g} s warm-up, then {p.rounds} × {p.measure_seconds:g} s each")
                 results = await load.compare(
                     [
                         ("per-request UPDATE", f"{variant.url}/graphql", workspace.secrets, 200),
                         ("batched", f"{batched.url}/graphql", workspace.secrets, 200),
+                        ("no recording (ceiling)", f"{ceiling.url}/graphql", workspace.secrets, 200),
                     ],
                     warmup=p.warmup_seconds, seconds=p.measure_seconds, rounds=p.rounds,
                 )
@@ -107,6 +114,8 @@ async def run(bench: Bench) -> Result:
         reduction = variant_updates / batched_updates
     per_request = None if variant_updates is None else variant_updates / n
     subject, baseline = results["batched"], results["per-request UPDATE"]
+    ceiling_result = results["no recording (ceiling)"]
+    ceiling_ratio = ceiling_result.rps / baseline.rps if baseline.rps else None
     return Result(
         name=NAME,
         title=TITLE,
@@ -122,10 +131,14 @@ async def run(bench: Bench) -> Result:
             f"UPDATEs for {n:,} requests on {len(workspace.secrets)} tokens: {batched_updates} batched, "
             f"{variant_updates} per-request",
             f"p99 {subject.p99_ms:.1f} ms (per-request UPDATE {baseline.p99_ms:.1f} ms)",
+            f"ceiling: recording nothing at all gives {ceiling_result.rps:,.0f} req/s, "
+            f"{ceiling_ratio:.2f} × the variant" if ceiling_ratio is not None else "ceiling not measured",
         ],
         details={
             "subject": {"app": server.REAL_APP, "with": "Redis usage buffer, keyward worker", **subject.as_dict()},
             "baseline": {"app": server.PER_REQUEST_UPDATE_APP, **baseline.as_dict()},
+            "ceiling": {"app": server.NO_RECORDING_APP, "ratio_to_baseline": ceiling_ratio,
+                        **ceiling_result.as_dict()},
             "counted_requests": n,
             "tokens": len(workspace.secrets),
             "updates_batched": batched_updates,
