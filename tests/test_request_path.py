@@ -12,7 +12,7 @@ from strawberry.extensions.validation_cache import _get_validate_cache
 from tortoise.connection import get_connection
 
 from app.db import PooledConnection
-from app.main import create_app
+from app.main import YOUNG_GENERATION_THRESHOLD, create_app
 from app.models import Project
 from app.settings import Settings
 from tests.helpers import Api
@@ -96,10 +96,13 @@ async def test_postgres_connections_skip_the_reset_round_trip(api: Api, database
     assert not connection.is_in_transaction()
 
 
-async def test_startup_freezes_the_heap_it_built(settings: Settings) -> None:
-    """Full collections must not walk the schema and the ORM on every run (p99 and CPU, issue 5)."""
+async def test_startup_freezes_the_heap_it_built_and_raises_the_young_threshold(settings: Settings) -> None:
+    """Full collections must not walk the schema and the ORM every time (p99 and CPU, issue 5)."""
+    threshold = gc.get_threshold()
     gc.unfreeze()
+    gc.set_threshold(700, *threshold[1:])
     assert gc.get_freeze_count() == 0
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_GENERATION_THRESHOLD, *threshold[1:])
