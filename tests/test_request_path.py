@@ -1,8 +1,9 @@
 """What keeps a management token's request cheap (issue 5), as behaviour a refactor could break.
 
 Each test fails if its saving is lost: documents validated again on every request, a count query
-nobody asked for, a query that reaches the database for a token with a bad checksum, or a pool
-that sends asyncpg's reset round trip after every query.
+nobody asked for (or even built), a query that reaches the database for a token with a bad
+checksum, a pool that sends asyncpg's reset round trip after every query, or garbage collections
+that walk the whole startup heap again.
 """
 
 import gc
