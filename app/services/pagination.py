@@ -53,7 +53,7 @@ class Page(Generic[T]):
     has_next_page: bool
     has_previous_page: bool
     count: Callable[[], Awaitable[int]]
-    """Builds and runs the count only when called: even building the query costs a request CPU."""
+    """Builds and runs the count only when called: even building the query costs CPU on every request."""
 
     async def total_count(self) -> int:
         """A second query, run only for clients that select `totalCount` (automation mostly does not)."""
