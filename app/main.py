@@ -16,6 +16,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from app import cron, db
 from app.graphql.schema import build_schema
 from app.graphql.view import KeywardGraphQL
+from app.http.access_log import redact_query_strings
 from app.http.authentication import BearerTokenBackend, unauthenticated_response
 from app.http.console import console_routes
 from app.http.health import healthz, readyz
@@ -57,6 +58,7 @@ def tune_garbage_collection() -> None:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    redact_query_strings()
     usage = UsageRuntime.create(
         settings.redis_url,
         flush_seconds=settings.usage_flush_seconds,

@@ -78,7 +78,7 @@ def _wait_until_up(server: Server) -> None:
     raise RuntimeError(f"keyward serve did not answer within {STARTUP_SECONDS} s:\n{server.log()}")
 
 
-def _start(database_url: str, redis_url: str | None, settings: dict[str, str], port: int) -> Server:
+def _start(database_url: str, redis_url: str | None, settings: dict[str, str], port: int, log_level: str) -> Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYWARD_")}
     env["KEYWARD_DATABASE_URL"] = database_url
     if redis_url:
@@ -87,7 +87,7 @@ def _start(database_url: str, redis_url: str | None, settings: dict[str, str], p
     with tempfile.NamedTemporaryFile(prefix=f"keyward-serve-{port}-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
         process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", log_level],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -109,7 +109,7 @@ def _stop(server: Server) -> None:
 
 @contextmanager
 def serve_many(
-    count: int, database_url: str, redis_url: str | None = None, **settings: str
+    count: int, database_url: str, redis_url: str | None = None, *, log_level: str = "warning", **settings: str
 ) -> Iterator[list[Server]]:
     """`count` processes of `keyward serve` with the given KEYWARD_* settings, started side by side."""
     servers: list[Server] = []
@@ -118,7 +118,7 @@ def serve_many(
         for _ in range(count):
             port = free_port(frozenset(taken))
             taken.add(port)
-            servers.append(_start(database_url, redis_url, settings, port))
+            servers.append(_start(database_url, redis_url, settings, port, log_level))
         for server in servers:
             _wait_until_up(server)
         yield servers
@@ -128,7 +128,9 @@ def serve_many(
 
 
 @contextmanager
-def serve(database_url: str, redis_url: str | None = None, **settings: str) -> Iterator[Server]:
+def serve(
+    database_url: str, redis_url: str | None = None, *, log_level: str = "warning", **settings: str
+) -> Iterator[Server]:
     """`keyward serve` in its own process with the given KEYWARD_* settings; stopped on exit."""
-    with serve_many(1, database_url, redis_url, **settings) as servers:
+    with serve_many(1, database_url, redis_url, log_level=log_level, **settings) as servers:
         yield servers[0]
