@@ -73,7 +73,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         result = await run_sweep(sweep_id=f"embedded:{tick}")
         log.info(
             "stale sweep %s: %d stale, %d newly flagged, %d revoked",
-            result.sweep_id, result.stale, result.flagged, result.revoked,
+            result.sweep_id,
+            result.stale,
+            result.flagged,
+            result.revoked,
         )
 
     @asynccontextmanager
@@ -102,9 +105,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 # Last flush (embedded) or last hand-over to Redis, while the database is still open.
                 await usage.stop()
 
-    graphql_app = KeywardGraphQL(
-        build_schema(settings), graphql_ide="graphiql" if settings.introspection else None
-    )
+    graphql_app = KeywardGraphQL(build_schema(settings), graphql_ide="graphiql" if settings.introspection else None)
     authenticated_graphql = AuthenticationMiddleware(
         graphql_app, backend=BearerTokenBackend(usage), on_error=unauthenticated_response
     )

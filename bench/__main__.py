@@ -35,10 +35,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and short runs (a smoke run)")
     parser.add_argument("--only", action="append", choices=sorted(ALL), help="run only this benchmark (repeatable)")
-    parser.add_argument("--out", type=Path, help="where to write the JSON (default: bench/results/latest.json, "
-                        "or quick.json with --quick)")
-    parser.add_argument("--database-url", help="an existing PostgreSQL database to use (it is emptied!) "
-                        "instead of a throwaway cluster")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the JSON (default: bench/results/latest.json, or quick.json with --quick)",
+    )
+    parser.add_argument(
+        "--database-url", help="an existing PostgreSQL database to use (it is emptied!) instead of a throwaway cluster"
+    )
     parser.add_argument("--redis-url", help="an existing Redis database to use (it is flushed!)")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite the README's table")
     parser.add_argument("--readme", action="store_true", help="print the README table of the results file and exit")
@@ -61,8 +65,15 @@ async def _versions(database_url: str, redis_url: str) -> tuple[str, str]:
 
 def _failed(name: str, error: BaseException) -> Result:
     module = ALL[name]
-    return Result(name=name, title=module.TITLE, unit="", value=None, baseline=None,
-                  target=Target("ratio", ">=", 0), error="".join(traceback.format_exception_only(error)).strip())
+    return Result(
+        name=name,
+        title=module.TITLE,
+        unit="",
+        value=None,
+        baseline=None,
+        target=Target("ratio", ">=", 0),
+        error="".join(traceback.format_exception_only(error)).strip(),
+    )
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -106,8 +117,13 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def _commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=database.ROOT,  # noqa: S607
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=database.ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done.stdout.strip() or "unknown"
 
 

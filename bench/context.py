@@ -62,4 +62,3 @@ class Bench:
 
     def say(self, message: str) -> None:
         log.say(message)
-

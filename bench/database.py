@@ -41,7 +41,11 @@ def migrate(database_url: str) -> None:
     """`keyward migrate`, as an operator runs it: the project's migrations, never hand-made tables."""
     done = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "app.cli", "migrate"],
-        cwd=ROOT, env=service_env(database_url), capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=service_env(database_url),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"keyward migrate failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")

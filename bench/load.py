@@ -128,7 +128,12 @@ def parse(output: str) -> LoadResult:
 
 
 async def wrk(
-    url: str, tokens: list[str], *, seconds: float, body: str | None = None, connections: int = CONNECTIONS,
+    url: str,
+    tokens: list[str],
+    *,
+    seconds: float,
+    body: str | None = None,
+    connections: int = CONNECTIONS,
     threads: int = THREADS,
 ) -> LoadResult:
     """One wrk run of `seconds` against `url` + /graphql, POSTing `body` with the tokens in turn."""
@@ -141,9 +146,18 @@ async def wrk(
         file.write(script)
         file.flush()
         process = await asyncio.create_subprocess_exec(
-            wrk_binary(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-            "--timeout", "10s", "-s", file.name, url,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            wrk_binary(),
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            file.name,
+            url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         out, _ = await process.communicate()
     text = out.decode(errors="replace")
@@ -188,8 +202,13 @@ Hook = Callable[[str, LoadResult | None], Awaitable[None]]
 
 
 async def compare(
-    subjects: list[Subject], *, warmup: float, seconds: float, rounds: int,
-    before: Hook | None = None, after: Hook | None = None,
+    subjects: list[Subject],
+    *,
+    warmup: float,
+    seconds: float,
+    rounds: int,
+    before: Hook | None = None,
+    after: Hook | None = None,
 ) -> dict[str, LoadResult]:
     """Warm every subject up, then measure them back to back, `rounds` times, in alternating order (ABBA...).
 

@@ -12,8 +12,7 @@ import asyncpg
 UPDATE_TOKENS = r'\mupdate\s+("?public"?\.)?"?management_token"?\M'
 
 _SCOPE = (
-    "dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-    "AND query NOT ILIKE '%pg_stat_statements%'"
+    "dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT ILIKE '%pg_stat_statements%'"
 )
 
 

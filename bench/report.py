@@ -17,7 +17,11 @@ from typing import Any, Literal
 
 Op = Literal[">=", ">", "<=", "<", "=="]
 _OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
 }
 _SYMBOL = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
 
@@ -91,13 +95,24 @@ def entry(result: Result) -> dict[str, Any]:
         "baseline": result.baseline,
         "ratio": None if ratio is None else round(ratio, 4),
         "difference": difference,
-        "target": result.target.text() + "".join(f"; {check.label} {_SYMBOL[check.op]} "
-                                                 f"{_number(check.limit)}{check.unit}" for check in result.checks),
-        "target_spec": {"on": result.target.on, "op": result.target.op, "limit": result.target.limit,
-                        "unit": result.target.unit},
+        "target": result.target.text()
+        + "".join(f"; {check.label} {_SYMBOL[check.op]} {_number(check.limit)}{check.unit}" for check in result.checks),
+        "target_spec": {
+            "on": result.target.on,
+            "op": result.target.op,
+            "limit": result.target.limit,
+            "unit": result.target.unit,
+        },
         "checks": [
-            {"label": c.label, "value": c.value, "op": c.op, "limit": c.limit, "unit": c.unit, "meets": c.meets,
-             **({"note": c.note} if c.note else {})}
+            {
+                "label": c.label,
+                "value": c.value,
+                "op": c.op,
+                "limit": c.limit,
+                "unit": c.unit,
+                "meets": c.meets,
+                **({"note": c.note} if c.note else {}),
+            }
             for c in result.checks
         ],
         "meets": meets,
@@ -112,8 +127,16 @@ def recompute_meets(item: dict[str, Any]) -> bool:
     spec = item["target_spec"]
     checks = [Check(c["label"], c["value"], c["op"], c["limit"], c.get("unit", "")) for c in item["checks"]]
     target = Target(spec["on"], spec["op"], spec["limit"], spec.get("unit", ""))
-    result = Result(item["name"], item.get("title", ""), item.get("unit", ""), item["value"], item["baseline"],
-                    target, checks, error=item.get("error"))
+    result = Result(
+        item["name"],
+        item.get("title", ""),
+        item.get("unit", ""),
+        item["value"],
+        item["baseline"],
+        target,
+        checks,
+        error=item.get("error"),
+    )
     return bool(entry(result)["meets"])
 
 
@@ -129,6 +152,7 @@ def write(doc: dict[str, Any], path: Path) -> None:
 
 
 # ---- rendering -----------------------------------------------------------------------------------
+
 
 def _number(value: float | None) -> str:
     if value is None:
@@ -157,15 +181,17 @@ def rows(doc: dict[str, Any]) -> list[list[str]]:
         notes = others + list(item.get("notes", []))
         if item.get("error"):
             notes.insert(0, f"ERROR: {item['error'].splitlines()[0][:120]}")
-        out.append([
-            item.get("title") or item["name"],
-            _with_unit(item["value"], item.get("unit", "")),
-            _with_unit(item["baseline"], item.get("unit", "")),
-            "–" if item["ratio"] is None else f"{item['ratio']:.3g}",
-            Target(**item["target_spec"]).text(),
-            "yes" if item["meets"] else "**no**",
-            "; ".join(notes),
-        ])
+        out.append(
+            [
+                item.get("title") or item["name"],
+                _with_unit(item["value"], item.get("unit", "")),
+                _with_unit(item["baseline"], item.get("unit", "")),
+                "–" if item["ratio"] is None else f"{item['ratio']:.3g}",
+                Target(**item["target_spec"]).text(),
+                "yes" if item["meets"] else "**no**",
+                "; ".join(notes),
+            ]
+        )
     return out
 
 
@@ -189,8 +215,8 @@ def markdown_table(doc: dict[str, Any]) -> str:
 
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows(doc)]
-    return (
-        f"Measured {doc['date']} on {doc['machine']} (`{doc.get('profile', 'full')}` profile).\n\n" + "\n".join(lines)
+    return f"Measured {doc['date']} on {doc['machine']} (`{doc.get('profile', 'full')}` profile).\n\n" + "\n".join(
+        lines
     )
 
 

@@ -32,8 +32,18 @@ AUTO_REVOKE_DAYS = 180
 BENCH_IP = "192.0.2.10"
 
 _TOKEN_COLUMNS = (
-    "workspace_id", "name", "active_name", "key_prefix", "token_hash", "permissions", "created_at",
-    "last_used_at", "last_used_ip", "revoked_at", "created_by_kind", "created_by_label",
+    "workspace_id",
+    "name",
+    "active_name",
+    "key_prefix",
+    "token_hash",
+    "permissions",
+    "created_at",
+    "last_used_at",
+    "last_used_ip",
+    "revoked_at",
+    "created_by_kind",
+    "created_by_label",
 )
 
 
@@ -57,7 +67,9 @@ async def _workspace(conn: asyncpg.Connection, name: str, now: datetime, auto_re
         await conn.fetchval(
             "INSERT INTO workspace (name, stale_after_days, auto_revoke_stale_after_days, created_at) "
             "VALUES ($1, 90, $2, $3) RETURNING id",
-            name, auto_revoke, now - timedelta(days=800),
+            name,
+            auto_revoke,
+            now - timedelta(days=800),
         )
     )
 
@@ -76,8 +88,20 @@ async def request_workspace(conn: asyncpg.Connection, *, now: datetime | None = 
         "management_token",
         columns=_TOKEN_COLUMNS,
         records=[
-            (workspace_id, f"bench {i:02d}", f"bench {i:02d}", s.display_prefix, s.digest, permissions, now,
-             None, None, None, "SYSTEM", "bench seed")
+            (
+                workspace_id,
+                f"bench {i:02d}",
+                f"bench {i:02d}",
+                s.display_prefix,
+                s.digest,
+                permissions,
+                now,
+                None,
+                None,
+                None,
+                "SYSTEM",
+                "bench seed",
+            )
             for i, s in enumerate(secrets)
         ],
     )
@@ -109,8 +133,18 @@ def _sweep_rows(
         mix[kind] = mix.get(kind, 0) + 1
         name = f"sweep {i}"
         yield (
-            workspace_id, name, None if revoked else name, "kwm_sweep", hashlib.sha256(name.encode()).hexdigest(),
-            permissions, created, last_used, BENCH_IP if last_used else None, revoked, "SYSTEM", "bench seed",
+            workspace_id,
+            name,
+            None if revoked else name,
+            "kwm_sweep",
+            hashlib.sha256(name.encode()).hexdigest(),
+            permissions,
+            created,
+            last_used,
+            BENCH_IP if last_used else None,
+            revoked,
+            "SYSTEM",
+            "bench seed",
         )
 
 

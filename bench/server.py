@@ -21,8 +21,16 @@ from bench.services import free_port, stop_process
 
 STARTUP_SECONDS = 60
 UVICORN_FLAGS = (
-    "--factory", "--host", "127.0.0.1", "--workers", "1", "--log-level", "warning",
-    "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
+    "--factory",
+    "--host",
+    "127.0.0.1",
+    "--workers",
+    "1",
+    "--log-level",
+    "warning",
+    "--proxy-headers",
+    "--forwarded-allow-ips",
+    "127.0.0.1",
 )
 
 REAL_APP = "app.main:create_app"
@@ -87,8 +95,12 @@ def serve(factory: str, database_url: str, redis_url: str | None = None, **setti
         log_path = Path(log.name)
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "uvicorn", factory, *UVICORN_FLAGS, "--port", str(port)],
-            cwd=ROOT, env=service_env(database_url, redis_url, **settings),
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=service_env(database_url, redis_url, **settings),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = Server(process, factory, "127.0.0.1", port, log_path)
     try:
@@ -109,8 +121,12 @@ def worker(database_url: str, redis_url: str) -> Iterator[subprocess.Popen]:  # 
         log_path = Path(log.name)
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "app.cli", "worker"],
-            cwd=ROOT, env=service_env(database_url, redis_url),
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=service_env(database_url, redis_url),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         time.sleep(0.5)

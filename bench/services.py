@@ -91,8 +91,22 @@ def postgres_cluster(workdir: Path) -> Iterator[str]:
     port = free_port()
     log = root / "postgres.log"
     sudo = _as_postgres_user()
-    _run([*sudo, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-          "--locale=C", "--no-sync"], "initdb")
+    _run(
+        [
+            *sudo,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        "initdb",
+    )
     settings = {**PG_SETTINGS, "port": str(port), "unix_socket_directories": str(sockets)}
     with open(data / "postgresql.auto.conf", "a") as conf:
         conf.write("".join(f"{name} = '{value}'\n" for name, value in settings.items()))
@@ -102,14 +116,17 @@ def postgres_cluster(workdir: Path) -> Iterator[str]:
             [*sudo, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start"], "pg_ctl start"
         )
         started = True
-        _run([*sudo, str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", PG_DATABASE],
-             "createdb")
+        _run(
+            [*sudo, str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", PG_DATABASE],
+            "createdb",
+        )
         yield f"postgres://postgres@127.0.0.1:{port}/{PG_DATABASE}"
     finally:
         if started:
             subprocess.run(  # noqa: S603
                 [*sudo, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "-t", "30", "stop"],
-                capture_output=True, check=False,
+                capture_output=True,
+                check=False,
             )
         shutil.rmtree(root, ignore_errors=True)
 
@@ -135,9 +152,27 @@ def redis_server(workdir: Path) -> Iterator[str]:
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     process = subprocess.Popen(  # noqa: S603
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(root), "--logfile", str(root / "redis.log"), "--daemonize", "no"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(root),
+            "--logfile",
+            str(root / "redis.log"),
+            "--daemonize",
+            "no",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 20

@@ -59,7 +59,7 @@ async def _empty_tables() -> None:
     connection = get_connection("default")
     tables = [model._meta.db_table for model in Tortoise.apps.get_models_iterable()]
     if connection.capabilities.dialect == "postgres":
-        await connection.execute_script(f'TRUNCATE {", ".join(f"{chr(34)}{t}{chr(34)}" for t in tables)} CASCADE')
+        await connection.execute_script(f"TRUNCATE {', '.join(f'{chr(34)}{t}{chr(34)}' for t in tables)} CASCADE")
     else:
         await connection.execute_script("PRAGMA foreign_keys=OFF;" + "".join(f'DELETE FROM "{t}";' for t in tables))
         await connection.execute_script("PRAGMA foreign_keys=ON;")

@@ -22,11 +22,15 @@ class Account:
 class Api:
     http: httpx.AsyncClient
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> httpx.Response:
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
 
-    async def gql(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         response = await self.post(query, variables, token)
         assert response.status_code in (200, 401), response.text
         return response.json()
@@ -55,7 +59,9 @@ class Api:
     async def create_token(self, account: Account, permissions: list[str], name: str | None = None) -> tuple[str, str]:
         """(global id, secret) of a new management token."""
         data = await self.ok(
-            CREATE_TOKEN, {"input": {"name": name or f"token-{next(_counter)}", "permissions": permissions}}, account.session
+            CREATE_TOKEN,
+            {"input": {"name": name or f"token-{next(_counter)}", "permissions": permissions}},
+            account.session,
         )
         payload = data["createManagementToken"]
         return payload["managementToken"]["id"], payload["secret"]

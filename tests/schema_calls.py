@@ -115,9 +115,7 @@ def _is_list(definition: GraphQLField) -> bool:
 
 
 def _required_args(definition: GraphQLField) -> bool:
-    return any(
-        isinstance(arg.type, GraphQLNonNull) and arg.default_value is None for arg in definition.args.values()
-    )
+    return any(isinstance(arg.type, GraphQLNonNull) and arg.default_value is None for arg in definition.args.values())
 
 
 def route_to(target: SchemaField) -> list[Step]:

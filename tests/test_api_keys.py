@@ -11,7 +11,9 @@ query($projectId: ID) {
   }
 }"""
 PROJECT_KEYS = "query($id: ID!) { node(id: $id) { ... on Project { apiKeys { totalCount edges { node { name } } } } } }"
-DELETE = "mutation($input: DeleteInput!) { deleteApiKey(input: $input) { deletedId userErrors { field message code } } }"
+DELETE = (
+    "mutation($input: DeleteInput!) { deleteApiKey(input: $input) { deletedId userErrors { field message code } } }"
+)
 
 
 async def test_create_list_verify_delete(api: Api) -> None:

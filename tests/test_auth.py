@@ -12,7 +12,9 @@ AUDIT = "{ auditEvents(first: 50) { totalCount edges { node { action targetType 
 
 async def test_sign_up_creates_person_workspace_and_owner_session(api: Api) -> None:
     # when
-    data = await api.ok(SIGN_UP, {"input": {"email": " Ada@Example.COM ", "password": PASSWORD, "workspaceName": "Acme"}})
+    data = await api.ok(
+        SIGN_UP, {"input": {"email": " Ada@Example.COM ", "password": PASSWORD, "workspaceName": "Acme"}}
+    )
     # then
     payload = data["signUp"]
     assert payload["sessionToken"].startswith("kws_") and len(payload["sessionToken"]) == 40
@@ -35,7 +37,9 @@ async def test_sign_up_creates_person_workspace_and_owner_session(api: Api) -> N
         ("a@b.co", PASSWORD, "w" * 101, "TOO_LONG", ["workspaceName"]),
     ],
 )
-async def test_sign_up_user_errors(api: Api, email: str, password: str, workspace: str, code: str, field: list[str]) -> None:
+async def test_sign_up_user_errors(
+    api: Api, email: str, password: str, workspace: str, code: str, field: list[str]
+) -> None:
     body = await api.gql(SIGN_UP, {"input": {"email": email, "password": password, "workspaceName": workspace}})
     payload = body["data"]["signUp"]
     assert payload["sessionToken"] is None

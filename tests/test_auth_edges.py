@@ -87,9 +87,7 @@ async def test_log_in_takes_as_long_for_unknown_emails_as_for_known_ones(databas
 
 async def test_repeated_failures_lock_the_email_then_the_lock_passes(database_url: str) -> None:
     lockout = 3.0
-    async with running_api(
-        database_url, login_max_failures="3", login_lockout_seconds=str(int(lockout))
-    ) as api:
+    async with running_api(database_url, login_max_failures="3", login_lockout_seconds=str(int(lockout))) as api:
         # given
         account = await api.sign_up()
         unknown = "nobody-at-all@example.com"
@@ -156,9 +154,7 @@ async def test_tokens_are_stored_and_found_only_by_their_sha256(api: Api) -> Non
         account.session: await models.Session.filter(
             token_hash=hashlib.sha256(account.session.encode()).hexdigest()
         ).values(),
-        token: await models.ManagementToken.filter(
-            token_hash=hashlib.sha256(token.encode()).hexdigest()
-        ).values(),
+        token: await models.ManagementToken.filter(token_hash=hashlib.sha256(token.encode()).hexdigest()).values(),
         key: await models.ApiKey.filter(key_hash=hashlib.sha256(key.encode()).hexdigest()).values(),
     }
     # then: each row is found by the SHA-256 of its value, and holds no other form of it

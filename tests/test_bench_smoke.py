@@ -87,9 +87,23 @@ def test_quick_run_counts_updates_and_queries(tmp_path: Path) -> None:
         pytest.skip(reason)
     out = tmp_path / "quick.json"
     done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "bench", "--quick", "--only", "last_used_batching", "--only", "refused_tokens",
-         "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--only",
+            "last_used_batching",
+            "--only",
+            "refused_tokens",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     doc = json.loads(out.read_text())
@@ -112,8 +126,9 @@ def test_quick_run_counts_updates_and_queries(tmp_path: Path) -> None:
     # the ceiling (no recording at all) was measured in the same run, against the same variant
     ceiling = batching["ceiling"]
     assert ceiling["rps"] > 0 and set(ceiling["statuses"]) == {"200"}
-    assert ceiling["ratio_to_baseline"] == pytest.approx(ceiling["rps"] / rows["last_used_batching"]["baseline"],
-                                                         rel=1e-2)
+    assert ceiling["ratio_to_baseline"] == pytest.approx(
+        ceiling["rps"] / rows["last_used_batching"]["baseline"], rel=1e-2
+    )
 
     refused = rows["refused_tokens"]
     queries = {check["label"]: check["value"] for check in refused["checks"]}

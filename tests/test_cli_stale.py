@@ -41,9 +41,7 @@ async def keyward(settings: Settings, *args: str, redis_url: str | None = None) 
 async def _stale_world(api: Api) -> tuple[str, str]:
     """Two workspaces; the first revokes after 60 days. Returns their global ids."""
     first, second = await api.sign_up(workspace="First"), await api.sign_up(workspace="Second")
-    await api.ok(
-        UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 60}}, first.session
-    )
+    await api.ok(UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 60}}, first.session)
     for account, name, days in [
         (first, "ci-pipeline", 90),
         (first, "rotation", 40),

@@ -24,9 +24,7 @@ def test_next_tick(expression: str, expected: datetime) -> None:
     assert next_tick(expression, SATURDAY_NOON) == expected
 
 
-@pytest.mark.parametrize(
-    "expression", ["", "* * * *", "60 * * * *", "* 24 * * *", "*/0 * * * *", "a * * * *"]
-)
+@pytest.mark.parametrize("expression", ["", "* * * *", "60 * * * *", "* 24 * * *", "*/0 * * * *", "a * * * *"])
 def test_invalid_expressions_are_refused(expression: str) -> None:
     with pytest.raises(InvalidCron):
         cron_options(expression)

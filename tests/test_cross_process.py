@@ -107,7 +107,9 @@ async def test_an_api_key_deleted_in_one_process_is_invalid_in_the_other(pair: P
         await here.ok(DELETE_KEY, {"id": key_id}, pair.owner.session)
         # then
         assert await _verify(there, key) == {
-            "valid": False, "code": "UNKNOWN_KEY", "message": "The API key is unknown or has been deleted."
+            "valid": False,
+            "code": "UNKNOWN_KEY",
+            "message": "The API key is unknown or has been deleted.",
         }
 
 

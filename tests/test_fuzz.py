@@ -81,13 +81,9 @@ class Fuzz:
     def post(self, **request: Any) -> httpx.Response:
         return self.runner.run(asyncio.wait_for(self.api.http.post(**request), 30))
 
-    def graphql(
-        self, document: str, token: str | None, variables: dict[str, Any] | None = None
-    ) -> httpx.Response:
+    def graphql(self, document: str, token: str | None, variables: dict[str, Any] | None = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.post(
-            url="/graphql", json={"query": document, "variables": variables or {}}, headers=headers
-        )
+        return self.post(url="/graphql", json={"query": document, "variables": variables or {}}, headers=headers)
 
     def forbidden_texts(self) -> set[str]:
         hashes = {hashlib.sha256(s.encode()).hexdigest() for s in self.secrets}
@@ -265,10 +261,7 @@ def test_malformed_bodies_and_content_types(fuzz: Fuzz, logs: None) -> None:
             st.fixed_dictionaries(
                 {"query": st.text(max_size=200)},
                 optional={
-                    "variables": st.none()
-                    | st.integers()
-                    | st.text()
-                    | st.dictionaries(st.text(), st.text()),
+                    "variables": st.none() | st.integers() | st.text() | st.dictionaries(st.text(), st.text()),
                     "operationName": st.none() | st.integers() | st.text(max_size=20),
                 },
             ).map(lambda v: json.dumps(v).encode()),
@@ -303,9 +296,7 @@ def _garbage_tokens(fuzz: Fuzz) -> st.SearchStrategy[str]:
 
 def test_garbage_and_truncated_tokens_are_refused(fuzz: Fuzz, logs: None) -> None:
     @_fuzz_settings(EXAMPLES)
-    @given(
-        token=_garbage_tokens(fuzz), scheme=st.sampled_from(["Bearer ", "bearer ", "Basic ", "", "Bearer  "])
-    )
+    @given(token=_garbage_tokens(fuzz), scheme=st.sampled_from(["Bearer ", "bearer ", "Basic ", "", "Bearer  "]))
     def run(token: str, scheme: str) -> None:
         response = fuzz.post(
             url="/graphql",
@@ -348,9 +339,7 @@ HUGE_BODY_BUDGET = 200_000  # bytes of the one variable; the service refuses bod
 def test_huge_strings_are_user_errors(fuzz: Fuzz, logs: None) -> None:
     @_fuzz_settings(max(10, EXAMPLES // 5))
     # Over every length limit (names 100, descriptions 2000, emails 254), under the body limit.
-    @given(
-        case=st.sampled_from(HUGE_INPUTS), size=st.integers(2_001, 60_000), char=st.sampled_from("aé🔑\u0000")
-    )
+    @given(case=st.sampled_from(HUGE_INPUTS), size=st.integers(2_001, 60_000), char=st.sampled_from("aé🔑\u0000"))
     def run(case: tuple[str, str], size: int, char: str) -> None:
         document, root = case
         # Stay under the body limit once JSON-escaped: NUL is six bytes ("\\u0000"), 🔑 four.
@@ -371,8 +360,7 @@ def test_huge_strings_are_user_errors(fuzz: Fuzz, logs: None) -> None:
 def test_invalid_ids_and_enum_values(fuzz: Fuzz, logs: None) -> None:
     @_fuzz_settings(max(10, EXAMPLES // 2))  # four requests each
     @given(
-        node_id=st.text(max_size=100)
-        | st.binary(max_size=60).map(lambda b: base64.b64encode(b).decode()),
+        node_id=st.text(max_size=100) | st.binary(max_size=60).map(lambda b: base64.b64encode(b).decode()),
         status=st.text(max_size=20),
         permission=st.text(max_size=20),
     )
@@ -453,9 +441,7 @@ def test_verify_endpoint_with_garbage(fuzz: Fuzz, logs: None) -> None:
         ),
     )
     def run(body: bytes) -> None:
-        response = fuzz.post(
-            url="/v1/keys/verify", content=body, headers={"content-type": "application/json"}
-        )
+        response = fuzz.post(url="/v1/keys/verify", content=body, headers={"content-type": "application/json"})
         answer = check_answer(fuzz, response, graphql=False)
         assert response.status_code in (200, 400) and answer["valid"] is False, answer
 

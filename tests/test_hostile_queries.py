@@ -58,14 +58,10 @@ def _clean_errors(response: httpx.Response) -> list[dict[str, Any]]:
     [(DEEP_TOKENS, "depth"), (MANY_ALIASES, "aliases"), (MANY_TOKENS, "token")],
     ids=["depth", "aliases", "tokens"],
 )
-async def test_query_shape_limits_refuse_cleanly(
-    setup: tuple[Api, Account], document: str, words: str
-) -> None:
+async def test_query_shape_limits_refuse_cleanly(setup: tuple[Api, Account], document: str, words: str) -> None:
     api, owner = setup
     # when
-    response = await _send(
-        api, json={"query": document}, headers={"Authorization": f"Bearer {owner.session}"}
-    )
+    response = await _send(api, json={"query": document}, headers={"Authorization": f"Bearer {owner.session}"})
     # then
     errors = _clean_errors(response)
     assert words in errors[0]["message"].lower(), errors
@@ -75,9 +71,7 @@ async def test_query_shape_limits_refuse_cleanly(
 async def test_a_query_within_the_depth_limit_runs(setup: tuple[Api, Account]) -> None:
     api, owner = setup
     # when
-    response = await _send(
-        api, json={"query": AT_DEPTH_LIMIT}, headers={"Authorization": f"Bearer {owner.session}"}
-    )
+    response = await _send(api, json={"query": AT_DEPTH_LIMIT}, headers={"Authorization": f"Bearer {owner.session}"})
     # then
     assert response.status_code == 200 and "errors" not in response.json(), response.text
 
@@ -163,9 +157,7 @@ async def test_an_unexpected_failure_is_masked_with_a_request_id_and_logged(
     try:
         with caplog.at_level(logging.ERROR, logger="keyward"):
             # when
-            response = await _send(
-                api, json={"query": PROJECTS}, headers={"Authorization": f"Bearer {owner.session}"}
-            )
+            response = await _send(api, json={"query": PROJECTS}, headers={"Authorization": f"Bearer {owner.session}"})
     finally:
         await connection.execute_script('ALTER TABLE "project_gone" RENAME TO "project"')
     # then: the client gets a masked error with a request id, and nothing of the cause

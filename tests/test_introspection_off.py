@@ -22,9 +22,7 @@ async def test_introspection_can_be_turned_off(database_url: str) -> None:
         schema = await _send(api, json={"query": INTROSPECTION})
         type_ = await _send(api, json={"query": TYPE_INTROSPECTION})
         typename = await _send(api, json={"query": "{ __typename }"})
-        ide = await asyncio.wait_for(
-            api.http.get("/graphql", headers={"accept": "text/html"}), PATIENCE_SECONDS
-        )
+        ide = await asyncio.wait_for(api.http.get("/graphql", headers={"accept": "text/html"}), PATIENCE_SECONDS)
         # then
         for response in (schema, type_):
             assert "introspection" in _clean_errors(response)[0]["message"].lower()

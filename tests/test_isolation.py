@@ -154,9 +154,7 @@ async def test_the_other_workspace_is_untouched_after_all_attempts(worlds: World
 
 def _list_fields() -> list[SchemaField]:
     """Root queries that list objects (a connection: `edges` and `totalCount`)."""
-    return [
-        f for f in all_fields() if f.type_name == "Query" and "totalCount" in getattr(_named(f), "fields", {})
-    ]
+    return [f for f in all_fields() if f.type_name == "Query" and "totalCount" in getattr(_named(f), "fields", {})]
 
 
 def _named(field: SchemaField) -> Any:

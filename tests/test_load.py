@@ -40,7 +40,9 @@ VIEWER = "{ viewer { kind permissions } }"
 CREATE_KEY = "mutation($p: ID!, $n: String!) { createApiKey(input: {projectId: $p, name: $n}) { apiKey { id } secret userErrors { code } } }"
 DELETE_KEY = "mutation($id: ID!) { deleteApiKey(input: {id: $id}) { deletedId userErrors { code } } }"
 CREATE_TOKEN = "mutation($n: String!) { createManagementToken(input: {name: $n, permissions: [VIEW_PROJECTS]}) { managementToken { id } secret userErrors { code } } }"
-REVOKE = "mutation($id: ID!) { revokeManagementToken(input: {id: $id}) { managementToken { status } userErrors { code } } }"
+REVOKE = (
+    "mutation($id: ID!) { revokeManagementToken(input: {id: $id}) { managementToken { status } userErrors { code } } }"
+)
 LIST_ALL_KEYS = """query($p: ID!, $after: String) { apiKeys(projectId: $p, first: 100, after: $after) {
   edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
 
@@ -78,15 +80,11 @@ class Load:
         self.record.statuses[response.status_code] += 1
         return response
 
-    async def data(
-        self, document: str, variables: dict[str, Any] | None, token: str
-    ) -> dict[str, Any] | None:
+    async def data(self, document: str, variables: dict[str, Any] | None, token: str) -> dict[str, Any] | None:
         response = await self.call(document, variables, token)
         body = response.json()
         if response.status_code != 200 or body.get("errors"):
-            self.record.fail(
-                f"{document.split('{')[1].strip()[:30]}: {response.status_code} {response.text[:200]}"
-            )
+            self.record.fail(f"{document.split('{')[1].strip()[:30]}: {response.status_code} {response.text[:200]}")
             return None
         return body["data"]
 
@@ -111,9 +109,7 @@ class Load:
         if untouched and key_id in self.record.deleting:
             expected_valid = response.json().get("valid")  # deleted meanwhile: either answer is right
         if response.status_code != 200 or response.json().get("valid") is not expected_valid:
-            self.record.fail(
-                f"verify expected {expected_valid}: {response.status_code} {response.text[:200]}"
-            )
+            self.record.fail(f"verify expected {expected_valid}: {response.status_code} {response.text[:200]}")
 
     async def create_key(self, mine: list[str], rng: random.Random) -> None:
         data = await self.data(CREATE_KEY, {"p": self.project, "n": f"load-{rng.random()}"}, self.writer)
@@ -192,9 +188,7 @@ async def _listed_keys(api: Api, owner: Account, project: str) -> set[str]:
 
 async def test_bounded_load(database_url: str) -> None:
     with serve(database_url) as server:
-        limits = httpx.Limits(
-            max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS, keepalive_expiry=1.0
-        )
+        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS, keepalive_expiry=1.0)
         async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=60) as http:
             # given
             api = Api(http)
@@ -214,9 +208,7 @@ async def test_bounded_load(database_url: str) -> None:
         async with httpx.AsyncClient(base_url=server.base_url, limits=CLIENT_LIMITS, timeout=60) as http:
             listed = await _listed_keys(Api(http), owner, project)
             stale = [s for k, s in record.created.items() if k in record.deleted]
-            still_valid = [
-                s for s in stale if (await http.post("/v1/keys/verify", json={"key": s})).json()["valid"]
-            ]
+            still_valid = [s for s in stale if (await http.post("/v1/keys/verify", json={"key": s})).json()["valid"]]
         log = server.log()
     # then
     total = sum(record.statuses.values())

@@ -26,7 +26,9 @@ async def test_create_shows_the_value_once_and_lists_the_table(api: Api) -> None
     owner = await api.sign_up()
     # when
     data = await api.ok(
-        CREATE_TOKEN, {"input": {"name": "ci-pipeline", "permissions": ["CREATE_API_KEY", "VIEW_PROJECTS"]}}, owner.session
+        CREATE_TOKEN,
+        {"input": {"name": "ci-pipeline", "permissions": ["CREATE_API_KEY", "VIEW_PROJECTS"]}},
+        owner.session,
     )
     payload = data["createManagementToken"]
     secret, token = payload["secret"], payload["managementToken"]
@@ -49,7 +51,10 @@ async def test_token_can_do_what_its_permissions_allow_in_its_workspace(api: Api
     _, secret = await api.create_token(owner, ["VIEW_PROJECTS"])
     viewer = (await api.ok(VIEWER, token=secret))["viewer"]
     assert viewer == {
-        "kind": "MANAGEMENT_TOKEN", "role": None, "email": None, "permissions": ["VIEW_PROJECTS"],
+        "kind": "MANAGEMENT_TOKEN",
+        "role": None,
+        "email": None,
+        "permissions": ["VIEW_PROJECTS"],
         "workspace": {"id": owner.workspace_id},
     }
     await api.create_project(owner.session, "Visible")
@@ -150,7 +155,10 @@ async def test_a_management_token_can_never_manage_management_tokens(api: Api, p
         "rotateManagementToken": (ROTATE, {"input": {"id": token_id}}),
         "revokeManagementToken": (REVOKE, {"input": {"id": token_id}}),
         "managementTokens": (LIST, {}),
-        "updateWorkspaceSettings": ("mutation { updateWorkspaceSettings(input: {staleAfterDays: 5}) { userErrors { code } } }", {}),
+        "updateWorkspaceSettings": (
+            "mutation { updateWorkspaceSettings(input: {staleAfterDays: 5}) { userErrors { code } } }",
+            {},
+        ),
         "auditEvents": ("{ auditEvents { totalCount } }", {}),
     }
     for field, (query, variables) in calls.items():

@@ -155,9 +155,7 @@ async def test_protected_field_against_every_caller(matrix: Matrix, target: Sche
     failures = []
     for caller in matrix.callers:
         # given: a minimal valid call; fields that change or destroy an object get a fresh one
-        call = await build_call(
-            target, matrix.world.fresh if target.type_name == "Mutation" else matrix.world.one
-        )
+        call = await build_call(target, matrix.world.fresh if target.type_name == "Mutation" else matrix.world.one)
         # when
         response = await matrix.world.api.post(call.document, token=caller.token)
         # then

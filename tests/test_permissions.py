@@ -21,45 +21,92 @@ def calls(project_id: str, key_id: str, token_id: str) -> list[Call]:
     return [
         Call(["projects"], "{ projects { totalCount } }", permission="VIEW_PROJECTS"),
         Call(["apiKeys"], "{ apiKeys { totalCount } }", permission="VIEW_API_KEYS"),
-        Call(["projects", "edges", 0, "node", "apiKeys"], "{ projects { edges { node { apiKeys { totalCount } } } } }",
-             permission="VIEW_API_KEYS", reach="VIEW_PROJECTS"),
-        Call(["node", "apiKeys"], f'{{ node(id: "{project_id}") {{ ... on Project {{ apiKeys {{ totalCount }} }} }} }}',
-             permission="VIEW_API_KEYS", reach="VIEW_PROJECTS"),
-        Call(["apiKeys", "edges", 0, "node", "project"], "{ apiKeys { edges { node { project { id } } } } }",
-             permission="VIEW_PROJECTS", reach="VIEW_API_KEYS"),
-        Call(["node", "project"], f'{{ node(id: "{key_id}") {{ ... on ApiKey {{ project {{ id }} }} }} }}',
-             permission="VIEW_PROJECTS", reach="VIEW_API_KEYS"),
-        Call(["createProject"], 'mutation { createProject(input: {name: "p"}) { userErrors { code } } }',
-             permission="MANAGE_PROJECTS"),
-        Call(["updateProject"], f'mutation {{ updateProject(input: {{id: "{project_id}", name: "q"}}) {{ userErrors {{ code }} }} }}',
-             permission="MANAGE_PROJECTS"),
-        Call(["deleteProject"], 'mutation { deleteProject(input: {id: "UHJvamVjdDo5OTk5OTk="}) { userErrors { code } } }',
-             permission="MANAGE_PROJECTS"),
-        Call(["createApiKey"], f'mutation {{ createApiKey(input: {{projectId: "{project_id}", name: "k"}}) {{ userErrors {{ code }} }} }}',
-             permission="CREATE_API_KEY"),
-        Call(["deleteApiKey"], 'mutation { deleteApiKey(input: {id: "QXBpS2V5Ojk5OTk5OQ=="}) { userErrors { code } } }',
-             permission="DELETE_API_KEYS"),
+        Call(
+            ["projects", "edges", 0, "node", "apiKeys"],
+            "{ projects { edges { node { apiKeys { totalCount } } } } }",
+            permission="VIEW_API_KEYS",
+            reach="VIEW_PROJECTS",
+        ),
+        Call(
+            ["node", "apiKeys"],
+            f'{{ node(id: "{project_id}") {{ ... on Project {{ apiKeys {{ totalCount }} }} }} }}',
+            permission="VIEW_API_KEYS",
+            reach="VIEW_PROJECTS",
+        ),
+        Call(
+            ["apiKeys", "edges", 0, "node", "project"],
+            "{ apiKeys { edges { node { project { id } } } } }",
+            permission="VIEW_PROJECTS",
+            reach="VIEW_API_KEYS",
+        ),
+        Call(
+            ["node", "project"],
+            f'{{ node(id: "{key_id}") {{ ... on ApiKey {{ project {{ id }} }} }} }}',
+            permission="VIEW_PROJECTS",
+            reach="VIEW_API_KEYS",
+        ),
+        Call(
+            ["createProject"],
+            'mutation { createProject(input: {name: "p"}) { userErrors { code } } }',
+            permission="MANAGE_PROJECTS",
+        ),
+        Call(
+            ["updateProject"],
+            f'mutation {{ updateProject(input: {{id: "{project_id}", name: "q"}}) {{ userErrors {{ code }} }} }}',
+            permission="MANAGE_PROJECTS",
+        ),
+        Call(
+            ["deleteProject"],
+            'mutation { deleteProject(input: {id: "UHJvamVjdDo5OTk5OTk="}) { userErrors { code } } }',
+            permission="MANAGE_PROJECTS",
+        ),
+        Call(
+            ["createApiKey"],
+            f'mutation {{ createApiKey(input: {{projectId: "{project_id}", name: "k"}}) {{ userErrors {{ code }} }} }}',
+            permission="CREATE_API_KEY",
+        ),
+        Call(
+            ["deleteApiKey"],
+            'mutation { deleteApiKey(input: {id: "QXBpS2V5Ojk5OTk5OQ=="}) { userErrors { code } } }',
+            permission="DELETE_API_KEYS",
+        ),
         Call(["managementTokens"], "{ managementTokens { totalCount } }", role="ADMIN"),
         Call(["staleTokenReports"], "{ staleTokenReports { totalCount } }", role="ADMIN"),
         Call(["auditEvents"], "{ auditEvents { totalCount } }", role="ADMIN"),
-        Call(["createManagementToken"],
-             'mutation { createManagementToken(input: {name: "t", permissions: [VIEW_PROJECTS]}) { userErrors { code } } }',
-             role="ADMIN"),
-        Call(["revokeManagementToken"],
-             'mutation { revokeManagementToken(input: {id: "TWFuYWdlbWVudFRva2VuOjk5OTk5OQ=="}) { userErrors { code } } }',
-             role="ADMIN"),
-        Call(["rotateManagementToken"], f'mutation {{ rotateManagementToken(input: {{id: "{token_id}"}}) {{ userErrors {{ code }} }} }}',
-             role="ADMIN"),
-        Call(["updateWorkspaceSettings"],
-             "mutation { updateWorkspaceSettings(input: {staleAfterDays: 30}) { userErrors { code } } }", role="ADMIN"),
-        Call(["addMember"],
-             'mutation { addMember(input: {email: "x@example.com", password: "long enough pw", role: MEMBER}) { userErrors { code } } }',
-             role="ADMIN"),
+        Call(
+            ["createManagementToken"],
+            'mutation { createManagementToken(input: {name: "t", permissions: [VIEW_PROJECTS]}) { userErrors { code } } }',
+            role="ADMIN",
+        ),
+        Call(
+            ["revokeManagementToken"],
+            'mutation { revokeManagementToken(input: {id: "TWFuYWdlbWVudFRva2VuOjk5OTk5OQ=="}) { userErrors { code } } }',
+            role="ADMIN",
+        ),
+        Call(
+            ["rotateManagementToken"],
+            f'mutation {{ rotateManagementToken(input: {{id: "{token_id}"}}) {{ userErrors {{ code }} }} }}',
+            role="ADMIN",
+        ),
+        Call(
+            ["updateWorkspaceSettings"],
+            "mutation { updateWorkspaceSettings(input: {staleAfterDays: 30}) { userErrors { code } } }",
+            role="ADMIN",
+        ),
+        Call(
+            ["addMember"],
+            'mutation { addMember(input: {email: "x@example.com", password: "long enough pw", role: MEMBER}) { userErrors { code } } }',
+            role="ADMIN",
+        ),
     ]
 
 
 ROLE_RANK = {"MEMBER": 1, "ADMIN": 2, "OWNER": 3}
-ROLE_PERMISSIONS = {"OWNER": set(ALL_PERMISSIONS), "ADMIN": set(ALL_PERMISSIONS), "MEMBER": {"VIEW_PROJECTS", "VIEW_API_KEYS"}}
+ROLE_PERMISSIONS = {
+    "OWNER": set(ALL_PERMISSIONS),
+    "ADMIN": set(ALL_PERMISSIONS),
+    "MEMBER": {"VIEW_PROJECTS", "VIEW_API_KEYS"},
+}
 
 
 def assert_outcome(body: dict[str, Any], call: Call, allowed: bool, who: str) -> None:
@@ -67,7 +114,11 @@ def assert_outcome(body: dict[str, Any], call: Call, allowed: bool, who: str) ->
     if allowed:
         assert errors == [], (who, call.path, body)
     else:
-        assert [(e["path"], e["extensions"]["code"]) for e in errors] == [(call.path, "FORBIDDEN")], (who, call.path, body)
+        assert [(e["path"], e["extensions"]["code"]) for e in errors] == [(call.path, "FORBIDDEN")], (
+            who,
+            call.path,
+            body,
+        )
 
 
 @pytest.fixture
@@ -99,12 +150,16 @@ async def test_each_role_against_every_protected_field(api: Api, world: tuple[Ac
     for call in protected:
         body = await api.gql(call.query, token=person.session)
         allowed = (
-            call.permission in ROLE_PERMISSIONS[role] if call.permission else ROLE_RANK[role] >= ROLE_RANK[call.role or "OWNER"]
+            call.permission in ROLE_PERMISSIONS[role]
+            if call.permission
+            else ROLE_RANK[role] >= ROLE_RANK[call.role or "OWNER"]
         )
         assert_outcome(body, call, allowed=allowed, who=role)
 
 
-async def test_anonymous_callers_are_unauthenticated_on_every_protected_field(api: Api, world: tuple[Account, list[Call]]) -> None:
+async def test_anonymous_callers_are_unauthenticated_on_every_protected_field(
+    api: Api, world: tuple[Account, list[Call]]
+) -> None:
     _, protected = world
     for call in protected:
         body = await api.gql(call.query)
@@ -116,5 +171,7 @@ async def test_only_an_owner_adds_an_owner(api: Api) -> None:
     owner = await api.sign_up()
     admin = await api.add_member(owner, "ADMIN")
     query = 'mutation { addMember(input: {email: "o2@example.com", password: "long enough pw", role: OWNER}) { userErrors { code } } }'
-    assert (await api.gql(query, token=admin.session))["data"]["addMember"]["userErrors"][0]["code"] == "ROLE_NOT_ALLOWED"
+    assert (await api.gql(query, token=admin.session))["data"]["addMember"]["userErrors"][0][
+        "code"
+    ] == "ROLE_NOT_ALLOWED"
     assert (await api.ok(query, token=owner.session))["addMember"]["userErrors"] == []

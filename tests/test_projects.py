@@ -8,7 +8,9 @@ UPDATE = """
 mutation($input: UpdateProjectInput!) {
   updateProject(input: $input) { project { id name description } userErrors { field message code } }
 }"""
-DELETE = "mutation($input: DeleteInput!) { deleteProject(input: $input) { deletedId userErrors { field message code } } }"
+DELETE = (
+    "mutation($input: DeleteInput!) { deleteProject(input: $input) { deletedId userErrors { field message code } } }"
+)
 LIST = """
 query($first: Int, $after: String) {
   projects(first: $first, after: $after) {
@@ -26,7 +28,9 @@ async def test_create_rename_describe_and_delete(api: Api) -> None:
     owner = await api.sign_up()
     project_id = await api.create_project(owner.session, "Website")
     # when renamed and described
-    data = await api.ok(UPDATE, {"input": {"id": project_id, "name": "Web", "description": "Public site"}}, owner.session)
+    data = await api.ok(
+        UPDATE, {"input": {"id": project_id, "name": "Web", "description": "Public site"}}, owner.session
+    )
     assert data["updateProject"]["project"] == {"id": project_id, "name": "Web", "description": "Public site"}
     # when only the name changes the description stays; null clears it
     data = await api.ok(UPDATE, {"input": {"id": project_id, "name": "Web 2"}}, owner.session)
@@ -46,7 +50,9 @@ async def test_deleting_a_project_deletes_its_keys_and_says_so_in_the_audit_log(
     # given
     owner = await api.sign_up()
     project_id = await api.create_project(owner.session)
-    key_ids, secrets = zip(*[await api.create_api_key(owner.session, project_id, f"k{i}") for i in range(2)], strict=True)
+    key_ids, secrets = zip(
+        *[await api.create_api_key(owner.session, project_id, f"k{i}") for i in range(2)], strict=True
+    )
     # when
     await api.ok(DELETE, {"input": {"id": project_id}}, owner.session)
     # then the keys are gone and invalid at once
@@ -98,7 +104,9 @@ async def test_project_name_user_errors(api: Api, name: str, code: str) -> None:
     body = await api.gql(CREATE_PROJECT, {"input": {"name": name}}, owner.session)
     assert body["data"]["createProject"] == {
         "project": None,
-        "userErrors": [{"field": ["name"], "message": body["data"]["createProject"]["userErrors"][0]["message"], "code": code}],
+        "userErrors": [
+            {"field": ["name"], "message": body["data"]["createProject"]["userErrors"][0]["message"], "code": code}
+        ],
     }
 
 

@@ -36,9 +36,7 @@ async def test_a_repeated_document_is_validated_once(api: Api) -> None:
     assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
 
 
-async def test_a_page_is_one_query_and_the_count_only_when_selected(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_page_is_one_query_and_the_count_only_when_selected(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     owner = await api.sign_up()
     other = await api.sign_up()
     token = (await api.create_token(owner, ["VIEW_PROJECTS", "MANAGE_PROJECTS"]))[1]

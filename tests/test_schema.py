@@ -16,9 +16,18 @@ def test_committed_schema_matches_code() -> None:
 
 def test_protected_fields_show_their_directive_in_the_sdl() -> None:
     text = sdl()
-    assert "projects(first: Int = null, after: String = null): ProjectConnection! @requiresPermission(permission: VIEW_PROJECTS)" in text
-    assert re.search(r"apiKeys\(first: Int = null, after: String = null\): ApiKeyConnection! @requiresPermission\(permission: VIEW_API_KEYS\)", text)
-    assert re.search(r"createManagementToken\(input: CreateManagementTokenInput!\): CreateManagementTokenPayload! @requiresRole\(role: ADMIN\)", text)
+    assert (
+        "projects(first: Int = null, after: String = null): ProjectConnection! @requiresPermission(permission: VIEW_PROJECTS)"
+        in text
+    )
+    assert re.search(
+        r"apiKeys\(first: Int = null, after: String = null\): ApiKeyConnection! @requiresPermission\(permission: VIEW_API_KEYS\)",
+        text,
+    )
+    assert re.search(
+        r"createManagementToken\(input: CreateManagementTokenInput!\): CreateManagementTokenPayload! @requiresRole\(role: ADMIN\)",
+        text,
+    )
 
 
 def _contract_fields(text: str) -> dict[str, set[str]]:

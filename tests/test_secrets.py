@@ -34,7 +34,14 @@ async def test_no_secret_anywhere_after_its_one_showing(api: Api, caplog: pytest
     rotated = await api.ok(
         "mutation($id: ID!) { rotateManagementToken(input: {id: $id}) { secret } }", {"id": token_id}, owner.session
     )
-    secrets = [owner.session, login["logIn"]["sessionToken"], api_key, token, rotated["rotateManagementToken"]["secret"], PASSWORD]
+    secrets = [
+        owner.session,
+        login["logIn"]["sessionToken"],
+        api_key,
+        token,
+        rotated["rotateManagementToken"]["secret"],
+        PASSWORD,
+    ]
     # when the token is used, a wrong one is tried, and everything is read back
     await api.ok("{ projects { totalCount } }", token=token)
     await api.post("{ viewer { kind } }", token=token[:-1] + "0")

@@ -28,7 +28,9 @@ async def test_graphiql_is_served_for_exploration(api: Api) -> None:
 
 
 async def test_oversized_bodies_are_refused(api: Api) -> None:
-    response = await api.http.post("/graphql", content=b"x" * (300 * 1024), headers={"content-type": "application/json"})
+    response = await api.http.post(
+        "/graphql", content=b"x" * (300 * 1024), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413 and response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
@@ -40,7 +42,14 @@ async def test_embedded_sqlite_migrates_itself(tmp_path: Path) -> None:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            body = (await http.post("/graphql", json={"query": 'mutation { signUp(input: {email: "m@example.com", password: "long enough pw", workspaceName: "M"}) { sessionToken } }'})).json()
+            body = (
+                await http.post(
+                    "/graphql",
+                    json={
+                        "query": 'mutation { signUp(input: {email: "m@example.com", password: "long enough pw", workspaceName: "M"}) { sessionToken } }'
+                    },
+                )
+            ).json()
     # then it works straight away
     assert body["data"]["signUp"]["sessionToken"].startswith("kws_")
 

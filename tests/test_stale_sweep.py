@@ -48,9 +48,7 @@ async def _age(token_id: str, *, created_days_ago: float, used_days_ago: float |
     await ManagementToken.filter(id=pk).update(created_at=NOW - timedelta(days=created_days_ago))
     if used_days_ago is not None:
         buffer = MemoryUsageBuffer()
-        await buffer.record(
-            Use(UsageKind.MANAGEMENT_TOKEN, pk, NOW - timedelta(days=used_days_ago), "192.0.2.10")
-        )
+        await buffer.record(Use(UsageKind.MANAGEMENT_TOKEN, pk, NOW - timedelta(days=used_days_ago), "192.0.2.10"))
         await flush(buffer)
 
 
@@ -69,9 +67,7 @@ async def _world(api: Api) -> World:
         await api.sign_up(workspace="B"),
         await api.sign_up(workspace="C"),
     )
-    await api.ok(
-        UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 60}}, a.session
-    )
+    await api.ok(UPDATE_SETTINGS, {"input": {"staleAfterDays": 30, "autoRevokeStaleAfterDays": 60}}, a.session)
     tokens: dict[str, tuple[str, str]] = {}
     for account, name, created, used in [
         (a, "a-never-used-100d", 100, None),  # NEVER_USED, idle 100 >= 60: revoked
@@ -253,9 +249,7 @@ async def test_twice_at_once_revokes_exactly_once(api: Api, same_id: bool) -> No
 async def test_sweep_is_set_based(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     # given many stale tokens in one workspace
     owner = await api.sign_up()
-    await api.ok(
-        UPDATE_SETTINGS, {"input": {"staleAfterDays": 1, "autoRevokeStaleAfterDays": 2}}, owner.session
-    )
+    await api.ok(UPDATE_SETTINGS, {"input": {"staleAfterDays": 1, "autoRevokeStaleAfterDays": 2}}, owner.session)
     for i in range(30):
         token_id, _ = await api.create_token(owner, ["VIEW_PROJECTS"], name=f"t{i}")
         await ManagementToken.filter(id=pk_of(token_id, "ManagementToken")).update(
@@ -275,9 +269,10 @@ async def test_sweep_is_set_based(api: Api, monkeypatch: pytest.MonkeyPatch) -> 
     assert len(work) == (4 if postgres else 7), seen
     assert len(updates_of(seen, "management_token")) == 3
     events = await AuditEvent.filter(actor_kind="SYSTEM").values("action", "details")
-    assert sorted(e["action"] for e in events) == ["management_token.flagged_stale"] * 30 + [
-        "management_token.revoked"
-    ] * 20
+    assert (
+        sorted(e["action"] for e in events)
+        == ["management_token.flagged_stale"] * 30 + ["management_token.revoked"] * 20
+    )
     revocation = next(e["details"] for e in events if e["action"] == "management_token.revoked")
     assert set(revocation) == {"name", "keyPrefix", "reason", "idleDays", "automatic"}
     assert revocation["automatic"] is True and revocation["reason"] == "NEVER_USED"

@@ -13,7 +13,10 @@ async def _populate(api: Api, name: str) -> tuple[Account, dict[str, str]]:
     token_id, _ = await api.create_token(owner, ["VIEW_PROJECTS"], name=f"{name}-token")
     events = await api.ok("{ auditEvents(first: 1) { edges { node { id } } } }", token=owner.session)
     return owner, {
-        "project": project_id, "key": key_id, "token": token_id, "workspace": owner.workspace_id,
+        "project": project_id,
+        "key": key_id,
+        "token": token_id,
+        "workspace": owner.workspace_id,
         "event": events["auditEvents"]["edges"][0]["node"]["id"],
     }
 
@@ -28,14 +31,36 @@ async def test_ids_of_another_workspace_behave_like_unknown_ids(api: Api) -> Non
         assert (await api.ok(NODE, {"id": node_id}, alice.session)) == {"node": None}
     # when alice tries every mutation that takes an ID
     mutations = {
-        "updateProject": ('mutation($id: ID!) { updateProject(input: {id: $id, name: "x"}) { userErrors { code message } } }', "project"),
-        "deleteProject": ("mutation($id: ID!) { deleteProject(input: {id: $id}) { userErrors { code message } } }", "project"),
-        "createApiKey": ('mutation($id: ID!) { createApiKey(input: {projectId: $id, name: "x"}) { secret userErrors { code message } } }', "project"),
-        "deleteApiKey": ("mutation($id: ID!) { deleteApiKey(input: {id: $id}) { userErrors { code message } } }", "key"),
-        "revokeManagementToken": ("mutation($id: ID!) { revokeManagementToken(input: {id: $id}) { userErrors { code message } } }", "token"),
-        "rotateManagementToken": ("mutation($id: ID!) { rotateManagementToken(input: {id: $id}) { secret userErrors { code message } } }", "token"),
+        "updateProject": (
+            'mutation($id: ID!) { updateProject(input: {id: $id, name: "x"}) { userErrors { code message } } }',
+            "project",
+        ),
+        "deleteProject": (
+            "mutation($id: ID!) { deleteProject(input: {id: $id}) { userErrors { code message } } }",
+            "project",
+        ),
+        "createApiKey": (
+            'mutation($id: ID!) { createApiKey(input: {projectId: $id, name: "x"}) { secret userErrors { code message } } }',
+            "project",
+        ),
+        "deleteApiKey": (
+            "mutation($id: ID!) { deleteApiKey(input: {id: $id}) { userErrors { code message } } }",
+            "key",
+        ),
+        "revokeManagementToken": (
+            "mutation($id: ID!) { revokeManagementToken(input: {id: $id}) { userErrors { code message } } }",
+            "token",
+        ),
+        "rotateManagementToken": (
+            "mutation($id: ID!) { rotateManagementToken(input: {id: $id}) { secret userErrors { code message } } }",
+            "token",
+        ),
     }
-    unknown = {"project": "UHJvamVjdDo5OTk5OTk=", "key": "QXBpS2V5Ojk5OTk5OQ==", "token": "TWFuYWdlbWVudFRva2VuOjk5OTk5OQ=="}
+    unknown = {
+        "project": "UHJvamVjdDo5OTk5OTk=",
+        "key": "QXBpS2V5Ojk5OTk5OQ==",
+        "token": "TWFuYWdlbWVudFRva2VuOjk5OTk5OQ==",
+    }
     for field, (query, kind) in mutations.items():
         foreign = await api.gql(query, {"id": bobs[kind]}, alice.session)
         missing = await api.gql(query, {"id": unknown[kind]}, alice.session)
@@ -43,7 +68,9 @@ async def test_ids_of_another_workspace_behave_like_unknown_ids(api: Api) -> Non
         assert foreign == missing, field
         assert foreign["data"][field]["userErrors"][0]["code"] == "NOT_FOUND"
     # and list filters show nothing of bob's
-    filtered = await api.ok("query($id: ID) { apiKeys(projectId: $id) { totalCount } }", {"id": bobs["project"]}, alice.session)
+    filtered = await api.ok(
+        "query($id: ID) { apiKeys(projectId: $id) { totalCount } }", {"id": bobs["project"]}, alice.session
+    )
     assert filtered["apiKeys"]["totalCount"] == 0
     # then bob's workspace is untouched, and alice's lists hold nothing of bob's
     assert await api.ok(COUNTS, token=bob.session) == before
@@ -62,5 +89,9 @@ async def test_a_management_token_stays_in_its_workspace(api: Api) -> None:
     }
     for node_id in (bobs["project"], bobs["key"]):
         assert await api.ok(NODE, {"id": node_id}, secret) == {"node": None}
-    deleted = await api.gql("mutation($id: ID!) { deleteProject(input: {id: $id}) { userErrors { code } } }", {"id": bobs["project"]}, secret)
+    deleted = await api.gql(
+        "mutation($id: ID!) { deleteProject(input: {id: $id}) { userErrors { code } } }",
+        {"id": bobs["project"]},
+        secret,
+    )
     assert deleted["data"]["deleteProject"]["userErrors"][0]["code"] == "NOT_FOUND"

@@ -225,9 +225,7 @@ async def test_in_process_flush_interrupted_puts_the_batch_back(api: Api) -> Non
     assert len(buffer) == 0
 
 
-async def test_a_slow_flush_never_deletes_what_a_later_flush_took(
-    api: Api, redis_buffer: RedisUsageBuffer
-) -> None:
+async def test_a_slow_flush_never_deletes_what_a_later_flush_took(api: Api, redis_buffer: RedisUsageBuffer) -> None:
     # given flush A took the buffer, and flush B (another worker) took over its processing keys
     [pk] = await _tokens(api, 1)
     await redis_buffer.record(Use(MT, pk, T0, "192.0.2.1"))

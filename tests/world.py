@@ -80,9 +80,7 @@ async def build_world(api: Api, workspace: str = "Acme") -> World:
     member = await api.add_member(owner, "MEMBER")
     project_id = await api.create_project(owner.session, f"{workspace} website")
     key_id, key_secret = await api.create_api_key(owner.session, project_id, f"{workspace} server")
-    token_id, token_secret = await api.create_token(
-        owner, ["VIEW_PROJECTS", "VIEW_API_KEYS"], f"{workspace} ci"
-    )
+    token_id, token_secret = await api.create_token(owner, ["VIEW_PROJECTS", "VIEW_API_KEYS"], f"{workspace} ci")
     world = World(api, owner, admin, member, project_id, key_id, key_secret, token_id, token_secret)
     world.existing.update({"Project": project_id, "ApiKey": key_id, "ManagementToken": token_id})
     return world

@@ -38,9 +38,7 @@ class WorkerSettings:
         ),
     ]
     if not is_off(_settings.stale_sweep_cron):
-        cron_jobs.append(
-            cron(stale_sweep, name="stale_sweep", unique=True, **cron_options(_settings.stale_sweep_cron))
-        )
+        cron_jobs.append(cron(stale_sweep, name="stale_sweep", unique=True, **cron_options(_settings.stale_sweep_cron)))
     on_startup = on_startup
     on_shutdown = on_shutdown
     redis_settings = RedisSettings.from_dsn(_settings.redis_url or "redis://127.0.0.1:6379/0")

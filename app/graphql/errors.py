@@ -54,9 +54,7 @@ class ErrorPolicy(SchemaExtension):
             return error
         if isinstance(original, UserInputError):
             converted = bad_input(original)
-            return GraphQLError(
-                converted.message, nodes=error.nodes, path=error.path, extensions=converted.extensions
-            )
+            return GraphQLError(converted.message, nodes=error.nodes, path=error.path, extensions=converted.extensions)
         request_id = uuid.uuid4().hex
         log.error("unexpected error in GraphQL request %s at %s", request_id, error.path, exc_info=original)
         return GraphQLError(

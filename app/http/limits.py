@@ -47,9 +47,21 @@ class BodySizeLimit:
 
     async def _refuse(self, send: Send) -> None:
         body = orjson.dumps(
-            {"data": None, "errors": [{"message": f"Request body is larger than {self.max_bytes} bytes.",
-                                       "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
+            {
+                "data": None,
+                "errors": [
+                    {
+                        "message": f"Request body is larger than {self.max_bytes} bytes.",
+                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+                    }
+                ],
+            }
         )
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -48,7 +48,10 @@ async def create_api_key(principal: Principal, project_id: int | None, name: str
             created_by_label=actor.label,
         )
         await audit.record(
-            principal, "api_key.created", "ApiKey", key.id,
+            principal,
+            "api_key.created",
+            "ApiKey",
+            key.id,
             details={"name": clean, "keyPrefix": key.key_prefix, "projectId": f"Project:{project.id}"},
         )
     return CreatedApiKey(key, token.value)

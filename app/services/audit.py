@@ -45,9 +45,7 @@ class Draft:
     details: dict[str, Any] | None = None
 
 
-async def record_many(
-    principal: Principal, drafts: list[Draft], *, using_db: BaseDBAsyncClient | None = None
-) -> None:
+async def record_many(principal: Principal, drafts: list[Draft], *, using_db: BaseDBAsyncClient | None = None) -> None:
     """Many events in bulk INSERTs (the stale sweep audits every token it flags or revokes)."""
     actor = actor_of(principal)
     events = [

@@ -75,9 +75,9 @@ async def _authenticate_management_token(parsed: tokens.ParsedToken, ip_address:
 
 
 async def _authenticate_session(parsed: tokens.ParsedToken, ip_address: str | None) -> Principal:
-    row = await Session.filter(
-        token_hash=parsed.digest, revoked_at__isnull=True, expires_at__gt=utcnow()
-    ).values("id", "membership__workspace_id", "membership__role", "membership__user_id", "membership__user__email")
+    row = await Session.filter(token_hash=parsed.digest, revoked_at__isnull=True, expires_at__gt=utcnow()).values(
+        "id", "membership__workspace_id", "membership__role", "membership__user_id", "membership__user__email"
+    )
     if not row:
         raise AuthenticationFailed("The session is unknown, expired or logged out: log in again.")
     session = row[0]
@@ -204,8 +204,11 @@ async def log_in(email: str, password: str, ip_address: str | None) -> SignedIn:
             membership = await Membership.filter(user=user).order_by("id").first()
             if membership is not None:
                 failed_principal = Principal(
-                    kind=PrincipalKind.USER, workspace_id=membership.workspace_id,  # type: ignore[attr-defined]
-                    user_id=user.id, email=user.email, ip_address=ip_address,
+                    kind=PrincipalKind.USER,
+                    workspace_id=membership.workspace_id,  # type: ignore[attr-defined]
+                    user_id=user.id,
+                    email=user.email,
+                    ip_address=ip_address,
                 )
                 await audit.record(failed_principal, "user.log_in_failed", "User", user.id)
         raise failed

@@ -82,7 +82,10 @@ async def create_token(principal: Principal, name: str, permissions: list[Permis
     async with in_transaction():
         created = await _insert(principal, clean, granted, None)
         await audit.record(
-            principal, "management_token.created", "ManagementToken", created.token.id,
+            principal,
+            "management_token.created",
+            "ManagementToken",
+            created.token.id,
             details={
                 "name": clean,
                 "keyPrefix": created.token.key_prefix,
@@ -103,7 +106,10 @@ async def revoke_token(principal: Principal, token_id: int | None) -> Management
         if not changed:
             raise UserInputError("This management token is already revoked.", "ALREADY_REVOKED", ("id",))
         await audit.record(
-            principal, "management_token.revoked", "ManagementToken", token.id,
+            principal,
+            "management_token.revoked",
+            "ManagementToken",
+            token.id,
             details={"name": token.name, "keyPrefix": token.key_prefix},
         )
         token.revoked_at, token.active_name = now, None
@@ -126,12 +132,21 @@ async def rotate_token(principal: Principal, token_id: int | None, name: str | N
             )
         created = await _insert(principal, new_name or old.name, decode_permissions(old.permissions), old)
         await audit.record(
-            principal, "management_token.rotated", "ManagementToken", old.id,
+            principal,
+            "management_token.rotated",
+            "ManagementToken",
+            old.id,
             details={"replacementId": f"ManagementToken:{created.token.id}", "keyPrefix": created.token.key_prefix},
         )
         await audit.record(
-            principal, "management_token.created", "ManagementToken", created.token.id,
-            details={"name": created.token.name, "keyPrefix": created.token.key_prefix,
-                     "replaces": f"ManagementToken:{old.id}"},
+            principal,
+            "management_token.created",
+            "ManagementToken",
+            created.token.id,
+            details={
+                "name": created.token.name,
+                "keyPrefix": created.token.key_prefix,
+                "replaces": f"ManagementToken:{old.id}",
+            },
         )
     return created

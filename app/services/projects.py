@@ -104,11 +104,12 @@ async def delete_project(principal: Principal, project_id: int | None) -> int:
         key_ids = await ApiKey.filter(project_id=project.id).values_list("id", flat=True)
         await project.delete()
         for key_id in key_ids:
-            await audit.record(
-                principal, "api_key.deleted", "ApiKey", key_id, details={"reason": "project deleted"}
-            )
+            await audit.record(principal, "api_key.deleted", "ApiKey", key_id, details={"reason": "project deleted"})
         await audit.record(
-            principal, "project.deleted", "Project", project.id,
+            principal,
+            "project.deleted",
+            "Project",
+            project.id,
             details={"name": project.name, "deletedApiKeys": len(key_ids)},
         )
     return project.id

@@ -113,8 +113,15 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
             await conn.execute_query("ANALYZE stale_token_report_entry")
         recorded_at = d.time_value(utcnow())
         flagged = await _change_and_audit(
-            conn, d, "stale_since = {now}", "stale_since IS NULL", "", "management_token.flagged_stale", at,
-            recorded_at, ids,
+            conn,
+            d,
+            "stale_since = {now}",
+            "stale_since IS NULL",
+            "",
+            "management_token.flagged_stale",
+            at,
+            recorded_at,
+            ids,
         )
         revoked = await _change_and_audit(
             conn,
@@ -218,7 +225,14 @@ async def _change_and_audit(
     """
     # Parameters: 1 the sweep's time, 2 the report ids, 3 when the events are recorded.
     details = d.json_object(
-        "name", "t.name", "keyPrefix", "t.key_prefix", "reason", "e.reason", "idleDays", "e.idle_days",
+        "name",
+        "t.name",
+        "keyPrefix",
+        "t.key_prefix",
+        "reason",
+        "e.reason",
+        "idleDays",
+        "e.idle_days",
         *(("automatic", d.true) if automatic else ()),
     )
     run_entries = f"{d.in_ids('e.report_id', 2)} {entry_filter}"

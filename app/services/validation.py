@@ -26,7 +26,5 @@ def clean_description(value: str | None) -> str | None:
     if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
         raise UserInputError("Description cannot contain control characters.", "INVALID", ("description",))
     if len(text) > DESCRIPTION_MAX:
-        raise UserInputError(
-            f"Description must be at most {DESCRIPTION_MAX} characters.", "TOO_LONG", ("description",)
-        )
+        raise UserInputError(f"Description must be at most {DESCRIPTION_MAX} characters.", "TOO_LONG", ("description",))
     return text or None

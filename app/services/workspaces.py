@@ -50,9 +50,14 @@ async def update_settings(
             )
         await workspace.save()
         await audit.record(
-            principal, "workspace.settings_updated", "Workspace", workspace.id,
-            details={"staleAfterDays": workspace.stale_after_days,
-                     "autoRevokeStaleAfterDays": workspace.auto_revoke_stale_after_days},
+            principal,
+            "workspace.settings_updated",
+            "Workspace",
+            workspace.id,
+            details={
+                "staleAfterDays": workspace.stale_after_days,
+                "autoRevokeStaleAfterDays": workspace.auto_revoke_stale_after_days,
+            },
         )
     return workspace
 

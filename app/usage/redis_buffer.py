@@ -205,9 +205,7 @@ class RedisUsageBuffer:
         return RedisBatch(self.redis, owner, leftover=int(taken) == 2)
 
     async def complete(self, batch: RedisBatch) -> None:
-        await self._finish(
-            keys=[keys.PROCESSING, keys.PROCESSING_IP, keys.PROCESSING_OWNER], args=[batch.owner]
-        )
+        await self._finish(keys=[keys.PROCESSING, keys.PROCESSING_IP, keys.PROCESSING_OWNER], args=[batch.owner])
 
     async def abandon(self, batch: RedisBatch) -> None:
         """Leave the processing keys where they are: the next flush takes them over."""

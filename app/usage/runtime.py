@@ -117,9 +117,7 @@ class UsageRuntime:
                 if len(self.buffer.fallback):
                     # Redis is still away: the database is the only place left that keeps them.
                     result = await flush(self.buffer.fallback)
-                    log.info(
-                        "usage: wrote %d uses Redis would not take straight to the database", result.uses
-                    )
+                    log.info("usage: wrote %d uses Redis would not take straight to the database", result.uses)
             else:
                 await flush(self.buffer)
         finally:

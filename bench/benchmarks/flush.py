@@ -87,8 +87,10 @@ async def run(bench: Bench) -> Result:
         # every row changes in every step: the flush keeps the newest time and would skip older ones.
         async def timed_flush(step_number: int) -> None:
             at = base + timedelta(minutes=step_number)
-            uses = [Use(UsageKind.MANAGEMENT_TOKEN, pk, at + timedelta(microseconds=i), seed.BENCH_IP)
-                    for i, pk in enumerate(ids)]
+            uses = [
+                Use(UsageKind.MANAGEMENT_TOKEN, pk, at + timedelta(microseconds=i), seed.BENCH_IP)
+                for i, pk in enumerate(ids)
+            ]
             started = time.perf_counter()
             await buffer.record_many(uses)
             recorded = time.perf_counter() - started
@@ -99,11 +101,20 @@ async def run(bench: Bench) -> Result:
             result = await flush(buffer)
             seconds = time.perf_counter() - started
             if result.uses != count or result.rows_changed != count:
-                raise RuntimeError(f"the flush wrote {result.uses} uses in {result.batches} batches, "
-                                   f"changed {result.rows_changed} rows; "
-                                   f"expected {count}")
-            app_runs.append({"seconds": seconds, "rows_per_s": count / seconds, "batches": result.batches,
-                             "updates": await counter.token_updates() or 0, "record_many_s": recorded})
+                raise RuntimeError(
+                    f"the flush wrote {result.uses} uses in {result.batches} batches, "
+                    f"changed {result.rows_changed} rows; "
+                    f"expected {count}"
+                )
+            app_runs.append(
+                {
+                    "seconds": seconds,
+                    "rows_per_s": count / seconds,
+                    "batches": result.batches,
+                    "updates": await counter.token_updates() or 0,
+                    "record_many_s": recorded,
+                }
+            )
 
         async def timed_baseline(step_number: int) -> None:
             at = base + timedelta(minutes=step_number)

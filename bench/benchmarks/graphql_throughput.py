@@ -32,7 +32,9 @@ async def run(bench: Bench) -> Result:
                 ("bare", f"{bare.url}/graphql", workspace.secrets, 200),
                 ("keyward", f"{real.url}/graphql", workspace.secrets, 200),
             ],
-            warmup=p.warmup_seconds, seconds=p.measure_seconds, rounds=p.rounds,
+            warmup=p.warmup_seconds,
+            seconds=p.measure_seconds,
+            rounds=p.rounds,
         )
     keyward, bare_result = results["keyward"], results["bare"]
     return Result(

@@ -34,8 +34,11 @@ async def _burst_flush(bench: Bench) -> None:
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "app.cli", "worker", "--burst"],
-        cwd=database.ROOT, env=database.service_env(bench.database_url, bench.redis_url),
-        capture_output=True, text=True, check=False,
+        cwd=database.ROOT,
+        env=database.service_env(bench.database_url, bench.redis_url),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"keyward worker --burst failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -63,7 +66,9 @@ async def run(bench: Bench) -> Result:
                         ("batched", f"{batched.url}/graphql", workspace.secrets, 200),
                         ("no recording (ceiling)", f"{ceiling.url}/graphql", workspace.secrets, 200),
                     ],
-                    warmup=p.warmup_seconds, seconds=p.measure_seconds, rounds=p.rounds,
+                    warmup=p.warmup_seconds,
+                    seconds=p.measure_seconds,
+                    rounds=p.rounds,
                 )
                 bench.say(f"{NAME}: counting UPDATEs of {n:,} requests to each")
                 await _burst_flush(bench)  # what the throughput runs left buffered is not part of the count
@@ -71,8 +76,10 @@ async def run(bench: Bench) -> Result:
                 started = datetime.now(UTC)
                 body = load.graphql_body()
                 sent_batched = await client.send(
-                    batched.host, batched.port,
-                    [client.graphql_request(batched.host, batched.port, t, body) for t in workspace.secrets], n,
+                    batched.host,
+                    batched.port,
+                    [client.graphql_request(batched.host, batched.port, t, body) for t in workspace.secrets],
+                    n,
                 )
             # The worker stopped with a final flush; the API hands any use Redis did not take in time
             # to Redis within a second; one more flush writes those too.
@@ -84,15 +91,18 @@ async def run(bench: Bench) -> Result:
             try:
                 moved = await conn.fetchval(
                     "SELECT count(*) FROM management_token WHERE workspace_id = $1 AND last_used_at >= $2",
-                    workspace.workspace_id, started,
+                    workspace.workspace_id,
+                    started,
                 )
             finally:
                 await conn.close()
 
             await counter.reset()
             sent_variant = await client.send(
-                variant.host, variant.port,
-                [client.graphql_request(variant.host, variant.port, t, body) for t in workspace.secrets], n,
+                variant.host,
+                variant.port,
+                [client.graphql_request(variant.host, variant.port, t, body) for t in workspace.secrets],
+                n,
             )
             variant_updates = await counter.token_updates()
             variant_top = await counter.top()
@@ -132,13 +142,14 @@ async def run(bench: Bench) -> Result:
             f"{variant_updates} per-request",
             f"p99 {subject.p99_ms:.1f} ms (per-request UPDATE {baseline.p99_ms:.1f} ms)",
             f"ceiling: recording nothing at all gives {ceiling_result.rps:,.0f} req/s, "
-            f"{ceiling_ratio:.2f} × the variant" if ceiling_ratio is not None else "ceiling not measured",
+            f"{ceiling_ratio:.2f} × the variant"
+            if ceiling_ratio is not None
+            else "ceiling not measured",
         ],
         details={
             "subject": {"app": server.REAL_APP, "with": "Redis usage buffer, keyward worker", **subject.as_dict()},
             "baseline": {"app": server.PER_REQUEST_UPDATE_APP, **baseline.as_dict()},
-            "ceiling": {"app": server.NO_RECORDING_APP, "ratio_to_baseline": ceiling_ratio,
-                        **ceiling_result.as_dict()},
+            "ceiling": {"app": server.NO_RECORDING_APP, "ratio_to_baseline": ceiling_ratio, **ceiling_result.as_dict()},
             "counted_requests": n,
             "tokens": len(workspace.secrets),
             "updates_batched": batched_updates,

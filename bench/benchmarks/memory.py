@@ -42,6 +42,10 @@ async def run(bench: Bench) -> Result:
         baseline=round(mb(rss_first), 2),
         target=Target("difference", "<", 20, "MB"),
         notes=[f"{p.memory_requests / (first.seconds + rest.seconds):,.0f} req/s from the harness's client"],
-        details={"after_first": first.as_dict(), "after_rest": rest.as_dict(), "rss_first": rss_first,
-                 "rss_end": rss_end},
+        details={
+            "after_first": first.as_dict(),
+            "after_rest": rest.as_dict(),
+            "rss_first": rss_first,
+            "rss_end": rss_end,
+        },
     )

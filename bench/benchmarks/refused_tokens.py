@@ -70,7 +70,11 @@ async def run(bench: Bench) -> Result:
             bench.say(f"{NAME}: wrk {p.warmup_seconds:g} s warm-up, then {p.rounds} × {p.measure_seconds:g} s each")
             results = await load.compare(
                 [("valid", url, workspace.secrets, 200)] + [(kind, url, values, 401) for kind, values in kinds.items()],
-                warmup=p.warmup_seconds, seconds=p.measure_seconds, rounds=p.rounds, before=before, after=after,
+                warmup=p.warmup_seconds,
+                seconds=p.measure_seconds,
+                rounds=p.rounds,
+                before=before,
+                after=after,
             )
     finally:
         await counter.close()

@@ -29,8 +29,11 @@ def _sweep_in_child(database_url: str) -> dict[str, object]:
     with tempfile.TemporaryFile("w+") as errors:
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "bench.sweep_child"],
-            cwd=database.ROOT, env=database.service_env(database_url),
-            stdout=subprocess.PIPE, stderr=errors, text=True,
+            cwd=database.ROOT,
+            env=database.service_env(database_url),
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
         )
         assert process.stdout is not None
         out = process.stdout.read()
@@ -60,8 +63,10 @@ async def _one_size(bench: Bench, size: int) -> dict[str, object]:
     result = report["result"]
     assert isinstance(result, dict)
     if result.get("stale") != population.expected_stale:
-        raise RuntimeError(f"the sweep of {size:,} tokens found {result.get('stale')} stale tokens, "
-                           f"the seed made {population.expected_stale}")
+        raise RuntimeError(
+            f"the sweep of {size:,} tokens found {result.get('stale')} stale tokens, "
+            f"the seed made {population.expected_stale}"
+        )
     return {"tokens": size, "mix": population.mix, **report}
 
 

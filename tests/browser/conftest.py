@@ -139,9 +139,7 @@ def page(context: BrowserContext, base_url: str, request: pytest.FixtureRequest)
     page.on(
         "request",
         lambda r: (
-            None
-            if r.url.startswith((base_url, "data:"))
-            else problems.append(f"request outside the app: {r.url}")
+            None if r.url.startswith((base_url, "data:")) else problems.append(f"request outside the app: {r.url}")
         ),
     )
     page.on(

@@ -35,17 +35,11 @@ class Account:
 class SyncApi:
     http: httpx.Client
 
-    def post(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> httpx.Response:
+    def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        )
+        return self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
 
-    def ok(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> dict[str, Any]:
+    def ok(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
         response = self.post(query, variables, token)
         assert response.status_code == 200, response.text
         body = response.json()
@@ -74,9 +68,7 @@ class SyncApi:
         return self.ok(CREATE_PROJECT, {"input": {"name": name}}, token)["createProject"]["project"]["id"]
 
     def create_api_key(self, token: str, project_id: str, name: str) -> tuple[str, str]:
-        payload = self.ok(CREATE_API_KEY, {"input": {"projectId": project_id, "name": name}}, token)[
-            "createApiKey"
-        ]
+        payload = self.ok(CREATE_API_KEY, {"input": {"projectId": project_id, "name": name}}, token)["createApiKey"]
         return payload["apiKey"]["id"], payload["secret"]
 
     def verify(self, key: str) -> dict[str, Any]:
@@ -122,9 +114,7 @@ def mark_used(database_url: str, token_id: str, when: datetime, ip: str) -> None
     run_in_database(database_url, work)
 
 
-def write_stale_report(
-    database_url: str, token_ids: list[str], generated_at: datetime, stale_after_days: int
-) -> None:
+def write_stale_report(database_url: str, token_ids: list[str], generated_at: datetime, stale_after_days: int) -> None:
     """A stale-token report as the sweep (issue 3) writes it: entries, and staleSince on each token."""
 
     async def work() -> None:

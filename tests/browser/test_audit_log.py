@@ -23,9 +23,7 @@ def test_audit_log_is_newest_first_and_paged(page: Page, api: SyncApi) -> None:
     assert total == 2 + 24 + 1  # sign-up (person and workspace), projects, log-in
     rows = page.locator("#audit-log tbody tr")
     expect(rows).to_have_count(20)
-    assert rows.evaluate_all("rows => rows.map(r => r.dataset.eventId)") == [
-        e["node"]["id"] for e in first["edges"]
-    ]
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.eventId)") == [e["node"]["id"] for e in first["edges"]]
     expect(rows.first).to_contain_text(first["edges"][0]["node"]["action"])
     expect(page.locator(".page-status")).to_have_text(f"1–20 of {total}")
     expect(page.get_by_role("button", name="Previous page")).to_be_disabled()
@@ -34,9 +32,7 @@ def test_audit_log_is_newest_first_and_paged(page: Page, api: SyncApi) -> None:
     # then
     second = api.ok(AUDIT, {"after": first["pageInfo"]["endCursor"]}, token=owner.session)["auditEvents"]
     expect(rows).to_have_count(total - 20)
-    assert rows.evaluate_all("rows => rows.map(r => r.dataset.eventId)") == [
-        e["node"]["id"] for e in second["edges"]
-    ]
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.eventId)") == [e["node"]["id"] for e in second["edges"]]
     expect(rows.last).to_contain_text("signed_up")
     expect(page.get_by_role("button", name="Next page")).to_be_disabled()
     # when: Previous page

@@ -25,9 +25,7 @@ PAGE_DESCRIPTIONS = {
 
 
 def _focus_is_inside_dialog(page: Page) -> bool:
-    return bool(
-        page.evaluate("document.activeElement && document.activeElement.closest('dialog[open]') !== null")
-    )
+    return bool(page.evaluate("document.activeElement && document.activeElement.closest('dialog[open]') !== null"))
 
 
 def _unlabelled_controls(page: Page) -> list[str]:
@@ -127,9 +125,7 @@ def test_create_errors_are_shown_next_to_their_fields(page: Page, api: SyncApi) 
     dialog.get_by_label("Name").fill("ci-pipeline")
     dialog.get_by_role("button", name="Create management token", exact=True).click()
     # then
-    expect(dialog.locator("[data-field=permissions] .field-error")).to_have_text(
-        "Choose at least one permission."
-    )
+    expect(dialog.locator("[data-field=permissions] .field-error")).to_have_text("Choose at least one permission.")
     # when: a permission, but the name is taken
     dialog.get_by_role("checkbox", name="View API keys").check()
     dialog.get_by_role("button", name="Create management token", exact=True).click()
@@ -148,9 +144,7 @@ def test_table_shows_last_used_relative_with_exact_time_and_stale_badge(
     idle_id, _ = api.create_token(owner, "old-script", ["VIEW_API_KEYS"])
     revoked_id, _ = api.create_token(owner, "legacy-importer", ["VIEW_PROJECTS", "MANAGE_PROJECTS"])
     api.ok(REVOKE, {"id": revoked_id}, token=owner.session)
-    used_id, _ = api.create_token(
-        owner, "ci-pipeline", ["VIEW_PROJECTS", "MANAGE_PROJECTS", "CREATE_API_KEY"]
-    )
+    used_id, _ = api.create_token(owner, "ci-pipeline", ["VIEW_PROJECTS", "MANAGE_PROJECTS", "CREATE_API_KEY"])
     used_at = datetime.now(UTC) - timedelta(hours=3)
     mark_used(database_url, used_id, used_at, "198.51.100.23")
     write_stale_report(database_url, [idle_id], datetime.now(UTC), 90)

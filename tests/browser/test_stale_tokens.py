@@ -34,9 +34,7 @@ def test_newest_report_with_one_click_revoke(page: Page, api: SyncApi, database_
     never_row.get_by_role("button", name="Revoke never-used").click()
     # then: the entry says so, the tokens table agrees, the API refuses the token
     expect(never_row).to_contain_text("Revoked")
-    expect(page.locator(f"#management-tokens tr[data-token-id='{never_id}'] td.status")).to_have_text(
-        "Revoked"
-    )
+    expect(page.locator(f"#management-tokens tr[data-token-id='{never_id}'] td.status")).to_have_text("Revoked")
     assert api.post(CALLER, token=never_secret).status_code == 401
     assert api.post(CALLER, token=idle_secret).status_code == 200
     # when: a token already revoked elsewhere is revoked here

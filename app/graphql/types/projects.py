@@ -29,9 +29,7 @@ class Project(Node):
     async def api_keys(
         self, info: Info[Context, Any], first: int | None = None, after: str | None = None
     ) -> Connection["ApiKey"]:
-        page = await api_key_service.list_api_keys(
-            info.context.principal, self.pk, first, after, filter_project=True
-        )
+        page = await api_key_service.list_api_keys(info.context.principal, self.pk, first, after, filter_project=True)
         return to_connection(page, ApiKey.from_model)
 
     @classmethod
