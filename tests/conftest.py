@@ -16,9 +16,8 @@ from tortoise.connection import get_connection
 from app import db
 from app.main import create_app
 from app.settings import Settings, get_settings
-from tests.helpers import Api
-
-CLIENT_IP = "203.0.113.7"
+from tests.support.api import Api
+from tests.support.running_app import CLIENT_IP, empty_tables
 
 
 def _database_url(tmp_root: Path) -> str:
@@ -55,21 +54,11 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Set
     get_settings.cache_clear()
 
 
-async def _empty_tables() -> None:
-    connection = get_connection("default")
-    tables = [model._meta.db_table for model in Tortoise.apps.get_models_iterable()]
-    if connection.capabilities.dialect == "postgres":
-        await connection.execute_script(f"TRUNCATE {', '.join(f'{chr(34)}{t}{chr(34)}' for t in tables)} CASCADE")
-    else:
-        await connection.execute_script("PRAGMA foreign_keys=OFF;" + "".join(f'DELETE FROM "{t}";' for t in tables))
-        await connection.execute_script("PRAGMA foreign_keys=ON;")
-
-
 @pytest_asyncio.fixture
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
-        await _empty_tables()
+        await empty_tables()
         yield application
 
 
@@ -130,7 +119,7 @@ async def redis_app(redis_settings: Settings) -> AsyncIterator[Starlette]:
     """The API as it runs beside a worker: usage goes to Redis, the worker flushes it."""
     application = create_app(redis_settings)
     async with application.router.lifespan_context(application):
-        await _empty_tables()
+        await empty_tables()
         yield application
 
 

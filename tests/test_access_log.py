@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from app.http.access_log import REDACTED
-from tests.servers import Server, serve
+from tests.support.serve_processes import Server, serve
 
 PASSWORD = "correct-horse-battery-staple-0417"  # noqa: S105 (a test value)
 TOKEN = "kwm_notarealtokenbutshapedlikeonex1y2z3"  # noqa: S105 (a test value)

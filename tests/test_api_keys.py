@@ -1,7 +1,7 @@
 """API keys: created under a project (value shown once), listed, deleted, verified by data-plane services."""
 
 from app.security import tokens
-from tests.helpers import CREATE_API_KEY, Api
+from tests.support.api import CREATE_API_KEY, Api
 
 VERIFY = "/v1/keys/verify"
 LIST = """

@@ -13,7 +13,7 @@ from app.graphql.ids import pk_of
 from app.models import ManagementToken
 from app.services.auth import utcnow
 from app.settings import Settings
-from tests.helpers import Api
+from tests.support.api import Api
 
 UPDATE_SETTINGS = """
 mutation($input: WorkspaceSettingsInput!) { updateWorkspaceSettings(input: $input) { userErrors { code } } }"""

@@ -4,7 +4,7 @@ import re
 
 import httpx
 
-from tests.helpers import Api
+from tests.support.api import Api
 
 VIEWER = "{ viewer { role } }"
 MODULE_IMPORT = re.compile(r"""^import .* from "(\.{1,2}/[^"]+)";$""", re.MULTILINE)

@@ -13,8 +13,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.helpers import Account, Api
-from tests.servers import CLIENT_LIMITS, Server, serve_many
+from tests.support.api import Account, Api
+from tests.support.serve_processes import CLIENT_LIMITS, Server, serve_many
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

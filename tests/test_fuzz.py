@@ -27,10 +27,10 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, nodes, queries
 
 from app.graphql.ids import to_global_id
-from tests.harness import env_int, running_api
-from tests.helpers import ALL_PERMISSIONS, PASSWORD, Api
-from tests.schema_calls import SDL
-from tests.world import World, build_world
+from tests.support.api import ALL_PERMISSIONS, PASSWORD, Api
+from tests.support.populated_workspace import World, build_world
+from tests.support.running_app import env_int, running_api
+from tests.support.schema_calls import SDL
 
 EXAMPLES = env_int("KEYWARD_FUZZ_EXAMPLES", 60)
 # signUp, logIn and addMember each cost an Argon2 hash (~0.1-0.3 s): fewer of them.

@@ -11,8 +11,8 @@ import pytest_asyncio
 
 from app import models
 from app.settings import Settings
-from tests.harness import running_api
-from tests.helpers import Account, Api
+from tests.support.api import Account, Api
+from tests.support.running_app import running_api
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

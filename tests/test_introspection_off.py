@@ -6,7 +6,7 @@ share (and close) Tortoise's global connections.
 
 import asyncio
 
-from tests.harness import running_api
+from tests.support.running_app import running_api
 from tests.test_hostile_queries import (
     INTROSPECTION,
     PATIENCE_SECONDS,

@@ -22,9 +22,9 @@ from app.settings import Settings
 from app.usage import keys
 from app.usage.model import UsageKind, Use
 from app.usage.redis_buffer import RedisUsageBuffer
-from tests.conftest import CLIENT_IP, _empty_tables
-from tests.helpers import ALL_PERMISSIONS, Api
-from tests.usage_support import key_row, statements, token_row
+from tests.support.api import ALL_PERMISSIONS, Api
+from tests.support.running_app import CLIENT_IP, empty_tables
+from tests.support.sql_statements import key_row, statements, token_row
 from workers import context, jobs
 
 VIEWER = "{ viewer { kind permissions } }"
@@ -49,7 +49,7 @@ async def _verify(api: Api, key: str) -> httpx.Response:
 
 async def test_requests_write_no_usage_to_the_database_until_the_final_flush(settings: Settings) -> None:
     async with running(settings) as (_, api):
-        await _empty_tables()
+        await empty_tables()
         # given a management token
         owner = await api.sign_up()
         token_id, secret = await api.create_token(owner, ALL_PERMISSIONS)
@@ -218,7 +218,7 @@ async def test_redis_stopped_and_started_during_traffic_loses_no_use(
 ) -> None:
     redis_settings = settings.model_copy(update={"redis_url": throwaway_redis.url})
     async with running(redis_settings) as (application, api):
-        await _empty_tables()
+        await empty_tables()
         buffer: RedisUsageBuffer = application.state.usage.buffer
         owner = await api.sign_up()
         first_id, first = await api.create_token(owner, ALL_PERMISSIONS, name="first")
@@ -253,7 +253,7 @@ async def test_graceful_shutdown_while_redis_is_down_writes_to_the_database(
 ) -> None:
     redis_settings = settings.model_copy(update={"redis_url": throwaway_redis.url})
     async with running(redis_settings) as (_, api):
-        await _empty_tables()
+        await empty_tables()
         owner = await api.sign_up()
         token_id, secret = await api.create_token(owner, ALL_PERMISSIONS)
         # given Redis is down while a token is used

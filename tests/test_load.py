@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import env_int
-from tests.helpers import ALL_PERMISSIONS, Account, Api
-from tests.servers import CLIENT_LIMITS, Server, serve
+from tests.support.api import ALL_PERMISSIONS, Account, Api
+from tests.support.running_app import env_int
+from tests.support.serve_processes import CLIENT_LIMITS, Server, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
 

@@ -3,7 +3,7 @@
 import pytest
 
 from app.security import tokens
-from tests.helpers import ALL_PERMISSIONS, CREATE_TOKEN, TOKEN_FIELDS, Api, error_codes
+from tests.support.api import ALL_PERMISSIONS, CREATE_TOKEN, TOKEN_FIELDS, Api, error_codes
 
 LIST = f"""
 query($status: ManagementTokenStatus, $first: Int) {{

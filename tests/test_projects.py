@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import CREATE_PROJECT, Api
+from tests.support.api import CREATE_PROJECT, Api
 
 UPDATE = """
 mutation($input: UpdateProjectInput!) {

@@ -16,8 +16,8 @@ from app.db import PooledConnection
 from app.main import YOUNG_GENERATION_THRESHOLD, create_app
 from app.models import Project
 from app.settings import Settings
-from tests.helpers import Api
-from tests.usage_support import statements
+from tests.support.api import Api
+from tests.support.sql_statements import statements
 
 PAGE = "query($after: String) { projects(first: 2, after: $after) { edges { cursor node { id name } } } }"
 PAGE_WITH_COUNT = "{ projects(first: 2) { totalCount edges { node { id } } } }"

@@ -5,7 +5,7 @@ import logging
 import pytest
 from tortoise import Tortoise
 
-from tests.helpers import LOG_IN, PASSWORD, Api
+from tests.support.api import LOG_IN, PASSWORD, Api
 
 EVERYTHING = """
 {

@@ -12,7 +12,7 @@ import pytest
 
 from app.main import create_app
 from app.settings import Settings
-from tests.helpers import Api
+from tests.support.api import Api
 
 KEYWARD = [sys.executable, "-m", "app.cli"]
 

@@ -1,4 +1,4 @@
-from tests.helpers import Api
+from tests.support.api import Api
 
 
 async def test_sign_up_then_viewer(api: Api) -> None:

@@ -12,8 +12,8 @@ from app.services.stale_sweep import run_sweep
 from app.usage.flush import flush
 from app.usage.memory import MemoryUsageBuffer
 from app.usage.model import UsageKind, Use
-from tests.helpers import ALL_PERMISSIONS, Account, Api, error_codes
-from tests.usage_support import statements, token_row, updates_of
+from tests.support.api import ALL_PERMISSIONS, Account, Api, error_codes
+from tests.support.sql_statements import statements, token_row, updates_of
 
 NOW = datetime.now(UTC)
 

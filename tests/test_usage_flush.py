@@ -14,8 +14,8 @@ from app.usage.flush import flush
 from app.usage.memory import MemoryUsageBuffer
 from app.usage.model import UsageKind, Use
 from app.usage.redis_buffer import RedisUsageBuffer
-from tests.helpers import ALL_PERMISSIONS, Api
-from tests.usage_support import statements, token_row, updates_of
+from tests.support.api import ALL_PERMISSIONS, Api
+from tests.support.sql_statements import statements, token_row, updates_of
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 MT = UsageKind.MANAGEMENT_TOKEN

@@ -13,8 +13,8 @@ from app.models import ManagementToken, StaleTokenReport
 from app.services.auth import utcnow
 from app.settings import Settings
 from app.usage import keys
-from tests.helpers import Api
-from tests.usage_support import token_row
+from tests.support.api import Api
+from tests.support.sql_statements import token_row
 from workers import context, jobs
 from workers.settings import WorkerSettings
 

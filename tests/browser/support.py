@@ -16,7 +16,7 @@ from tortoise import Tortoise
 from app import db
 from app.graphql.ids import from_global_id
 from app.models import ManagementToken, StaleTokenReport, StaleTokenReportEntry
-from tests.helpers import ADD_MEMBER, CREATE_API_KEY, CREATE_PROJECT, CREATE_TOKEN, PASSWORD, SIGN_UP
+from tests.support.api import ADD_MEMBER, CREATE_API_KEY, CREATE_PROJECT, CREATE_TOKEN, PASSWORD, SIGN_UP
 
 _counter = itertools.count(1)
 

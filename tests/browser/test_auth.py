@@ -3,7 +3,7 @@
 from playwright.sync_api import Page, expect
 
 from tests.browser.support import SyncApi, log_in, unique_email
-from tests.helpers import PASSWORD
+from tests.support.api import PASSWORD
 
 VIEWER = "{ viewer { email role workspace { name } } }"
 LOG_OUT = "mutation { logOut { ok } }"

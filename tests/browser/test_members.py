@@ -3,7 +3,7 @@
 from playwright.sync_api import Page, expect
 
 from tests.browser.support import SyncApi, log_in, unique_email
-from tests.helpers import LOG_IN, PASSWORD
+from tests.support.api import LOG_IN, PASSWORD
 
 CREATE_PROJECT = 'mutation { createProject(input: {name: "Nope"}) { project { id } } }'
 

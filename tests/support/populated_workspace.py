@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from app import models
 from app.graphql.ids import from_global_id, to_global_id
-from tests.helpers import Account, Api
+from tests.support.api import Account, Api
 
 _names = itertools.count(1)
 
@@ -55,7 +55,9 @@ class World:
             return data["auditEvents"]["edges"][0]["node"]["id"]
         if type_name == "Workspace":
             return self.owner.workspace_id
-        raise AssertionError(f"tests/world.py has no factory for the node type {type_name}: add one")
+        raise AssertionError(
+            f"tests/support/populated_workspace.py has no factory for the node type {type_name}: add one"
+        )
 
     async def one(self, type_name: str) -> str:
         """An existing object of `type_name` (made once)."""

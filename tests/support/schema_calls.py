@@ -136,7 +136,7 @@ def route_to(target: SchemaField) -> list[Step]:
             if named.name not in seen:
                 seen.add(named.name)
                 queue.append((named.name, [*steps, step]))
-    raise AssertionError(f"{target.label} cannot be reached from Query: teach tests/schema_calls.py a route")
+    raise AssertionError(f"{target.label} cannot be reached from Query: teach tests/support/schema_calls.py a route")
 
 
 def response_path(steps: list[Step], upto: int) -> list[str | int]:

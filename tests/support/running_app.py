@@ -1,7 +1,7 @@
-"""A running app for a whole test module (the conftest `app` fixture is per test).
+"""Running the app in a test: the client address, empty tables, settings from the environment, a module-wide app.
 
 The permission matrix and the isolation tests reuse one workspace and its tokens across
-hundreds of calls; building them once per module keeps those tests fast.
+hundreds of calls; `running_api` builds the app once per module to keep those tests fast.
 """
 
 import os
@@ -10,11 +10,25 @@ from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 import pytest
+from tortoise import Tortoise
+from tortoise.connection import get_connection
 
 from app.main import create_app
 from app.settings import Settings, get_settings
-from tests.conftest import CLIENT_IP, _empty_tables
-from tests.helpers import Api
+from tests.support.api import Api
+
+# The client address every ASGI test request comes from (TEST-NET-3, never a real host).
+CLIENT_IP = "203.0.113.7"
+
+
+async def empty_tables() -> None:
+    connection = get_connection("default")
+    tables = [model._meta.db_table for model in Tortoise.apps.get_models_iterable()]
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_script(f"TRUNCATE {', '.join(f'{chr(34)}{t}{chr(34)}' for t in tables)} CASCADE")
+    else:
+        await connection.execute_script("PRAGMA foreign_keys=OFF;" + "".join(f'DELETE FROM "{t}";' for t in tables))
+        await connection.execute_script("PRAGMA foreign_keys=ON;")
 
 
 @contextmanager
@@ -38,7 +52,7 @@ async def running_api(database_url: str, **overrides: str) -> AsyncIterator[Api]
     with keyward_env(database_url, **overrides) as settings:
         application = create_app(settings)
         async with application.router.lifespan_context(application):
-            await _empty_tables()
+            await empty_tables()
             transport = httpx.ASGITransport(app=application, client=(CLIENT_IP, 40000))
             async with httpx.AsyncClient(transport=transport, base_url="http://keyward.test") as http:
                 yield Api(http)
