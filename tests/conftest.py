@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,7 +18,15 @@ from app import db
 from app.main import create_app
 from app.settings import Settings, get_settings
 from tests.support.api import Api
+from tests.support.required_tools import summary_lines, tool_missing
 from tests.support.running_app import CLIENT_IP, empty_tables
+from tests.support.throwaway_services import throwaway_redis
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One loud line per program that was missing, so skipped tests cannot go unnoticed."""
+    for line in summary_lines():
+        terminalreporter.write_line(f"!!! {line}", red=True, bold=True)
 
 
 def _database_url(tmp_root: Path) -> str:
@@ -74,37 +83,31 @@ def api(client: httpx.AsyncClient) -> Api:
     return Api(client)
 
 
-# ---- Redis (real, one DB number per worktree/CI job, flushed around every test) ----------------
-
-DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+# ---- Redis: the suite's own redis-server, or KEYWARD_TEST_REDIS_URL; flushed around every test ----------
 
 
-def _redis_reachable(url: str) -> bool:
-    import redis
-
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except (redis.RedisError, OSError):
-        return False
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """KEYWARD_TEST_REDIS_URL when given (a database of a server you chose, emptied by the tests); else a
+    redis-server of the suite's own, on a port of KEYWARD_TEST_PORTS in a temporary folder, for the run."""
+    url = os.environ.get("KEYWARD_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    if shutil.which("redis-server") is None:
+        tool_missing("redis-server", "`apt-get install redis-server`, or set KEYWARD_TEST_REDIS_URL")
+    with throwaway_redis() as server:
+        yield server.url
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """KEYWARD_TEST_REDIS_URL (set in CI); else the local default, skipping only when nothing answers."""
+def redis_url(redis_server_url: str) -> Iterator[str]:
+    """The test's Redis, empty at the start and emptied at the end."""
     import redis
 
-    url = os.environ.get("KEYWARD_TEST_REDIS_URL")
-    if not url:
-        if not _redis_reachable(DEFAULT_TEST_REDIS_URL):
-            pytest.skip("no Redis: set KEYWARD_TEST_REDIS_URL or run redis on 127.0.0.1:6379")
-        url = DEFAULT_TEST_REDIS_URL
-    client = redis.Redis.from_url(url)
+    client = redis.Redis.from_url(redis_server_url)
     client.flushdb()
-    yield url
+    yield redis_server_url
     client.flushdb()
     client.close()
 

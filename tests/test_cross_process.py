@@ -5,7 +5,6 @@ The database is the run's test database: PostgreSQL from KEYWARD_TEST_DATABASE_U
 SQLite file (two processes share it the way two workers on one host would).
 """
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -36,15 +35,9 @@ class Pair:
         return [(self.a, self.b), (self.b, self.a)]
 
 
-def _redis_modes() -> list[str | None]:
-    return [None, os.environ.get("KEYWARD_TEST_REDIS_URL") or "unavailable"]
-
-
-@pytest.fixture(scope="module", params=_redis_modes(), ids=["no-redis", "redis"])
+@pytest.fixture(scope="module", params=["no-redis", "redis"])
 def servers(request: pytest.FixtureRequest, database_url: str) -> Iterator[tuple[Server, Server]]:
-    redis_url = request.param
-    if redis_url == "unavailable":
-        pytest.skip("KEYWARD_TEST_REDIS_URL is not set (.ci/run sets it)")
+    redis_url = request.getfixturevalue("redis_server_url") if request.param == "redis" else None
     with serve_many(2, database_url, redis_url) as (first, second):
         yield first, second
 

@@ -23,6 +23,7 @@ from app.usage import keys
 from app.usage.model import UsageKind, Use
 from app.usage.redis_buffer import RedisUsageBuffer
 from tests.support.api import ALL_PERMISSIONS, Api
+from tests.support.ports import free_port
 from tests.support.running_app import CLIENT_IP, empty_tables
 from tests.support.sql_statements import key_row, statements, token_row
 from workers import context, jobs
@@ -30,7 +31,6 @@ from workers import context, jobs
 VIEWER = "{ viewer { kind permissions } }"
 TOKENS = "{ managementTokens(first: 10) { edges { node { id name lastUsedAt lastUsedIp } } } }"
 API_KEYS = "query($p: ID!) { apiKeys(projectId: $p) { edges { node { id lastUsedAt } } } }"
-THROWAWAY_REDIS_PORT = 18379
 
 
 @contextlib.asynccontextmanager
@@ -194,7 +194,7 @@ def throwaway_redis() -> Iterator[ThrowawayRedis]:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
     with tempfile.TemporaryDirectory(prefix="keyward-redis-") as tmp:
-        server = ThrowawayRedis(THROWAWAY_REDIS_PORT, Path(tmp))
+        server = ThrowawayRedis(free_port(), Path(tmp))
         server.start()
         try:
             yield server

@@ -13,6 +13,7 @@ import pytest
 from app.main import create_app
 from app.settings import Settings
 from tests.support.api import Api
+from tests.support.ports import free_port
 
 KEYWARD = [sys.executable, "-m", "app.cli"]
 
@@ -88,7 +89,8 @@ def test_serve_refuses_an_unmigrated_postgres_database(empty_postgres: str) -> N
     # given a PostgreSQL database nobody migrated
     env = {**os.environ, "KEYWARD_DATABASE_URL": empty_postgres}
     # when the service starts on it
-    done = subprocess.run([*KEYWARD, "serve", "--port", "18099"], env=env, capture_output=True, text=True, timeout=60)
+    port = str(free_port())
+    done = subprocess.run([*KEYWARD, "serve", "--port", port], env=env, capture_output=True, text=True, timeout=60)
     # then it refuses, and says what to run
     assert done.returncode != 0
     assert "run `keyward migrate` first" in done.stderr

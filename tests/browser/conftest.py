@@ -6,7 +6,6 @@ of tests/browser/: they cannot run while a module's browser is open.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.browser.support import SyncApi
+from tests.support.ports import free_port
+from tests.support.required_tools import tool_missing
 
 CHROMIUM = os.environ.get("KEYWARD_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -28,21 +29,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-# The loopback ports this checkout may use (KEYWARD_TEST_PORTS="first-last").
-PORTS = os.environ.get("KEYWARD_TEST_PORTS", "18600-18699")
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
-
-
-def _free_port() -> int:
-    first, last = (int(p) for p in PORTS.split("-"))
-    for port in range(first, last + 1):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
 
 
 def _wait_ready(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -66,9 +53,17 @@ def server_log() -> Path:
 
 
 @pytest.fixture(scope="session")
-def base_url(database_url: str, server_log: Path) -> Iterator[str]:
+def chromium() -> str:
+    """Debian's chromium (scripts/install-test-tools installs it); without it the browser tests are skipped."""
+    if not Path(CHROMIUM).exists():
+        tool_missing("chromium", f"no {CHROMIUM}: `apt-get install chromium`, or KEYWARD_TEST_CHROMIUM=/path")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def base_url(chromium: str, database_url: str, server_log: Path) -> Iterator[str]:
     """`keyward serve` in its own process against the session's migrated database."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "KEYWARD_DATABASE_URL": database_url}
     env.pop("KEYWARD_REDIS_URL", None)
     with server_log.open("wb") as log:
@@ -108,10 +103,8 @@ def playwright(base_url: str) -> Iterator[Playwright]:
 
 
 @pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`).")
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+def browser(playwright: Playwright, chromium: str) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
 

@@ -1,11 +1,9 @@
 """Real `keyward serve` processes on loopback, for tests that need more than one process.
 
-Ports come from KEYWARD_TEST_PORTS ("18400-18499" by default: the range this checkout's tests
-may bind); the first free one is taken.
+Ports come from KEYWARD_TEST_PORTS (`tests/support/ports.py`).
 """
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,30 +15,14 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 60
 # Clients drop idle connections well before uvicorn's keep-alive timeout (5 s): with equal
 # timeouts a request can go out on a connection the server is closing (a ReadError that says
 # nothing about the service).
 CLIENT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=1.0)
-
-
-def _port_range() -> range:
-    low, _, high = os.environ.get("KEYWARD_TEST_PORTS", "18400-18499").partition("-")
-    return range(int(low), int(high) + 1)
-
-
-def free_port(skip: frozenset[int] = frozenset()) -> int:
-    for port in _port_range():
-        if port in skip:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in KEYWARD_TEST_PORTS")
 
 
 @dataclass
@@ -113,12 +95,9 @@ def serve_many(
 ) -> Iterator[list[Server]]:
     """`count` processes of `keyward serve` with the given KEYWARD_* settings, started side by side."""
     servers: list[Server] = []
-    taken: set[int] = set()
     try:
         for _ in range(count):
-            port = free_port(frozenset(taken))
-            taken.add(port)
-            servers.append(_start(database_url, redis_url, settings, port, log_level))
+            servers.append(_start(database_url, redis_url, settings, free_port(), log_level))
         for server in servers:
             _wait_until_up(server)
         yield servers

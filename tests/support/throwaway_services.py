@@ -1,5 +1,6 @@
 """PostgreSQL clusters and Redis servers of a test's own, on free loopback ports, that it may stop,
-kill, freeze and restart (the shared servers on 5432 and 6379 are never touched).
+kill, freeze and restart (the shared servers on 5432 and 6379 are never touched). Ports come from
+KEYWARD_TEST_PORTS (`tests/support/ports.py`).
 
     with throwaway_postgres() as pg:        # pg.url is a Tortoise/asyncpg URL
         pg.stop(); pg.start()               # a clean stop and a restart on the same port and data
@@ -16,7 +17,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,15 +26,11 @@ from pathlib import Path
 
 import redis
 
+from tests.support.ports import free_port
+
 
 class ServiceError(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _postgres_bindir() -> Path:
