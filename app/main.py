@@ -19,6 +19,7 @@ from app.graphql.view import KeywardGraphQL
 from app.http.access_log import redact_query_strings
 from app.http.authentication import BearerTokenBackend, unauthenticated_response
 from app.http.console import console_routes
+from app.http.graphiql import graphiql_routes
 from app.http.health import healthz, readyz
 from app.http.limits import BodySizeLimit
 from app.http.verify import verify_key
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/v1/keys/verify", verify_key, methods=["POST"]),
             Route("/graphql", authenticated_graphql, methods=["GET", "POST"]),
             *console_routes(),
+            *(graphiql_routes() if settings.introspection else []),
         ],
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
