@@ -22,6 +22,7 @@ from app.http.console import console_routes
 from app.http.graphiql import graphiql_routes
 from app.http.health import healthz, readyz
 from app.http.limits import BodySizeLimit
+from app.http.openapi import openapi_json
 from app.http.verify import verify_key
 from app.services.stale_sweep import run_sweep
 from app.settings import Settings, get_settings
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/v1/keys/verify", verify_key, methods=["POST"]),
+            Route("/openapi.json", openapi_json),
             Route("/graphql", authenticated_graphql, methods=["GET", "POST"]),
             *console_routes(),
             *(graphiql_routes() if settings.introspection else []),

@@ -85,7 +85,14 @@ class ThrowawayPostgres:
 
     def _pg_ctl(self, *args: str) -> None:
         log = self.root / "postgres.log"
-        _run([*_as_postgres_user(), str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(log), *args], "pg_ctl")
+        try:
+            _run(
+                [*_as_postgres_user(), str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(log), *args],
+                "pg_ctl",
+            )
+        except ServiceError as exc:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+            raise ServiceError(f"{exc}\npostgres.log (port {self.port}):\n{tail}") from None
 
     def postmaster_pid(self) -> int:
         return int((self.data / "postmaster.pid").read_text().splitlines()[0])

@@ -1,0 +1,221 @@
+"""The OpenAPI 3.1 description of the REST endpoints, served at GET /openapi.json.
+
+GraphQL describes itself (the committed SDL, introspection); this covers the rest: key verification
+for data-plane services and the probes for orchestrators. Each endpoint's path item is one constant
+below; ``tests/test_openapi.py`` validates the document and checks real answers against it, so a
+change of an endpoint's answers must change its constant too.
+"""
+
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+JSON = "application/json"
+
+
+def _json(schema_name: str, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+SCHEMAS: dict[str, Any] = {
+    "VerifyRequest": {
+        "type": "object",
+        "required": ["key"],
+        "properties": {
+            "key": {"type": "string", "description": "The API key to check (kwk_…).", "examples": ["kwk_…"]}
+        },
+    },
+    "VerifyValid": {
+        "type": "object",
+        "description": "The key exists: its use is recorded (last used at, from the client's address).",
+        "required": ["valid", "keyId", "projectId", "workspaceId"],
+        "additionalProperties": False,
+        "properties": {
+            "valid": {"const": True},
+            "keyId": {"type": "string", "description": "The key's GraphQL ID (ApiKey)."},
+            "projectId": {"type": "string", "description": "Its project's GraphQL ID."},
+            "workspaceId": {"type": "string", "description": "Its workspace's GraphQL ID."},
+        },
+    },
+    "VerifyInvalid": {
+        "type": "object",
+        "description": "The key is refused. The message never repeats any part of the value sent.",
+        "required": ["valid", "code", "message"],
+        "additionalProperties": False,
+        "properties": {
+            "valid": {"const": False},
+            "code": {
+                "type": "string",
+                "enum": ["MALFORMED", "NOT_AN_API_KEY", "UNKNOWN_KEY"],
+                "description": (
+                    "MALFORMED: not the shape or checksum of a Keyward token (refused before any database "
+                    "query). NOT_AN_API_KEY: a management (kwm_) or session (kws_) token, which belong on "
+                    "/graphql. UNKNOWN_KEY: no such key, or it was deleted (with its project, too)."
+                ),
+            },
+            "message": {"type": "string"},
+        },
+    },
+    "VerifyBadRequest": {
+        "type": "object",
+        "description": 'The body is not JSON of the form {"key": "…"}.',
+        "required": ["valid", "code", "message"],
+        "additionalProperties": False,
+        "properties": {"valid": {"const": False}, "code": {"const": "BAD_REQUEST"}, "message": {"type": "string"}},
+    },
+    "ErrorResponse": {
+        "type": "object",
+        "description": (
+            "A refusal made before the endpoint runs (body too large, database unreachable), in the "
+            "shape the GraphQL endpoint uses for request errors."
+        ),
+        "required": ["errors"],
+        "properties": {
+            "data": {"type": "null"},
+            "errors": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["message", "extensions"],
+                    "properties": {
+                        "message": {"type": "string"},
+                        "extensions": {
+                            "type": "object",
+                            "required": ["code"],
+                            "properties": {
+                                "code": {"type": "string", "examples": ["PAYLOAD_TOO_LARGE", "UNAVAILABLE"]}
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status"],
+        "additionalProperties": False,
+        "properties": {"status": {"const": "ok"}},
+    },
+    "Readiness": {
+        "type": "object",
+        "description": "What the process depends on, and whether it answers.",
+        "required": ["status", "database"],
+        "properties": {
+            "status": {
+                "type": "string",
+                "enum": ["ok", "degraded", "unavailable"],
+                "description": "unavailable (503): the database does not answer. degraded: Redis does not.",
+            },
+            "database": {"type": "string", "enum": ["ok", "unreachable"]},
+            "redis": {"type": "string", "description": "ok, unreachable, or not configured."},
+            "usage": {"type": "string", "description": "Where last-used records are kept right now."},
+        },
+    },
+}
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
+
+VERIFY = {
+    "post": {
+        "operationId": "verifyKey",
+        "summary": "Check an API key",
+        "description": (
+            "What data-plane services call for every request they receive with an API key. An answer of "
+            "200 says whether the key is valid; any other status means the check could not be made."
+        ),
+        "tags": ["keys"],
+        "requestBody": {
+            "required": True,
+            "content": {JSON: {"schema": {"$ref": "#/components/schemas/VerifyRequest"}}},
+        },
+        "responses": {
+            "200": {
+                "description": "The key was checked: valid, or refused with a code.",
+                "content": {
+                    JSON: {
+                        "schema": {
+                            "oneOf": [
+                                {"$ref": "#/components/schemas/VerifyValid"},
+                                {"$ref": "#/components/schemas/VerifyInvalid"},
+                            ]
+                        }
+                    }
+                },
+            },
+            "400": _json("VerifyBadRequest", "The body is not JSON with a string `key`."),
+            "413": _json("ErrorResponse", "The body is larger than KEYWARD_MAX_BODY_BYTES (code PAYLOAD_TOO_LARGE)."),
+            "503": _json(
+                "ErrorResponse",
+                "The database does not answer (code UNAVAILABLE): the key could not be checked; retry.",
+                RETRY_AFTER,
+            ),
+        },
+    }
+}
+
+HEALTHZ = {
+    "get": {
+        "operationId": "healthz",
+        "summary": "Liveness: the process answers",
+        "tags": ["probes"],
+        "responses": {"200": _json("Health", "The process is up.")},
+    }
+}
+
+READYZ = {
+    "get": {
+        "operationId": "readyz",
+        "summary": "Readiness: the database (and Redis, when configured) answer",
+        "tags": ["probes"],
+        "responses": {
+            "200": _json("Readiness", "Ready to serve (Redis may be degraded: uses are then kept in process)."),
+            "503": _json("Readiness", "Not ready: the database does not answer."),
+        },
+    }
+}
+
+PATHS: dict[str, Any] = {
+    "/v1/keys/verify": VERIFY,
+    # "/v1/leaks": the leak-report endpoint adds its path item here, with its schemas in SCHEMAS.
+    "/healthz": HEALTHZ,
+    "/readyz": READYZ,
+}
+
+
+def _keyward_version() -> str:
+    try:
+        return version("keyward")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "0+unknown"
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Keyward REST endpoints",
+            "version": _keyward_version(),
+            "description": (
+                "Key verification for data-plane services and probes for orchestrators. Everything else "
+                "is the GraphQL API at /graphql (its schema is the committed SDL)."
+            ),
+        },
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS},
+    }
+
+
+async def openapi_json(request: Request) -> JSONResponse:
+    return JSONResponse(openapi_document())
