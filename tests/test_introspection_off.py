@@ -23,9 +23,11 @@ async def test_introspection_can_be_turned_off(database_url: str) -> None:
         type_ = await _send(api, json={"query": TYPE_INTROSPECTION})
         typename = await _send(api, json={"query": "{ __typename }"})
         ide = await asyncio.wait_for(api.http.get("/graphql", headers={"accept": "text/html"}), PATIENCE_SECONDS)
+        assets = await api.http.get("/graphiql/vendor/graphiql.min.js")
         # then
         for response in (schema, type_):
             assert "introspection" in _clean_errors(response)[0]["message"].lower()
             assert response.json().get("data") is None
         assert typename.json() == {"data": {"__typename": "Query"}}
         assert "graphiql" not in ide.text.lower()
+        assert assets.status_code == 404
