@@ -25,7 +25,7 @@ def test_the_graphql_http_audit_passes_without_a_warning(database_url: str) -> N
     if node is None:
         tool_missing("node", "`apt-get install nodejs npm`")
     if not (AUDIT / "node_modules" / "graphql-http").is_dir():
-        tool_missing("graphql-http", f"`npm ci --prefix {AUDIT.relative_to(Path.cwd())}`")
+        tool_missing("graphql-http", "`npm ci --prefix tests/graphql_over_http` (scripts/install-test-tools)")
     # when the audit runs against a real `keyward serve`
     with serve(database_url) as server:
         done = subprocess.run(  # noqa: S603
