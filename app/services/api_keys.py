@@ -13,6 +13,7 @@ from app.services.actors import actor_of
 from app.services.errors import NotFound
 from app.services.pagination import Page, paginate
 from app.services.projects import get_project
+from app.services.row_locks import Lock, locked
 from app.services.validation import clean_name
 
 
@@ -36,7 +37,9 @@ async def create_api_key(principal: Principal, project_id: int | None, name: str
     actor = actor_of(principal)
     token = tokens.generate(TokenKind.API_KEY)
     async with in_transaction():
-        project = await get_project(principal, project_id, ("projectId",))
+        # Locked against a concurrent deleteProject: the key is created before it (and deleted and
+        # audited with the project) or the project is gone (NOT_FOUND), never a key under a deleted project.
+        project = await get_project(principal, project_id, ("projectId",), lock=Lock.CHANGE)
         key = await ApiKey.create(
             workspace_id=principal.workspace_id,
             project=project,
@@ -58,13 +61,14 @@ async def create_api_key(principal: Principal, project_id: int | None, name: str
 
 
 async def delete_api_key(principal: Principal, key_id: int | None) -> int:
+    """Exactly one of concurrent deletes of a key (or of its project) deletes and audits it."""
     async with in_transaction():
         key = None
         if key_id is not None:
-            key = await ApiKey.get_or_none(id=key_id, workspace_id=principal.workspace_id)
+            key = await locked(ApiKey.filter(id=key_id, workspace_id=principal.workspace_id), Lock.DELETE).first()
         if key is None:
             raise NotFound("API key")
-        await key.delete()
+        await ApiKey.filter(id=key.id).delete()
         await audit.record(
             principal, "api_key.deleted", "ApiKey", key.id, details={"name": key.name, "keyPrefix": key.key_prefix}
         )

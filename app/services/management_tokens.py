@@ -15,6 +15,7 @@ from app.services.actors import actor_of
 from app.services.auth import utcnow
 from app.services.errors import NotFound, UserInputError
 from app.services.pagination import Page, paginate
+from app.services.row_locks import Lock, locked
 from app.services.validation import clean_name
 
 
@@ -30,10 +31,11 @@ def _duplicate_name(name: str) -> UserInputError:
     )
 
 
-async def get_token(principal: Principal, token_id: int | None) -> ManagementToken:
+async def get_token(principal: Principal, token_id: int | None, *, lock: Lock | None = None) -> ManagementToken:
+    """The caller's token; with `lock`, read inside the caller's transaction to act on it (row_locks)."""
     token = None
     if token_id is not None:
-        token = await ManagementToken.get_or_none(id=token_id, workspace_id=principal.workspace_id)
+        token = await locked(ManagementToken.filter(id=token_id, workspace_id=principal.workspace_id), lock).first()
     if token is None:
         raise NotFound("Management token")
     return token
@@ -97,7 +99,7 @@ async def create_token(principal: Principal, name: str, permissions: list[Permis
 
 async def revoke_token(principal: Principal, token_id: int | None) -> ManagementToken:
     async with in_transaction():
-        token = await get_token(principal, token_id)
+        token = await get_token(principal, token_id, lock=Lock.CHANGE)
         now = utcnow()
         # Conditional UPDATE: of two concurrent revokes exactly one changes the row.
         changed = await ManagementToken.filter(id=token.id, revoked_at__isnull=True).update(
@@ -120,7 +122,8 @@ async def rotate_token(principal: Principal, token_id: int | None, name: str | N
     """A replacement with the same permissions; the old token stays valid until it is revoked."""
     new_name = clean_name(name) if name is not None else None
     async with in_transaction():
-        old = await get_token(principal, token_id)
+        # Locked: a concurrent revoke or rotation of the same token has finished before this reads it.
+        old = await get_token(principal, token_id, lock=Lock.CHANGE)
         if old.revoked_at is not None:
             raise UserInputError("A revoked management token cannot be rotated.", "REVOKED", ("id",))
         # Releasing the name first lets the replacement take it; the conditional UPDATE also

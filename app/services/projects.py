@@ -11,13 +11,17 @@ from app.security.principal import Principal
 from app.services import audit
 from app.services.errors import NotFound, UserInputError
 from app.services.pagination import Page, decode_cursor, page_size
+from app.services.row_locks import Lock, locked
 from app.services.validation import clean_description, clean_name
 
 
-async def get_project(principal: Principal, project_id: int | None, field: tuple[str, ...] = ("id",)) -> Project:
+async def get_project(
+    principal: Principal, project_id: int | None, field: tuple[str, ...] = ("id",), *, lock: Lock | None = None
+) -> Project:
+    """The caller's project; with `lock`, read inside the caller's transaction to act on it (row_locks)."""
     project = None
     if project_id is not None:
-        project = await Project.get_or_none(id=project_id, workspace_id=principal.workspace_id)
+        project = await locked(Project.filter(id=project_id, workspace_id=principal.workspace_id), lock).first()
     if project is None:
         raise NotFound("Project", field)
     return project
@@ -87,7 +91,7 @@ async def update_project(
     clean = clean_name(name) if name is not None else None
     text = clean_description(description) if set_description else None
     async with in_transaction():
-        project = await get_project(principal, project_id)
+        project = await get_project(principal, project_id, lock=Lock.CHANGE)
         changed: dict[str, str | None] = {}
         if clean is not None:
             project.name = changed["name"] = clean
@@ -99,17 +103,30 @@ async def update_project(
 
 
 async def delete_project(principal: Principal, project_id: int | None) -> int:
+    """Deletes the project and its keys, auditing each exactly once.
+
+    Locked first, the project waits for key creations already under way (they are deleted and
+    audited with it) and keeps new ones out (they answer NOT_FOUND); a concurrent delete of the
+    same project finds nothing once this one commits. The keys are locked too: a concurrent
+    `deleteApiKey` either deleted and audited a key before (it is not listed here) or finds it gone.
+    """
     async with in_transaction():
-        project = await get_project(principal, project_id)
-        key_ids = await ApiKey.filter(project_id=project.id).values_list("id", flat=True)
-        await project.delete()
-        for key_id in key_ids:
-            await audit.record(principal, "api_key.deleted", "ApiKey", key_id, details={"reason": "project deleted"})
+        project = await get_project(principal, project_id, lock=Lock.DELETE)
+        keys = await locked(ApiKey.filter(project_id=project.id).order_by("id"), Lock.DELETE)
+        await Project.filter(id=project.id).delete()  # the keys go with it (ON DELETE CASCADE)
+        for key in keys:
+            await audit.record(
+                principal,
+                "api_key.deleted",
+                "ApiKey",
+                key.id,
+                details={"name": key.name, "keyPrefix": key.key_prefix, "reason": "project deleted"},
+            )
         await audit.record(
             principal,
             "project.deleted",
             "Project",
             project.id,
-            details={"name": project.name, "deletedApiKeys": len(key_ids)},
+            details={"name": project.name, "deletedApiKeys": len(keys)},
         )
     return project.id
