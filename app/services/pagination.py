@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -29,14 +30,26 @@ def encode_cursor(pk: int) -> str:
     return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{pk}".encode()).decode()
 
 
+# A cursor is a primary key: a BIGINT, so 1 to 2**63 - 1; longer input is refused before decoding.
+MAX_PK = 2**63 - 1
+_MAX_CURSOR_LENGTH = 64
+_PK_DIGITS = re.compile(r"[1-9][0-9]{0,18}")
+
+
 def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if raw.startswith(_CURSOR_PREFIX):
-            return int(raw[len(_CURSOR_PREFIX) :])
-    except (binascii.Error, UnicodeError, ValueError):
-        pass
-    raise UserInputError("Invalid cursor.", "INVALID_CURSOR", ("after",))
+    """The primary key in a cursor, or a user error: anything else (a number past BIGINT included)
+    would reach the database as a value it refuses."""
+    if len(cursor) <= _MAX_CURSOR_LENGTH:
+        try:
+            raw = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
+        except (binascii.Error, UnicodeError, ValueError):
+            raw = ""
+        digits = raw.removeprefix(_CURSOR_PREFIX) if raw.startswith(_CURSOR_PREFIX) else ""
+        if _PK_DIGITS.fullmatch(digits) and int(digits) <= MAX_PK:
+            return int(digits)
+    raise UserInputError(
+        "Invalid cursor: use a cursor from this connection's pageInfo or edges.", "INVALID_CURSOR", ("after",)
+    )
 
 
 def page_size(first: int | None) -> int:
