@@ -69,6 +69,7 @@ def _stale_sweep(args: argparse.Namespace) -> int:
 
 
 def _stale_report(args: argparse.Namespace) -> int:
+    from app.services.errors import NotFound
     from app.stale_report_output import WORKSPACE_ID_HELP, parse_workspace_id, render
 
     workspace_id = None
@@ -77,7 +78,11 @@ def _stale_report(args: argparse.Namespace) -> int:
         if workspace_id is None:
             print(f"--workspace: {WORKSPACE_ID_HELP}", file=sys.stderr)
             return 2
-    reports = asyncio.run(_load_reports(workspace_id))
+    try:
+        reports = asyncio.run(_load_reports(workspace_id))
+    except NotFound:
+        print(f"--workspace: workspace {args.workspace} does not exist.", file=sys.stderr)
+        return 1
     sys.stdout.write(render(reports, args.format))
     return 0
 

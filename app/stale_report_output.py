@@ -28,8 +28,10 @@ CSV_COLUMNS = [
 
 
 def parse_workspace_id(value: str) -> int | None:
-    if value.isdigit():
-        return int(value)
+    """A workspace number (1 to 2**63 - 1, the key's range) or its GraphQL ID; None for anything else."""
+    if value.isascii() and value.isdigit():
+        number = int(value)
+        return number if 0 < number < 2**63 else None
     return pk_of(value, "Workspace")
 
 
@@ -62,14 +64,31 @@ def as_dicts(reports: Sequence[ReportView]) -> list[dict[str, object]]:
     ]
 
 
+# A cell a spreadsheet would read as a formula (OWASP, "CSV Injection"): such text gets a leading
+# apostrophe, which spreadsheets show as text and do not evaluate.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """One value as a CSV cell: booleans and nulls as in the JSON output, text never as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return str(value)
+
+
 def _csv(reports: Sequence[ReportView]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    # RFC 4180 line ends: a CR inside a value is then quoted like a LF (with "\n" it was written bare).
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for report in as_dicts(reports):
         head = {k: v for k, v in report.items() if k != "entries"}
         for entry in report["entries"]:  # type: ignore[attr-defined]
-            writer.writerow({**head, **entry})
+            writer.writerow({column: csv_cell(value) for column, value in {**head, **entry}.items()})
     return out.getvalue()
 
 

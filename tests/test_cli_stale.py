@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import orjson
 
-from app.graphql.ids import pk_of
+from app.graphql.ids import pk_of, to_global_id
 from app.models import ManagementToken
 from app.services.auth import utcnow
 from app.settings import Settings
@@ -79,7 +79,7 @@ async def test_stale_sweep_then_report_in_every_format(api: Api, settings: Setti
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["workspaceName"], r["tokenName"], r["idleDays"], r["autoRevoked"]) for r in rows] == [
-        ("Second", "old-script", "100", "False"),
+        ("Second", "old-script", "100", "false"),
     ]
 
     # and the table shows every workspace's newest report to people
@@ -96,6 +96,46 @@ async def test_stale_report_without_reports_and_with_a_bad_workspace(api: Api, s
     assert code == 2 and "--workspace" in err
     code, out, _ = await keyward(settings, "stale-report", "--format", "json")
     assert code == 0 and orjson.loads(out) == []
+
+
+async def test_stale_report_of_a_workspace_that_does_not_exist_says_so(api: Api, settings: Settings) -> None:
+    # given one workspace
+    account = await api.sign_up()
+    missing = str(pk_of(account.workspace_id, "Workspace") + 1000)
+    for value in (missing, to_global_id("Workspace", int(missing))):
+        # when a report is asked for another
+        code, out, err = await keyward(settings, "stale-report", "--workspace", value)
+        # then the command says the workspace does not exist and fails
+        assert (code, out) == (1, ""), err
+        assert f"--workspace: workspace {value} does not exist.\n" in err
+    # and a number no workspace can have is a usage error, not a database error
+    code, _, err = await keyward(settings, "stale-report", "--workspace", "9" * 30)
+    assert code == 2 and "--workspace" in err and "Traceback" not in err
+
+
+FORMULA_NAMES = ['=HYPERLINK("http://evil.example","open")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+
+
+async def test_csv_cells_never_start_a_formula(api: Api, settings: Settings) -> None:
+    # given stale tokens whose names a spreadsheet would run as formulas (tab and CR only in older rows)
+    account = await api.sign_up(workspace="=cmd|' /C calc'!A0")
+    for i, name in enumerate(FORMULA_NAMES):
+        token_id, _ = await api.create_token(account, ["VIEW_PROJECTS"], name=f"token-{i}")
+        await ManagementToken.filter(id=pk_of(token_id, "ManagementToken")).update(
+            name=name, created_at=utcnow() - timedelta(days=100)
+        )
+    assert (await keyward(settings, "stale-sweep"))[0] == 0
+    # when
+    code, out, err = await keyward(settings, "stale-report", "--format", "csv")
+    _, as_json, _ = await keyward(settings, "stale-report", "--format", "json")
+    # then every such cell starts with an apostrophe (OWASP), and JSON keeps the names as they are
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert sorted(r["tokenName"] for r in rows) == sorted("'" + name for name in FORMULA_NAMES)
+    assert {r["workspaceName"] for r in rows} == {"'=cmd|' /C calc'!A0"}
+    assert {r["autoRevoked"] for r in rows} == {"false"} and {r["lastUsedAt"] for r in rows} == {""}
+    [report] = orjson.loads(as_json)
+    assert sorted(e["tokenName"] for e in report["entries"]) == sorted(FORMULA_NAMES)
 
 
 async def test_worker_needs_redis(settings: Settings) -> None:

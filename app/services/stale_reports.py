@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.models import StaleTokenReport, StaleTokenReportEntry
+from app.models import StaleTokenReport, StaleTokenReportEntry, Workspace
 from app.security.principal import Principal
+from app.services.errors import NotFound
 from app.services.pagination import Page, paginate
 
 # The order of a report's entries: the longest idle first (the sweep writes them in no order).
@@ -37,9 +38,14 @@ class ReportView:
 
 
 async def newest_reports(workspace_id: int | None = None) -> list[ReportView]:
-    """The newest report of one workspace, or of every workspace that has one (for `keyward stale-report`)."""
+    """The newest report of one workspace, or of every workspace that has one (for `keyward stale-report`).
+
+    NotFound when `workspace_id` names no workspace: "no report yet" would hide a mistyped number.
+    """
     query = StaleTokenReport.all()
     if workspace_id is not None:
+        if not await Workspace.exists(id=workspace_id):
+            raise NotFound("Workspace", ("workspace",))
         query = query.filter(workspace_id=workspace_id)
     newest: dict[int, StaleTokenReport] = {}
     for report in await query.order_by("-id").prefetch_related("workspace"):
