@@ -46,7 +46,8 @@ class World:
         if type_name == "ApiKey":
             return (await self.api.create_api_key(owner, self.project_id, f"key-{next(_names)}"))[0]
         if type_name == "ManagementToken":
-            return (await self.api.create_token(self.owner, ["VIEW_PROJECTS"], f"token-{next(_names)}"))[0]
+            # Not "token-N": Api.create_token names its tokens so, from a counter of its own.
+            return (await self.api.create_token(self.owner, ["VIEW_PROJECTS"], f"fresh-token-{next(_names)}"))[0]
         if type_name == "StaleTokenReport":
             return await insert_stale_report(self.workspace_pk)
         if type_name == "AuditEvent":
