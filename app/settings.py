@@ -14,10 +14,18 @@ class Settings(BaseSettings):
 
     session_ttl_hours: float = Field(default=12.0, gt=0)
 
-    # Failed log-ins for one email: after `login_max_failures` inside the window the email is
-    # refused until the window has passed since the last failure.
+    # Log-in budgets, counted before the password is checked, over fixed windows of
+    # `login_lockout_seconds` (app/services/login_throttle.py): failed log-ins per email and client
+    # address, per client address (any email), and per email from addresses that never logged in to
+    # it successfully. A budget spent refuses only what it counts, until its window ends.
     login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=30, ge=1)
+    login_max_failures_per_email: int = Field(default=20, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)
+    # signUp and addMember attempts per client address that did not create an account (they may
+    # answer EMAIL_TAKEN, which tells that an email has an account somewhere), per window.
+    signup_max_refusals_per_ip: int = Field(default=10, ge=1)
+    signup_window_seconds: int = Field(default=3600, ge=1)
 
     introspection: bool = True
     max_query_depth: int = Field(default=12, ge=1)

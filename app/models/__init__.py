@@ -1,16 +1,17 @@
 """Tortoise models: the storage shape of workspaces, people, projects, keys, tokens and audit."""
 
+from app.models.attempts import AttemptCounter
 from app.models.audit import AuditEvent
 from app.models.keys import ApiKey, ManagementToken
-from app.models.people import LoginThrottle, Membership, Session, User
+from app.models.people import Membership, Session, User
 from app.models.projects import Project
 from app.models.stale import StaleTokenReport, StaleTokenReportEntry
 from app.models.workspaces import Workspace
 
 __all__ = [
     "ApiKey",
+    "AttemptCounter",
     "AuditEvent",
-    "LoginThrottle",
     "ManagementToken",
     "Membership",
     "Project",

@@ -39,14 +39,3 @@ class Session(Model):
 
     class Meta:
         table = "session"
-
-
-class LoginThrottle(Model):
-    """Failed log-ins per email (hashed, so unknown emails leave no readable trace)."""
-
-    email_hash = fields.CharField(max_length=64, primary_key=True)
-    failures = fields.IntField(default=0)
-    last_failure_at = fields.DatetimeField()
-
-    class Meta:
-        table = "login_throttle"

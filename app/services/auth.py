@@ -1,7 +1,6 @@
 """Turning a bearer token into a Principal, and the sign-up / log-in / log-out flows."""
 
 import asyncio
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -9,15 +8,16 @@ from tortoise.connection import get_connection
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.models import LoginThrottle, Membership, Session, User, Workspace
+from app.models import Membership, Session, User, Workspace
 from app.security import tokens
-from app.security.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
+from app.security.passwords import hash_password, verify_password
 from app.security.permissions import ROLE_PERMISSIONS, WorkspaceRole, decode_permissions
 from app.security.principal import Principal, PrincipalKind
 from app.security.tokens import TokenKind
-from app.services import audit
+from app.services import audit, login_throttle
 from app.services.errors import UserInputError
-from app.services.validation import clean_name
+from app.services.password_policy import check_password
+from app.services.validation import clean_email, clean_name
 from app.settings import get_settings
 
 
@@ -103,22 +103,6 @@ class SignedIn:
     principal: Principal
 
 
-def normalize_email(value: str) -> str:
-    email = value.strip().lower()
-    local, _, domain = email.partition("@")
-    # Control characters are never part of an address (and PostgreSQL refuses NUL in text).
-    if not local or "." not in domain or len(email) > 254 or any(ch.isspace() or ord(ch) < 32 for ch in email):
-        raise UserInputError("Enter a valid email address.", "INVALID_EMAIL", ("email",))
-    return email
-
-
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_LENGTH:
-        raise UserInputError(f"Password must be at least {MIN_LENGTH} characters.", "PASSWORD_TOO_SHORT", ("password",))
-    if len(password) > MAX_LENGTH:
-        raise UserInputError(f"Password must be at most {MAX_LENGTH} characters.", "PASSWORD_TOO_LONG", ("password",))
-
-
 async def _open_session(membership: Membership, user: User, ip_address: str | None) -> SignedIn:
     token = tokens.generate(TokenKind.SESSION)
     ttl = timedelta(hours=get_settings().session_ttl_hours)
@@ -139,9 +123,10 @@ async def _open_session(membership: Membership, user: User, ip_address: str | No
 
 
 async def sign_up(email: str, password: str, workspace_name: str, ip_address: str | None) -> SignedIn:
-    email = normalize_email(email)
-    check_password_rules(password)
+    email = clean_email(email)
     name = clean_name(workspace_name, "workspaceName")
+    await asyncio.to_thread(check_password, password, email)
+    admission = await login_throttle.admit_sign_up(ip_address)
     password_hash = await asyncio.to_thread(hash_password, password)
     try:
         async with in_transaction():
@@ -152,54 +137,34 @@ async def sign_up(email: str, password: str, workspace_name: str, ip_address: st
             await audit.record(signed_in.principal, "user.signed_up", "User", user.id)
             await audit.record(signed_in.principal, "workspace.created", "Workspace", workspace.id)
     except IntegrityError as exc:
-        raise UserInputError("An account with this email already exists.", "EMAIL_TAKEN", ("email",)) from exc
+        raise email_taken() from exc
+    await admission.succeeded()
+    await login_throttle.recognise_address(email, ip_address)
     return signed_in
 
 
-def _email_key(email: str) -> str:
-    return hashlib.sha256(email.encode()).hexdigest()
-
-
-async def _throttled(email_key: str) -> bool:
-    settings = get_settings()
-    row = await LoginThrottle.get_or_none(email_hash=email_key)
-    if row is None or row.failures < settings.login_max_failures:
-        return False
-    return row.last_failure_at > utcnow() - timedelta(seconds=settings.login_lockout_seconds)
-
-
-async def _count_failure(email_key: str) -> None:
-    settings = get_settings()
-    now = utcnow()
-    async with in_transaction():
-        row = await LoginThrottle.select_for_update().get_or_none(email_hash=email_key)
-        if row is None:
-            await LoginThrottle.create(email_hash=email_key, failures=1, last_failure_at=now)
-            return
-        expired = row.last_failure_at <= now - timedelta(seconds=settings.login_lockout_seconds)
-        row.failures = 1 if expired else row.failures + 1
-        row.last_failure_at = now
-        await row.save()
+def email_taken() -> UserInputError:
+    return UserInputError("An account with this email already exists.", "EMAIL_TAKEN", ("email",))
 
 
 async def log_in(email: str, password: str, ip_address: str | None) -> SignedIn:
-    """Unknown email and wrong password take the same path: one Argon2 verification, one message."""
+    """Unknown email and wrong password take the same path: one count, one Argon2 verification, one message.
+
+    The attempt is counted before the password is checked (login_throttle), so concurrent guesses
+    cannot get past a budget that sequential ones would hit.
+    """
     failed = UserInputError("Email or password is incorrect.", "INVALID_CREDENTIALS", ("password",))
     try:
-        email = normalize_email(email)
+        email = clean_email(email)
     except UserInputError:
+        await login_throttle.admit_log_in(None, ip_address)
         await asyncio.to_thread(verify_password, None, password)
         raise failed from None
-    email_key = _email_key(email)
-    if await _throttled(email_key):
-        raise UserInputError(
-            "Too many failed log-ins for this email: try again later.", "TOO_MANY_ATTEMPTS", ("email",)
-        )
+    admission = await login_throttle.admit_log_in(email, ip_address)
     user = await User.get_or_none(email=email)
     # In a worker thread: one Argon2 verification holds the event loop for a quarter of a
     # second otherwise, stalling every other request of the process.
     if not await asyncio.to_thread(verify_password, user.password_hash if user else None, password) or user is None:
-        await _count_failure(email_key)
         if user is not None:
             membership = await Membership.filter(user=user).order_by("id").first()
             if membership is not None:
@@ -215,7 +180,7 @@ async def log_in(email: str, password: str, ip_address: str | None) -> SignedIn:
     membership = await Membership.filter(user=user).order_by("id").first()
     if membership is None:
         raise failed
-    await LoginThrottle.filter(email_hash=email_key).delete()
+    await admission.succeeded()
     signed_in = await _open_session(membership, user, ip_address)
     await audit.record(signed_in.principal, "user.logged_in", "User", user.id)
     return signed_in

@@ -1,30 +1,111 @@
-"""Shared checks on names and free text."""
+"""Every text a person types (names, descriptions, emails) is checked and normalised here, the same way.
+
+Text is normalised to NFC, so one name has one spelling in storage. Refused, with a user error that
+names the field: control characters (Unicode category Cc; descriptions may keep line breaks and
+tabs), format characters (Cf: bidi overrides such as U+202E that make "prod\u202egnp.exe" display as
+"prodexe.png", soft hyphens, zero-width spaces, tag characters), lone surrogates, and text made only
+of characters nobody can see. The zero-width joiner and non-joiner stay allowed: emoji sequences and
+several scripts need them between visible characters.
+"""
+
+import re
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
 
 from app.services.errors import UserInputError
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 2000
+EMAIL_MAX = 254
+
+# Format characters that are part of ordinary writing.
+_ALLOWED_FORMAT = frozenset({"\u200c", "\u200d"})  # ZERO WIDTH NON-JOINER, ZERO WIDTH JOINER
+_LINE_BREAKS = frozenset({"\n", "\r", "\t", "\u2028", "\u2029"})
+# Letters and symbols that render as nothing (fillers used to fake an empty name).
+_BLANK_LOOKING = frozenset({"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u034f"})
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def _label(field: str) -> str:
+    """`workspaceName` -> `Workspace name`: the field as a person reads it in a message."""
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", field).lower()
+    return words[:1].upper() + words[1:]
+
+
+def _describe(ch: str) -> str:
+    return f"U+{ord(ch):04X}" + (f" ({unicodedata.name(ch)})" if unicodedata.name(ch, "") else "")
+
+
+def _refused_character(text: str, *, multiline: bool) -> str | None:
+    for ch in text:
+        if multiline and ch in _LINE_BREAKS:
+            continue
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Zl", "Zp", "Cs") or (category == "Cf" and ch not in _ALLOWED_FORMAT):
+            return ch
+    return None
+
+
+def _strip(text: str) -> str:
+    """Spaces and line breaks around the text go; other characters are checked, not silently dropped
+    (`str.strip` would also remove C1 controls such as U+0085)."""
+    start, end = 0, len(text)
+    while start < end and _is_surrounding_space(text[start]):
+        start += 1
+    while end > start and _is_surrounding_space(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _is_surrounding_space(ch: str) -> bool:
+    return ch in "\t\n\r" or unicodedata.category(ch) == "Zs"
+
+
+def _is_visible(ch: str) -> bool:
+    return unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _BLANK_LOOKING
+
+
+def clean_text(value: str, field: str, *, max_length: int, multiline: bool = False) -> str:
+    """NFC, stripped, checked; "" when nothing is left (callers decide whether that is allowed)."""
+    label = _label(field)
+    text = _strip(unicodedata.normalize("NFC", value))
+    refused = _refused_character(text, multiline=multiline)
+    if refused is not None:
+        kind = "control" if unicodedata.category(refused) in ("Cc", "Zl", "Zp", "Cs") else "invisible formatting"
+        raise UserInputError(
+            f"{label} cannot contain {kind} characters such as {_describe(refused)}.", "INVALID", (field,)
+        )
+    if text and not any(_is_visible(ch) for ch in text):
+        raise UserInputError(f"{label} must contain a visible character.", "BLANK", (field,))
+    if len(text) > max_length:
+        raise UserInputError(f"{label} must be at most {max_length} characters.", "TOO_LONG", (field,))
+    return text
 
 
 def clean_name(value: str, field: str = "name", max_length: int = NAME_MAX) -> str:
-    name = value.strip()
+    name = clean_text(value, field, max_length=max_length)
     if not name:
-        raise UserInputError("Name cannot be empty.", "BLANK", (field,))
-    if len(name) > max_length:
-        raise UserInputError(f"Name must be at most {max_length} characters.", "TOO_LONG", (field,))
-    if any(ord(ch) < 32 for ch in name):
-        raise UserInputError("Name cannot contain control characters.", "INVALID", (field,))
+        raise UserInputError(f"{_label(field)} cannot be empty.", "BLANK", (field,))
     return name
 
 
-def clean_description(value: str | None) -> str | None:
+def clean_description(value: str | None, field: str = "description") -> str | None:
     if value is None:
         return None
-    text = value.strip()
-    # Line breaks and tabs are fine in free text; other control characters are not (PostgreSQL
-    # refuses NUL in text columns, which made such input an internal error instead of a user error).
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
-        raise UserInputError("Description cannot contain control characters.", "INVALID", ("description",))
-    if len(text) > DESCRIPTION_MAX:
-        raise UserInputError(f"Description must be at most {DESCRIPTION_MAX} characters.", "TOO_LONG", ("description",))
-    return text or None
+    return clean_text(value, field, max_length=DESCRIPTION_MAX, multiline=True) or None
+
+
+def clean_email(value: str, field: str = "email") -> str:
+    """A syntactically valid address (email-validator, no DNS), NFC, lower-cased: one account per address."""
+    text = _strip(unicodedata.normalize("NFC", value))
+    if len(text) > EMAIL_MAX:  # before parsing: the parser's work grows with the input
+        raise UserInputError(f"Enter a valid email address: at most {EMAIL_MAX} characters.", "INVALID_EMAIL", (field,))
+    try:
+        parsed = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        reason = str(exc)
+        raise UserInputError(
+            f"Enter a valid email address: {reason[:1].lower()}{reason[1:]}", "INVALID_EMAIL", (field,)
+        ) from None
+    return parsed.normalized.lower()

@@ -9,9 +9,12 @@ from app.models import Membership, User, Workspace
 from app.security.passwords import hash_password
 from app.security.permissions import WorkspaceRole
 from app.security.principal import Principal
-from app.services import audit
-from app.services.auth import check_password_rules, normalize_email
+from app.services import audit, login_throttle
+from app.services.auth import email_taken
 from app.services.errors import UserInputError
+from app.services.password_policy import check_password
+from app.services.row_locks import Lock, locked
+from app.services.validation import clean_email
 
 MAX_STALE_DAYS = 3650
 
@@ -35,7 +38,7 @@ async def update_settings(
             f"staleAfterDays must be between 1 and {MAX_STALE_DAYS}.", "OUT_OF_RANGE", ("staleAfterDays",)
         )
     async with in_transaction():
-        workspace = await Workspace.select_for_update().get(id=principal.workspace_id)
+        workspace = await locked(Workspace.filter(id=principal.workspace_id), Lock.CHANGE).get()
         if stale_after_days is not None:
             workspace.stale_after_days = stale_after_days
         if set_auto_revoke:
@@ -69,14 +72,16 @@ async def add_member(principal: Principal, email: str, password: str, role: Work
     """
     if role is WorkspaceRole.OWNER and principal.role is not WorkspaceRole.OWNER:
         raise UserInputError("Only an owner can add another owner.", "ROLE_NOT_ALLOWED", ("role",))
-    clean_email = normalize_email(email)
-    check_password_rules(password)
+    clean = clean_email(email)
+    await asyncio.to_thread(check_password, password, clean)
+    admission = await login_throttle.admit_sign_up(principal.ip_address)
     password_hash = await asyncio.to_thread(hash_password, password)
     try:
         async with in_transaction():
-            user = await User.create(email=clean_email, password_hash=password_hash)
+            user = await User.create(email=clean, password_hash=password_hash)
             membership = await Membership.create(workspace_id=principal.workspace_id, user=user, role=role)
             await audit.record(principal, "member.added", "User", user.id, details={"role": role.value})
     except IntegrityError as exc:
-        raise UserInputError("An account with this email already exists.", "EMAIL_TAKEN", ("email",)) from exc
+        raise email_taken() from exc
+    await admission.succeeded()
     return membership
