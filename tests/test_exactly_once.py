@@ -165,6 +165,28 @@ async def test_key_creations_racing_their_projects_delete_either_win_before_it_o
     assert (await api.ok("{ apiKeys { totalCount } }", token=owner.session))["apiKeys"]["totalCount"] == 0
 
 
+async def test_key_creations_after_their_projects_delete_began_are_not_found(api: Api, database_url: str) -> None:
+    # given a project whose delete has started (and, on PostgreSQL, is held before it commits)
+    owner = await api.sign_up()
+    project_id = await api.create_project(owner.session)
+    creations = [
+        api.gql(CREATE_API_KEY, {"input": {"projectId": project_id, "name": f"late-{i}"}}, owner.session)
+        for i in range(RACERS - 1)
+    ]
+    delete = api.gql(DELETE_PROJECT, {"input": {"id": project_id}}, owner.session)
+    # when 31 key creations for it come in
+    [deleted, *created] = await race(database_url, creations, first=[delete])
+    # then the delete succeeds and every creation is told the project is not there: no secret, no
+    # internal error (on main: a foreign-key violation once the delete committed)
+    assert deleted == {"data": {"deleteProject": {"deletedId": project_id, "userErrors": []}}}
+    for body in created:
+        assert "errors" not in body, body
+        payload = body["data"]["createApiKey"]
+        assert payload["secret"] is None and payload["apiKey"] is None
+        assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("NOT_FOUND", ["projectId"])]
+    assert [d["deletedApiKeys"] for d in await _project_deletion_details()] == [0]
+
+
 async def test_project_updates_racing_its_delete_happen_before_it_or_are_not_found(api: Api, database_url: str) -> None:
     # given
     owner = await api.sign_up()

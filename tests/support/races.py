@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -37,27 +37,45 @@ async def racing_api(database_url: str, **overrides: str) -> AsyncIterator[Api]:
         yield api
 
 
-async def race(database_url: str, racers: list[Awaitable[T]], *, held_table: str = "audit_event") -> list[T]:
-    """Runs every racer at once; on PostgreSQL, writes to `held_table` wait until all of them are waiting."""
+async def race(
+    database_url: str,
+    racers: list[Awaitable[T]],
+    *,
+    first: list[Awaitable[T]] | None = None,
+    held_table: str = "audit_event",
+) -> list[T]:
+    """Runs every racer at once; on PostgreSQL, writes to `held_table` wait until all of them are waiting.
+
+    `first` (answers first in the result) start before the others and are waiting on a lock before
+    the others start: a race in a given order.
+    """
+    first = first or []
     if not database_url.startswith("postgres"):
-        return list(await asyncio.gather(*racers))
+        return [*await asyncio.gather(*first), *await asyncio.gather(*racers)]
     holder = await asyncpg.connect(database_url.partition("?")[0])
     try:
         hold = holder.transaction()
         await hold.start()
         await holder.execute(f"LOCK TABLE {held_table} IN SHARE MODE")
+        started = asyncio.gather(*first)
+        await _until_waiting(holder, len(first), started)
         running = asyncio.gather(*racers)
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline and not running.done():
-            await holder.execute("SELECT pg_stat_clear_snapshot()")  # else frozen for the transaction
-            waiting = await holder.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if waiting >= len(racers):
-                break
-            await asyncio.sleep(0.02)
+        await _until_waiting(holder, len(first) + len(racers), running)
         await hold.rollback()
-        return list(await running)
+        return [*await started, *await running]
     finally:
         await holder.close()
+
+
+async def _until_waiting(holder: asyncpg.Connection, count: int, running: "asyncio.Future[Any]") -> None:
+    """Until `count` other sessions wait on a lock (or WAIT_SECONDS passed, or the racers finished)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline and not running.done():
+        await holder.execute("SELECT pg_stat_clear_snapshot()")  # else frozen for the transaction
+        waiting = await holder.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        if waiting >= count:
+            return
+        await asyncio.sleep(0.02)
