@@ -7,10 +7,11 @@ budget stays closed for one full window from the attempt that spent it):
   account; it locks that attacker's address out of that account only, never the person elsewhere;
 - per client address (`login_max_failures_per_ip`, 30): one address spraying many emails;
 - per email from addresses that have not logged in to it (`login_max_failures_per_email`, 20):
-  guesses spread over many addresses. An address where the person logged in successfully in the
-  last 30 days is recognised and skips this budget, so an attacker who exhausts it still cannot
-  keep the person out from their usual address (GitHub's and GitLab's answer is the same shape:
-  lock the guesser, not the account; verify unfamiliar devices).
+  guesses spread over many addresses. An address where the person logged in (or signed up) in
+  the last 30 days is recognised and skips this budget, so an attacker who exhausts it still
+  cannot keep the person out from their usual address. This is GitHub's shape (limit the guessing
+  address, be wary of unfamiliar devices) rather than a lock on the account itself (GitLab's
+  default: ten failures lock the account for everyone for ten minutes), which is the weapon.
 
 The budgets are checked in that order and each is counted only when the ones before it passed, so
 attempts refused by the first cannot use up the others: one address hammering one email can never

@@ -23,7 +23,7 @@ SERVICE_WORDS = ("keyward",)
 
 
 def check_password(password: str, email: str, field: str = "password") -> None:
-    """Raises UserInputError naming the field. CPU-bound (up to ~40 ms): call it in a worker thread."""
+    """Raises UserInputError naming the field. CPU-bound on long input: call it in a worker thread."""
     if len(password) < MIN_LENGTH:
         raise UserInputError(f"Password must be at least {MIN_LENGTH} characters.", "PASSWORD_TOO_SHORT", (field,))
     if len(password) > MAX_LENGTH:
@@ -35,7 +35,7 @@ def check_password(password: str, email: str, field: str = "password") -> None:
             "PASSWORD_FROM_EMAIL",
             (field,),
         )
-    from zxcvbn import zxcvbn  # its frequency lists cost ~13 MB: loaded by the first process that sets a password
+    from zxcvbn import zxcvbn  # its frequency lists are large: loaded only in processes that set passwords
 
     estimate = zxcvbn(password[:SCORED_PREFIX], user_inputs=[email, *words, *SERVICE_WORDS])
     if estimate["score"] < MIN_SCORE:
