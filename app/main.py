@@ -21,10 +21,12 @@ from app.http.authentication import BearerTokenBackend, unauthenticated_response
 from app.http.console import console_routes
 from app.http.graphiql import graphiql_routes
 from app.http.health import healthz, readyz
+from app.http.leaks import leaks_endpoint
 from app.http.limits import BodySizeLimit
 from app.http.openapi import openapi_json
 from app.http.verify import verify_key
 from app.services.stale_sweep import run_sweep
+from app.services.webhook_delivery import DeliveryConfig, run_deliveries_every
 from app.settings import Settings, get_settings
 from app.usage.runtime import UsageRuntime
 
@@ -93,17 +95,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     f"The database has {len(pending)} unapplied migration(s): run `keyward migrate` first."
                 )
             await usage.start()
-            sweeper = None
+            sweeper = deliverer = None
             if not usage.uses_redis:
                 sweeper = asyncio.create_task(cron.run_on_schedule(settings.stale_sweep_cron, embedded_sweep))
+                deliverer = asyncio.create_task(run_deliveries_every(settings, DeliveryConfig.from_settings(settings)))
             tune_garbage_collection()
             try:
                 yield
             finally:
-                if sweeper is not None:
-                    sweeper.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await sweeper
+                for task in (sweeper, deliverer):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
                 # Last flush (embedded) or last hand-over to Redis, while the database is still open.
                 await usage.stop()
 
@@ -117,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/v1/keys/verify", verify_key, methods=["POST"]),
             Route("/openapi.json", openapi_json),
+            Route("/v1/leaks", leaks_endpoint(settings.leaks_rate_limit), methods=["POST"]),
             Route("/graphql", authenticated_graphql, methods=["GET", "POST"]),
             *console_routes(),
             *(graphiql_routes() if settings.introspection else []),

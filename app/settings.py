@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,41 @@ class Settings(BaseSettings):
 
     # Proxies whose X-Forwarded-For is trusted (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = "127.0.0.1"
+
+    # Webhooks. Endpoint URLs must be https unless `webhook_allow_http`; deliveries never go to
+    # loopback, link-local, private or reserved addresses (checked after DNS resolution, on the
+    # address connected to) unless the host, the address or a CIDR range containing it is listed
+    # in `webhook_allowed_hosts` (comma-separated). Due deliveries are sent every
+    # `webhook_delivery_seconds` (the arq worker with Redis, the API process without; 0: never,
+    # e.g. in tests that deliver by hand); one attempt may take `webhook_timeout_seconds`, and a
+    # claimed delivery whose worker died is taken over after `webhook_claim_seconds`. An endpoint
+    # whose attempts have all failed for `webhook_disable_after_days` is disabled.
+    webhook_allow_http: bool = False
+    webhook_allowed_hosts: str = ""
+    webhook_delivery_seconds: float = Field(default=5.0, ge=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_claim_seconds: float = Field(default=60.0, gt=0)
+    webhook_disable_after_days: float = Field(default=3.0, gt=0)
+    webhook_retention_days: int = Field(default=30, ge=1)
+
+    # POST /v1/leaks: requests per client address (a `limits` rate string, per API process).
+    leaks_rate_limit: str = "60/minute"
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, value: str) -> str:
+        from app.webhooks.destinations import parse_allow_list
+
+        parse_allow_list(value)  # raises ValueError naming the bad entry
+        return value
+
+    @field_validator("leaks_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        import limits
+
+        limits.parse(value)  # raises ValueError: e.g. "60/minute", "1000/hour"
+        return value
 
 
 @lru_cache

@@ -58,6 +58,7 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Set
     # (and through the lifespan's final flush).
     monkeypatch.setenv("KEYWARD_USAGE_FLUSH_SECONDS", "3600")
     monkeypatch.setenv("KEYWARD_STALE_SWEEP_CRON", "off")
+    monkeypatch.setenv("KEYWARD_WEBHOOK_DELIVERY_SECONDS", "0")
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()

@@ -5,9 +5,11 @@ buffer); arq adds `job_id` and friends when it runs them.
 """
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from app.services.stale_sweep import SweepResult, run_sweep
+from app.services.webhook_delivery import DeliveryConfig, delivery_round
 from app.usage.flush import FlushResult, flush
 
 log = logging.getLogger("keyward.worker")
@@ -48,3 +50,11 @@ async def stale_sweep(ctx: dict[str, Any]) -> dict[str, Any]:
         "flagged": result.flagged,
         "revoked": result.revoked,
     }
+
+
+async def deliver_webhooks(ctx: dict[str, Any]) -> dict[str, int]:
+    """Send the due webhook deliveries (claims keep concurrent runs and workers from sending one twice)."""
+    settings = ctx["settings"]
+    config = ctx.get("webhook_delivery") or DeliveryConfig.from_settings(settings)
+    result = await delivery_round(config, timedelta(days=settings.webhook_retention_days))
+    return {"attempted": result.attempted, "delivered": result.delivered, "failed_attempts": result.failed_attempts}

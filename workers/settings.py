@@ -1,7 +1,8 @@
 """`arq workers.settings.WorkerSettings` (also `keyward worker`): the flush and sweep cron jobs.
 
 Read from the environment at import: KEYWARD_REDIS_URL (required), KEYWARD_DATABASE_URL,
-KEYWARD_USAGE_FLUSH_SECONDS (default 10) and KEYWARD_STALE_SWEEP_CRON (default daily at 03:17 UTC).
+KEYWARD_USAGE_FLUSH_SECONDS (default 10), KEYWARD_STALE_SWEEP_CRON (default daily at 03:17 UTC) and
+KEYWARD_WEBHOOK_DELIVERY_SECONDS (default 5; the webhook settings in app/settings.py).
 `unique=True` lets several workers run side by side: each cron tick runs once.
 """
 
@@ -13,7 +14,7 @@ from arq.connections import RedisSettings
 from app.cron import cron_options, every_seconds, is_off
 from app.settings import get_settings
 from workers import context
-from workers.jobs import flush_usage, stale_sweep
+from workers.jobs import deliver_webhooks, flush_usage, stale_sweep
 
 _settings = get_settings()
 
@@ -27,7 +28,7 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions = [flush_usage, stale_sweep]
+    functions = [flush_usage, stale_sweep, deliver_webhooks]
     cron_jobs = [
         cron(
             flush_usage,
@@ -39,6 +40,16 @@ class WorkerSettings:
     ]
     if not is_off(_settings.stale_sweep_cron):
         cron_jobs.append(cron(stale_sweep, name="stale_sweep", unique=True, **cron_options(_settings.stale_sweep_cron)))
+    if _settings.webhook_delivery_seconds > 0:
+        cron_jobs.append(
+            cron(
+                deliver_webhooks,
+                name="deliver_webhooks",
+                unique=True,
+                run_at_startup=True,
+                **every_seconds(_settings.webhook_delivery_seconds),
+            )
+        )
     on_startup = on_startup
     on_shutdown = on_shutdown
     redis_settings = RedisSettings.from_dsn(_settings.redis_url or "redis://127.0.0.1:6379/0")

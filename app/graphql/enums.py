@@ -26,3 +26,52 @@ class ManagementTokenStatus(enum.Enum):
 class StaleReason(enum.Enum):
     NEVER_USED = "NEVER_USED"
     INACTIVE = "INACTIVE"
+
+
+@strawberry.enum(name="WebhookEvent", description="What a webhook delivery reports; the body's `type` is in brackets.")
+class WebhookEventEnum(enum.Enum):
+    PING = strawberry.enum_value("PING", description="[ping] Sent only by sendTestWebhook; carries no change.")
+    MANAGEMENT_TOKEN_CREATED = strawberry.enum_value(
+        "MANAGEMENT_TOKEN_CREATED", description="[management_token.created] A management token was created."
+    )
+    MANAGEMENT_TOKEN_UPDATED = strawberry.enum_value(
+        "MANAGEMENT_TOKEN_UPDATED",
+        description="[management_token.updated] A management token's name, permissions, IPs or expiry changed.",
+    )
+    MANAGEMENT_TOKEN_ROTATED = strawberry.enum_value(
+        "MANAGEMENT_TOKEN_ROTATED",
+        description="[management_token.rotated] A management token got a replacement (both are in `data`).",
+    )
+    MANAGEMENT_TOKEN_REVOKED = strawberry.enum_value(
+        "MANAGEMENT_TOKEN_REVOKED",
+        description="[management_token.revoked] A management token was revoked (by a person, the stale sweep or "
+        "a leak report; `reason` says which).",
+    )
+    CREDENTIAL_EXPIRING = strawberry.enum_value(
+        "CREDENTIAL_EXPIRING", description="[credential.expiring] A management token or API key expires soon."
+    )
+    STALE_TOKEN_REPORT_READY = strawberry.enum_value(
+        "STALE_TOKEN_REPORT_READY",
+        description="[stale_token_report.ready] The stale sweep found stale tokens; the report's entries are in "
+        "`data` (the 100 longest idle).",
+    )
+    API_KEY_CREATED = strawberry.enum_value("API_KEY_CREATED", description="[api_key.created] An API key was created.")
+    API_KEY_DELETED = strawberry.enum_value(
+        "API_KEY_DELETED", description="[api_key.deleted] An API key was deleted (also with its project, or leaked)."
+    )
+    MEMBER_CHANGED = strawberry.enum_value(
+        "MEMBER_CHANGED", description="[member.changed] A person was added to the workspace, changed role or left."
+    )
+    CREDENTIAL_LEAKED = strawberry.enum_value(
+        "CREDENTIAL_LEAKED",
+        description="[credential.leaked] A credential was reported leaked (POST /v1/leaks) and revoked or flagged.",
+    )
+
+
+@strawberry.enum(name="WebhookDeliveryStatus", description="Where a delivery stands.")
+class WebhookDeliveryStatus(enum.Enum):
+    PENDING = strawberry.enum_value(
+        "PENDING", description="Not delivered yet: waiting for its first attempt or a retry."
+    )
+    DELIVERED = strawberry.enum_value("DELIVERED", description="The endpoint answered 2xx.")
+    FAILED = strawberry.enum_value("FAILED", description="Every attempt for 24 hours failed; no more retries.")

@@ -5,9 +5,11 @@ import binascii
 
 import strawberry
 
+from app.services import global_ids
+
 
 def to_global_id(type_name: str, pk: int) -> strawberry.ID:
-    return strawberry.ID(base64.b64encode(f"{type_name}:{pk}".encode()).decode())
+    return strawberry.ID(global_ids.global_id(type_name, pk))
 
 
 def from_global_id(value: str) -> tuple[str, int] | None:
@@ -33,7 +35,5 @@ def pk_of(value: str, type_name: str) -> int | None:
 
 def stored_ref_to_global_id(ref: str | None) -> strawberry.ID | None:
     """Records keep references as ``"Type:pk"``; clients see global IDs."""
-    if not ref:
-        return None
-    type_name, _, pk = ref.partition(":")
-    return to_global_id(type_name, int(pk)) if pk.isdigit() else None
+    value = global_ids.stored_ref_to_global_id(ref)
+    return None if value is None else strawberry.ID(value)

@@ -20,6 +20,7 @@ from app.graphql.types.audit import AuditEvent
 from app.graphql.types.common import Node
 from app.graphql.types.projects import ApiKey, Project
 from app.graphql.types.tokens import ManagementToken, StaleTokenReport
+from app.graphql.types.webhooks import WebhookDelivery, WebhookEndpoint
 from app.graphql.types.workspace import Workspace
 from app.security.permissions import Permission, WorkspaceRole
 
@@ -39,6 +40,8 @@ NODE_RULES: dict[str, NodeRule] = {
     "ManagementToken": NodeRule(models.ManagementToken, ManagementToken.from_model, HasRole(WorkspaceRole.ADMIN)),
     "StaleTokenReport": NodeRule(models.StaleTokenReport, StaleTokenReport.from_model, HasRole(WorkspaceRole.ADMIN)),
     "AuditEvent": NodeRule(models.AuditEvent, AuditEvent.from_model, HasRole(WorkspaceRole.ADMIN)),
+    "WebhookEndpoint": NodeRule(models.WebhookEndpoint, WebhookEndpoint.from_model, HasRole(WorkspaceRole.ADMIN)),
+    "WebhookDelivery": NodeRule(models.WebhookDelivery, WebhookDelivery.from_model, HasRole(WorkspaceRole.ADMIN)),
 }
 
 

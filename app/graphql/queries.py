@@ -12,9 +12,10 @@ from app.graphql.types.audit import AuditEvent
 from app.graphql.types.common import Connection, Node, to_connection
 from app.graphql.types.projects import ApiKey, Project
 from app.graphql.types.tokens import ManagementToken, StaleTokenReport
+from app.graphql.types.webhooks import WebhookEndpoint
 from app.graphql.types.workspace import Viewer
 from app.security.permissions import Permission, WorkspaceRole
-from app.services import api_keys, audit, management_tokens, projects, stale_reports
+from app.services import api_keys, audit, management_tokens, projects, stale_reports, webhooks
 
 
 @strawberry.type
@@ -75,3 +76,13 @@ class Query:
     ) -> Connection[AuditEvent]:
         page = await audit.list_events(info.context.principal, first, after)
         return to_connection(page, AuditEvent.from_model)
+
+    @strawberry.field(
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="Where the workspace's events are sent, newest first.",
+    )
+    async def webhook_endpoints(
+        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+    ) -> Connection[WebhookEndpoint]:
+        page = await webhooks.list_endpoints(info.context.principal, first, after)
+        return to_connection(page, WebhookEndpoint.from_model)

@@ -19,17 +19,21 @@ from app.graphql.mutations.api_keys import ApiKeyMutations
 from app.graphql.mutations.auth import AuthMutations
 from app.graphql.mutations.management_tokens import ManagementTokenMutations
 from app.graphql.mutations.projects import ProjectMutations
+from app.graphql.mutations.webhooks import WebhookMutations
 from app.graphql.mutations.workspace import WorkspaceMutations
 from app.graphql.queries import Query
 from app.graphql.types.audit import AuditEvent
 from app.graphql.types.projects import ApiKey, Project
 from app.graphql.types.tokens import ManagementToken, StaleTokenReport
+from app.graphql.types.webhooks import WebhookDelivery, WebhookEndpoint
 from app.graphql.types.workspace import Workspace
 from app.settings import Settings, get_settings
 
 
 @strawberry.type
-class Mutation(AuthMutations, ProjectMutations, ApiKeyMutations, ManagementTokenMutations, WorkspaceMutations):
+class Mutation(
+    AuthMutations, ProjectMutations, ApiKeyMutations, ManagementTokenMutations, WorkspaceMutations, WebhookMutations
+):
     pass
 
 
@@ -62,7 +66,16 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return KeywardSchema(
         query=Query,
         mutation=Mutation,
-        types=[Workspace, Project, ApiKey, ManagementToken, StaleTokenReport, AuditEvent],
+        types=[
+            Workspace,
+            Project,
+            ApiKey,
+            ManagementToken,
+            StaleTokenReport,
+            AuditEvent,
+            WebhookEndpoint,
+            WebhookDelivery,
+        ],
         extensions=extensions,
     )
 

@@ -6,6 +6,7 @@ from app.models.keys import ApiKey, ManagementToken
 from app.models.people import Membership, Session, User
 from app.models.projects import Project
 from app.models.stale import StaleTokenReport, StaleTokenReportEntry
+from app.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.workspaces import Workspace
 
 __all__ = [
@@ -19,5 +20,8 @@ __all__ = [
     "StaleTokenReport",
     "StaleTokenReportEntry",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "Workspace",
 ]

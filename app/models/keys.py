@@ -14,6 +14,7 @@ class ApiKey(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
     last_used_ip = fields.CharField(max_length=64, null=True)
+    leaked_at = fields.DatetimeField(null=True)  # reported leaked while the workspace only flags leaks
     created_by_kind = fields.CharField(max_length=32)
     created_by_id = fields.CharField(max_length=64, null=True)
     created_by_label = fields.CharField(max_length=300)
@@ -43,6 +44,7 @@ class ManagementToken(Model):
     last_used_ip = fields.CharField(max_length=64, null=True)
     revoked_at = fields.DatetimeField(null=True)
     stale_since = fields.DatetimeField(null=True)
+    leaked_at = fields.DatetimeField(null=True)  # first reported leaked (POST /v1/leaks)
     replaces = fields.OneToOneField(
         "models.ManagementToken", related_name="replaced_by", null=True, on_delete=fields.SET_NULL
     )

@@ -36,6 +36,7 @@ class Session(Model):
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
     ip_address = fields.CharField(max_length=64, null=True)
+    leaked_at = fields.DatetimeField(null=True)  # reported leaked while the workspace only flags leaks
 
     class Meta:
         table = "session"

@@ -24,10 +24,16 @@ class TokenKind(enum.Enum):
     MANAGEMENT = "kwm"
     SESSION = "kws"
     API_KEY = "kwk"
+    WEBHOOK_SIGNING_SECRET = "kwh"  # noqa: S105 (a kind: signs webhook deliveries, never a bearer credential)
 
     @property
     def label(self) -> str:
-        return {"kwm": "management token", "kws": "session token", "kwk": "API key"}[self.value]
+        return {
+            "kwm": "management token",
+            "kws": "session token",
+            "kwk": "API key",
+            "kwh": "webhook signing secret",
+        }[self.value]
 
 
 _KINDS = {kind.value: kind for kind in TokenKind}

@@ -8,7 +8,7 @@ from app.models import ApiKey
 from app.security import tokens
 from app.security.principal import Principal
 from app.security.tokens import TokenKind
-from app.services import audit
+from app.services import audit, events
 from app.services.actors import actor_of
 from app.services.errors import NotFound
 from app.services.pagination import Page, paginate
@@ -57,6 +57,7 @@ async def create_api_key(principal: Principal, project_id: int | None, name: str
             key.id,
             details={"name": clean, "keyPrefix": key.key_prefix, "projectId": f"Project:{project.id}"},
         )
+        await events.api_key_created(principal, key)
     return CreatedApiKey(key, token.value)
 
 
@@ -72,6 +73,7 @@ async def delete_api_key(principal: Principal, key_id: int | None) -> int:
         await audit.record(
             principal, "api_key.deleted", "ApiKey", key.id, details={"name": key.name, "keyPrefix": key.key_prefix}
         )
+        await events.api_key_deleted(principal, key)
     return key.id
 
 

@@ -10,7 +10,7 @@ from app.security import tokens
 from app.security.permissions import Permission, decode_permissions, encode_permissions
 from app.security.principal import Principal
 from app.security.tokens import TokenKind
-from app.services import audit
+from app.services import audit, events
 from app.services.actors import actor_of
 from app.services.auth import utcnow
 from app.services.errors import NotFound, UserInputError
@@ -94,6 +94,7 @@ async def create_token(principal: Principal, name: str, permissions: list[Permis
                 "permissions": sorted(p.value for p in granted),
             },
         )
+        await events.management_token_created(principal, created.token)
     return created
 
 
@@ -115,6 +116,7 @@ async def revoke_token(principal: Principal, token_id: int | None) -> Management
             details={"name": token.name, "keyPrefix": token.key_prefix},
         )
         token.revoked_at, token.active_name = now, None
+        await events.management_token_revoked(principal, token)
     return token
 
 
@@ -152,4 +154,6 @@ async def rotate_token(principal: Principal, token_id: int | None, name: str | N
                 "replaces": f"ManagementToken:{old.id}",
             },
         )
+        await events.management_token_rotated(principal, old, created.token)
+        await events.management_token_created(principal, created.token)
     return created

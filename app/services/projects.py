@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 
 from app.models import ApiKey, Project
 from app.security.principal import Principal
-from app.services import audit
+from app.services import audit, events
 from app.services.errors import NotFound, UserInputError
 from app.services.pagination import Page, decode_cursor, page_size
 from app.services.row_locks import Lock, locked
@@ -122,6 +122,7 @@ async def delete_project(principal: Principal, project_id: int | None) -> int:
                 key.id,
                 details={"name": key.name, "keyPrefix": key.key_prefix, "reason": "project deleted"},
             )
+        await events.api_keys_deleted(principal, project.workspace_id, keys, reason="project deleted")  # type: ignore[attr-defined]
         await audit.record(
             principal,
             "project.deleted",

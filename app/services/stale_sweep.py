@@ -24,6 +24,7 @@ from tortoise import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from app.security.principal import SYSTEM
+from app.services import events
 from app.services.actors import actor_of
 from app.services.auth import utcnow
 
@@ -135,6 +136,7 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
             ids,
             automatic=True,
         )
+        await events.sweep_finished(report_ids, using_db=conn)
     return SweepResult(sweep_id, report_ids, stale, flagged, revoked)
 
 

@@ -9,7 +9,7 @@ from app.models import Membership, User, Workspace
 from app.security.passwords import hash_password
 from app.security.permissions import WorkspaceRole
 from app.security.principal import Principal
-from app.services import audit, login_throttle
+from app.services import audit, events, login_throttle
 from app.services.auth import email_taken
 from app.services.errors import UserInputError
 from app.services.password_policy import check_password
@@ -29,9 +29,10 @@ async def update_settings(
     auto_revoke_stale_after_days: int | None,
     *,
     set_auto_revoke: bool,
+    revoke_leaked_credentials: bool | None = None,
 ) -> Workspace:
     """`autoRevokeStaleAfterDays: null` turns automatic revocation off; leaving it out keeps it."""
-    if stale_after_days is None and not set_auto_revoke:
+    if stale_after_days is None and not set_auto_revoke and revoke_leaked_credentials is None:
         raise UserInputError("Nothing to update.", "NOTHING_TO_UPDATE", None)
     if stale_after_days is not None and not 1 <= stale_after_days <= MAX_STALE_DAYS:
         raise UserInputError(
@@ -43,6 +44,8 @@ async def update_settings(
             workspace.stale_after_days = stale_after_days
         if set_auto_revoke:
             workspace.auto_revoke_stale_after_days = auto_revoke_stale_after_days
+        if revoke_leaked_credentials is not None:
+            workspace.revoke_leaked_credentials = revoke_leaked_credentials
         revoke_after = workspace.auto_revoke_stale_after_days
         if revoke_after is not None and not workspace.stale_after_days <= revoke_after <= MAX_STALE_DAYS:
             raise UserInputError(
@@ -60,6 +63,7 @@ async def update_settings(
             details={
                 "staleAfterDays": workspace.stale_after_days,
                 "autoRevokeStaleAfterDays": workspace.auto_revoke_stale_after_days,
+                "revokeLeakedCredentials": workspace.revoke_leaked_credentials,
             },
         )
     return workspace
@@ -81,6 +85,7 @@ async def add_member(principal: Principal, email: str, password: str, role: Work
             user = await User.create(email=clean, password_hash=password_hash)
             membership = await Membership.create(workspace_id=principal.workspace_id, user=user, role=role)
             await audit.record(principal, "member.added", "User", user.id, details={"role": role.value})
+            await events.member_changed(principal, principal.workspace_id, user.id, user.email, role.value, "ADDED")
     except IntegrityError as exc:
         raise email_taken() from exc
     await admission.succeeded()

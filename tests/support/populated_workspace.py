@@ -17,6 +17,13 @@ from tests.support.api import Account, Api
 _names = itertools.count(1)
 
 AUDIT_IDS = "query { auditEvents(first: 1) { edges { node { id } } } }"
+CREATE_WEBHOOK_ENDPOINT = """mutation($input: CreateWebhookEndpointInput!) {
+  createWebhookEndpoint(input: $input) { webhookEndpoint { id } userErrors { code } } }"""
+DELETE_WEBHOOK_ENDPOINT = """mutation($id: ID!) { deleteWebhookEndpoint(input: {id: $id}) { userErrors { code } } }"""
+SEND_TEST_WEBHOOK = """mutation($id: ID!) {
+  sendTestWebhook(input: {id: $id}) { webhookDelivery { id } userErrors { code } } }"""
+# A workspace holds at most 20 endpoints: fresh ones beyond this many are recycled, oldest first.
+KEEP_FRESH_ENDPOINTS = 10
 
 
 @dataclass
@@ -31,6 +38,7 @@ class World:
     token_id: str
     token_secret: str
     existing: dict[str, str] = field(default_factory=dict)
+    fresh_endpoints: list[str] = field(default_factory=list)
 
     @property
     def workspace_pk(self) -> int:
@@ -56,14 +64,34 @@ class World:
             return data["auditEvents"]["edges"][0]["node"]["id"]
         if type_name == "Workspace":
             return self.owner.workspace_id
+        if type_name == "WebhookEndpoint":
+            return await self._fresh_endpoint()
+        if type_name == "WebhookDelivery":
+            endpoint_id = await self.one("WebhookEndpoint")
+            data = await self.api.ok(SEND_TEST_WEBHOOK, {"id": endpoint_id}, owner)
+            return data["sendTestWebhook"]["webhookDelivery"]["id"]
         raise AssertionError(
             f"tests/support/populated_workspace.py has no factory for the node type {type_name}: add one"
         )
+
+    async def _fresh_endpoint(self) -> str:
+        """An endpoint to a name that never resolves (nothing is ever sent); old fresh ones are deleted."""
+        while len(self.fresh_endpoints) >= KEEP_FRESH_ENDPOINTS:
+            victim = self.fresh_endpoints.pop(0)  # may be gone already (a test deleted it)
+            await self.api.gql(DELETE_WEBHOOK_ENDPOINT, {"id": victim}, self.owner.session)
+        events = ["MANAGEMENT_TOKEN_REVOKED", "API_KEY_CREATED"]
+        url = f"https://hooks.invalid/{next(_names)}"
+        data = await self.api.ok(CREATE_WEBHOOK_ENDPOINT, {"input": {"url": url, "events": events}}, self.owner.session)
+        endpoint_id = data["createWebhookEndpoint"]["webhookEndpoint"]["id"]
+        self.fresh_endpoints.append(endpoint_id)
+        return endpoint_id
 
     async def one(self, type_name: str) -> str:
         """An existing object of `type_name` (made once)."""
         if type_name not in self.existing:
             self.existing[type_name] = await self.fresh(type_name)
+            if self.existing[type_name] in self.fresh_endpoints:  # kept: never recycled
+                self.fresh_endpoints.remove(self.existing[type_name])
         return self.existing[type_name]
 
 

@@ -37,6 +37,7 @@ def keyward_env(database_url: str, **overrides: str) -> Iterator[Settings]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KEYWARD_DATABASE_URL", database_url)
         patch.delenv("KEYWARD_REDIS_URL", raising=False)
+        patch.setenv("KEYWARD_WEBHOOK_DELIVERY_SECONDS", "0")  # tests deliver webhooks by hand
         for name, value in overrides.items():
             patch.setenv(f"KEYWARD_{name.upper()}", value)
         get_settings.cache_clear()

@@ -173,8 +173,14 @@ def leaf_selection(type_: Any) -> str:
 IdSource = Callable[[str], Awaitable[str]]
 
 
+# Fields whose name does not say which node type their plain `id` takes (the contract names them so).
+ID_TYPE_OF_FIELD = {"sendTestWebhook": "WebhookEndpoint", "redeliverWebhook": "WebhookDelivery"}
+
+
 def id_type_for(argument: str, owner: SchemaField) -> str:
     """`projectId` names its type; a plain `id` takes the node type the field is named after."""
+    if argument == "id" and owner.name in ID_TYPE_OF_FIELD:
+        return ID_TYPE_OF_FIELD[owner.name]
     names = node_types()
     if argument.endswith("Id") and argument[:-2]:
         wanted = argument[:-2].lower()
@@ -215,6 +221,8 @@ class ValueMaker:
                 return f"generated{next(_unique)}@example.com"
             if "password" in name.lower():
                 return PASSWORD
+            if name.lower().endswith("url"):
+                return f"https://hooks.invalid/generated-{next(_unique)}"  # .invalid never resolves
             return f"generated-{name}-{next(_unique)}"
         if type_.name == "Int":
             return 90

@@ -20,6 +20,9 @@ class WorkspaceSettingsInput:
     auto_revoke_stale_after_days: int | None = strawberry.field(
         default=strawberry.UNSET, description="null turns automatic revocation off; leave it out to keep it."
     )
+    revoke_leaked_credentials: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Revoke (true) or only flag (false) credentials reported leaked."
+    )
 
 
 @strawberry.type
@@ -62,6 +65,9 @@ class WorkspaceMutations:
                 stale_after,
                 input.auto_revoke_stale_after_days if set_auto else None,
                 set_auto_revoke=set_auto,
+                revoke_leaked_credentials=input.revoke_leaked_credentials
+                if input.revoke_leaked_credentials not in (strawberry.UNSET, None)
+                else None,
             )
             return {"workspace": Workspace.from_model(row)}
 

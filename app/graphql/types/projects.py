@@ -51,6 +51,9 @@ class ApiKey(Node):
     key_prefix: str = strawberry.field(description="Enough of the key to recognise it; never the whole key.")
     created_at: datetime
     last_used_at: datetime | None
+    leaked_at: datetime | None = strawberry.field(
+        description="When the key was reported leaked while the workspace only flags leaks; null if never."
+    )
     created_by: Actor
     project_pk: strawberry.Private[int]
 
@@ -67,6 +70,7 @@ class ApiKey(Node):
             key_prefix=row.key_prefix,
             created_at=row.created_at,
             last_used_at=row.last_used_at,
+            leaked_at=row.leaked_at,
             created_by=Actor.from_record(row.created_by_kind, row.created_by_id, row.created_by_label),
             project_pk=row.project_id,  # type: ignore[attr-defined]
         )

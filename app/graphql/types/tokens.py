@@ -29,6 +29,9 @@ class ManagementToken(Node):
     stale_since: datetime | None = strawberry.field(
         description="Set by the stale-token sweep; cleared when the token is used again."
     )
+    leaked_at: datetime | None = strawberry.field(
+        description="When the token was first reported leaked (POST /v1/leaks); null if never."
+    )
     created_by: Actor
     pk: strawberry.Private[int]
     replaces_pk: strawberry.Private[int | None]
@@ -59,6 +62,7 @@ class ManagementToken(Node):
             last_used_ip=row.last_used_ip,
             revoked_at=row.revoked_at,
             stale_since=row.stale_since,
+            leaked_at=row.leaked_at,
             created_by=Actor.from_record(row.created_by_kind, row.created_by_id, row.created_by_label),
             pk=row.id,
             replaces_pk=row.replaces_id,  # type: ignore[attr-defined]

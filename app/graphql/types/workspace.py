@@ -14,6 +14,10 @@ class Workspace(Node):
     name: str
     stale_after_days: int = strawberry.field(description="A token unused this long is stale (default 90).")
     auto_revoke_stale_after_days: int | None = strawberry.field(description="null: never revoke automatically.")
+    revoke_leaked_credentials: bool = strawberry.field(
+        description="Credentials reported leaked (POST /v1/leaks) are revoked when true (the default), only flagged "
+        "(leakedAt) when false."
+    )
 
     @classmethod
     def from_model(cls, row: models.Workspace) -> "Workspace":
@@ -22,6 +26,7 @@ class Workspace(Node):
             name=row.name,
             stale_after_days=row.stale_after_days,
             auto_revoke_stale_after_days=row.auto_revoke_stale_after_days,
+            revoke_leaked_credentials=row.revoke_leaked_credentials,
         )
 
 

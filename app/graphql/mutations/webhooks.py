@@ -1,0 +1,170 @@
+"""Webhook endpoints: create (the signing secret shown once), update, delete, roll the secret, test, redeliver."""
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.directives import requires_role
+from app.graphql.enums import WebhookEventEnum
+from app.graphql.errors import with_user_errors
+from app.graphql.ids import pk_of, to_global_id
+from app.graphql.mutations.projects import DeleteInput, DeletePayload
+from app.graphql.types.common import UserError
+from app.graphql.types.webhooks import WebhookDelivery, WebhookEndpoint
+from app.security.permissions import WorkspaceRole
+from app.services import webhooks
+from app.services.events import EventType
+
+
+def _types(values: list[WebhookEventEnum]) -> list[EventType]:
+    return [EventType[v.name] for v in values]
+
+
+@strawberry.input(description="A new endpoint.")
+class CreateWebhookEndpointInput:
+    url: str = strawberry.field(description="https:// URL that receives the events (at most 2048 characters).")
+    events: list[WebhookEventEnum] = strawberry.field(description="The events to send there (at least one).")
+    description: str | None = strawberry.field(default=None, description="A note for people.")
+    enabled: bool = strawberry.field(default=True, description="False: saved, but nothing is sent yet.")
+
+
+@strawberry.input(description="Changes to an endpoint; fields left out stay as they are.")
+class UpdateWebhookEndpointInput:
+    id: strawberry.ID = strawberry.field(description="The WebhookEndpoint.")
+    url: str | None = strawberry.field(default=strawberry.UNSET, description="A new URL.")
+    events: list[WebhookEventEnum] | None = strawberry.field(
+        default=strawberry.UNSET, description="The new list of events (replaces the old one)."
+    )
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="null clears the description; leave it out to keep it."
+    )
+    enabled: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="false pauses deliveries; true resumes them (and clears a disabling)."
+    )
+
+
+@strawberry.input(description="Roll an endpoint's signing secret.")
+class RollWebhookEndpointSecretInput:
+    id: strawberry.ID = strawberry.field(description="The WebhookEndpoint.")
+    previous_secret_valid_hours: int = strawberry.field(
+        default=0,
+        description="Hours (0 to 168) during which deliveries are signed with the old secret too; 0: it stops at once.",
+    )
+
+
+@strawberry.type(description="The endpoint, and its signing secret: returned here once and never again.")
+class CreateWebhookEndpointPayload:
+    webhook_endpoint: WebhookEndpoint | None = strawberry.field(default=None, description="The endpoint.")
+    signing_secret: str | None = strawberry.field(
+        default=None, description="The kwh_ secret that signs deliveries: returned here once and never again."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Input a person can fix.")
+
+
+@strawberry.type(description="The endpoint after the change.")
+class WebhookEndpointPayload:
+    webhook_endpoint: WebhookEndpoint | None = strawberry.field(default=None, description="The endpoint.")
+    user_errors: list[UserError] = strawberry.field(description="Input a person can fix.")
+
+
+@strawberry.type(description="The delivery just queued.")
+class WebhookDeliveryPayload:
+    webhook_delivery: WebhookDelivery | None = strawberry.field(
+        default=None, description="The new delivery (PENDING): the worker sends it within seconds."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Input a person can fix.")
+
+
+def _with_secret(result: webhooks.EndpointWithSecret) -> dict[str, Any]:
+    return {"webhook_endpoint": WebhookEndpoint.from_model(result.endpoint), "signing_secret": result.signing_secret}
+
+
+@strawberry.type
+class WebhookMutations:
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="Adds an endpoint; its signing secret is in the payload, once.",
+    )
+    async def create_webhook_endpoint(
+        self, info: Info[Context, Any], input: CreateWebhookEndpointInput
+    ) -> CreateWebhookEndpointPayload:
+        async def work() -> dict[str, Any]:
+            return _with_secret(
+                await webhooks.create_endpoint(
+                    info.context.principal, input.url, _types(input.events), input.description, input.enabled
+                )
+            )
+
+        return await with_user_errors(CreateWebhookEndpointPayload, work)
+
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN), description="Changes an endpoint's URL, events, note or state."
+    )
+    async def update_webhook_endpoint(
+        self, info: Info[Context, Any], input: UpdateWebhookEndpointInput
+    ) -> WebhookEndpointPayload:
+        async def work() -> dict[str, Any]:
+            set_description = input.description is not strawberry.UNSET
+            row = await webhooks.update_endpoint(
+                info.context.principal,
+                pk_of(input.id, "WebhookEndpoint"),
+                url=input.url if input.url not in (strawberry.UNSET, None) else None,
+                types=_types(input.events) if input.events not in (strawberry.UNSET, None) else None,
+                description=input.description if set_description else None,
+                set_description=set_description,
+                enabled=input.enabled if input.enabled not in (strawberry.UNSET, None) else None,
+            )
+            return {"webhook_endpoint": WebhookEndpoint.from_model(row)}
+
+        return await with_user_errors(WebhookEndpointPayload, work)
+
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="Removes an endpoint and its delivery history; nothing more is sent to it.",
+    )
+    async def delete_webhook_endpoint(self, info: Info[Context, Any], input: DeleteInput) -> DeletePayload:
+        async def work() -> dict[str, Any]:
+            pk = await webhooks.delete_endpoint(info.context.principal, pk_of(input.id, "WebhookEndpoint"))
+            return {"deleted_id": to_global_id("WebhookEndpoint", pk)}
+
+        return await with_user_errors(DeletePayload, work)
+
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="A new signing secret (in the payload, once); the old one may sign alongside for a while.",
+    )
+    async def roll_webhook_endpoint_secret(
+        self, info: Info[Context, Any], input: RollWebhookEndpointSecretInput
+    ) -> CreateWebhookEndpointPayload:
+        async def work() -> dict[str, Any]:
+            return _with_secret(
+                await webhooks.roll_secret(
+                    info.context.principal, pk_of(input.id, "WebhookEndpoint"), input.previous_secret_valid_hours
+                )
+            )
+
+        return await with_user_errors(CreateWebhookEndpointPayload, work)
+
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="Sends a PING to the endpoint (the input's id is a WebhookEndpoint).",
+    )
+    async def send_test_webhook(self, info: Info[Context, Any], input: DeleteInput) -> WebhookDeliveryPayload:
+        async def work() -> dict[str, Any]:
+            row = await webhooks.send_test(info.context.principal, pk_of(input.id, "WebhookEndpoint"))
+            return {"webhook_delivery": WebhookDelivery.from_model(row)}
+
+        return await with_user_errors(WebhookDeliveryPayload, work)
+
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="Sends a delivery's event again, with the same event id (the input's id is a WebhookDelivery).",
+    )
+    async def redeliver_webhook(self, info: Info[Context, Any], input: DeleteInput) -> WebhookDeliveryPayload:
+        async def work() -> dict[str, Any]:
+            row = await webhooks.redeliver(info.context.principal, pk_of(input.id, "WebhookDelivery"))
+            return {"webhook_delivery": WebhookDelivery.from_model(row)}
+
+        return await with_user_errors(WebhookDeliveryPayload, work)

@@ -1,0 +1,71 @@
+"""What a webhook body's `data` says about an object: the fields the GraphQL API shows, never a secret."""
+
+from datetime import datetime
+from typing import Any
+
+from app.models import ApiKey, ManagementToken, StaleTokenReport
+from app.security.permissions import PERMISSION_ORDER, decode_permissions
+from app.security.principal import Principal
+from app.services.actors import actor_of
+from app.services.global_ids import global_id, stored_ref_to_global_id
+
+
+def time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def actor(principal: Principal) -> dict[str, Any]:
+    record = actor_of(principal)
+    return {"kind": record.kind, "id": stored_ref_to_global_id(record.id), "label": record.label}
+
+
+def _created_by(kind: str, ref: str | None, label: str) -> dict[str, Any]:
+    return {"kind": kind, "id": stored_ref_to_global_id(ref), "label": label}
+
+
+def management_token(row: ManagementToken) -> dict[str, Any]:
+    granted = decode_permissions(row.permissions)
+    replaces_id = row.replaces_id  # type: ignore[attr-defined]
+    return {
+        "id": global_id("ManagementToken", row.id),
+        "name": row.name,
+        "keyPrefix": row.key_prefix,
+        "permissions": [p.value for p in PERMISSION_ORDER if p in granted],
+        "status": "REVOKED" if row.revoked_at else "ACTIVE",
+        "createdAt": time(row.created_at),
+        "lastUsedAt": time(row.last_used_at),
+        "revokedAt": time(row.revoked_at),
+        "staleSince": time(row.stale_since),
+        "createdBy": _created_by(row.created_by_kind, row.created_by_id, row.created_by_label),
+        "replacesId": global_id("ManagementToken", replaces_id) if replaces_id else None,
+    }
+
+
+def api_key(row: ApiKey) -> dict[str, Any]:
+    return {
+        "id": global_id("ApiKey", row.id),
+        "name": row.name,
+        "keyPrefix": row.key_prefix,
+        "createdAt": time(row.created_at),
+        "lastUsedAt": time(row.last_used_at),
+        "createdBy": _created_by(row.created_by_kind, row.created_by_id, row.created_by_label),
+        "projectId": global_id("Project", row.project_id),  # type: ignore[attr-defined]
+    }
+
+
+def member(user_id: int, email: str, role: str) -> dict[str, Any]:
+    return {"id": global_id("User", user_id), "email": email, "role": role}
+
+
+def stale_report(
+    report: StaleTokenReport, entries: list[dict[str, Any]], entry_count: int, auto_revoked: int
+) -> dict[str, Any]:
+    return {
+        "id": global_id("StaleTokenReport", report.id),
+        "generatedAt": time(report.generated_at),
+        "staleAfterDays": report.stale_after_days,
+        "entryCount": entry_count,
+        "autoRevokedCount": auto_revoked,
+        "entries": entries,
+        "entriesTruncated": len(entries) < entry_count,
+    }

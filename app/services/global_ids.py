@@ -1,0 +1,19 @@
+"""Relay global IDs as plain strings, for what services hand out beyond GraphQL (webhook bodies).
+
+`app.graphql.ids` builds the schema's IDs from the same function, so both always agree.
+"""
+
+import base64
+
+
+def global_id(type_name: str, pk: int) -> str:
+    """base64 of ``"<TypeName>:<primary key>"``."""
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+def stored_ref_to_global_id(ref: str | None) -> str | None:
+    """Records keep references as ``"Type:pk"``; clients see global IDs."""
+    if not ref:
+        return None
+    type_name, _, pk = ref.partition(":")
+    return global_id(type_name, int(pk)) if pk.isdigit() else None

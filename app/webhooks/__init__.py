@@ -1,0 +1,1 @@
+"""Outbound webhook mechanics with no storage: signing, destination safety, one HTTP attempt."""

@@ -1,0 +1,177 @@
+"""Where a webhook may go: https URLs (http only when allowed) to public addresses, unless listed.
+
+The check runs at delivery time on the addresses a name resolves to, and the request is then sent
+to the address that passed (with the name as Host and TLS SNI), so a name that resolves to a public
+address for the check and to 127.0.0.1 for the connection (DNS rebinding) cannot get through.
+"""
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+
+URL_MAX_LENGTH = 2048
+# Names that are never looked up: RFC 6761 reserves them.
+LOOPBACK_NAMES = ("localhost",)
+NEVER_RESOLVED_SUFFIXES = (".invalid",)
+
+
+class InvalidUrl(ValueError):
+    """A URL that can never be a webhook destination; the message is safe to show."""
+
+
+class DestinationRefused(Exception):
+    """The destination is not allowed (or does not resolve); the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """`KEYWARD_WEBHOOK_ALLOWED_HOSTS`: host names, addresses and CIDR ranges let through the address check."""
+
+    hosts: frozenset[str] = frozenset()
+    networks: tuple[Network, ...] = ()
+
+    def allows_host(self, host: str) -> bool:
+        return host.lower().rstrip(".") in self.hosts
+
+    def allows_address(self, address: IPAddress) -> bool:
+        return any(address in network for network in self.networks if network.version == address.version)
+
+
+def parse_allow_list(text: str) -> AllowList:
+    """Comma-separated entries; raises ValueError naming the first entry that is none of the three."""
+    hosts: set[str] = set()
+    networks: list[Network] = []
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+            continue
+        except ValueError:
+            pass
+        name = entry.lower().rstrip(".")
+        if not name or any(ch in name for ch in "/:@ ") or not all(part for part in name.split(".")):
+            raise ValueError(f"{entry!r} is not a host name, an address or a CIDR range")
+        hosts.add(name)
+    return AllowList(frozenset(hosts), tuple(networks))
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """IPv4 addresses carried inside IPv6 ones (mapped, 6to4, Teredo, NAT64) reach that IPv4 host."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in ipaddress.ip_network("64:ff9b::/96"):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def refusal(address: IPAddress) -> str | None:
+    """Why a delivery may not go to `address` (loopback, private, ...), or None for a public address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(address)
+        if inner is not None:
+            reason = refusal(inner)
+            return f"{reason} (inside {address})" if reason else None
+    for kind, flag in (
+        ("a loopback", address.is_loopback),
+        ("a link-local", address.is_link_local),
+        ("a private", address.is_private),
+        ("a multicast", address.is_multicast),
+        ("an unspecified", address.is_unspecified),
+        ("a reserved", address.is_reserved),
+    ):
+        if flag:
+            return f"{address} is {kind} address"
+    if not address.is_global:
+        return f"{address} is not a public address"
+    return None
+
+
+@dataclass(frozen=True)
+class Destination:
+    scheme: str
+    host: str  # lower-case name or address, without IPv6 brackets
+    port: int
+
+
+def check_url(url: str, *, allow_http: bool) -> Destination:
+    """Shape rules, checked when an endpoint is saved and again before each delivery."""
+    if len(url) > URL_MAX_LENGTH:
+        raise InvalidUrl(f"The URL must be at most {URL_MAX_LENGTH} characters.")
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in url):
+        raise InvalidUrl("The URL cannot contain spaces or control characters.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidUrl("The URL is not valid.") from exc
+    scheme = parts.scheme.lower()
+    if scheme != "https" and not (scheme == "http" and allow_http):
+        raise InvalidUrl("The URL must start with https:// (http:// only when KEYWARD_WEBHOOK_ALLOW_HTTP is set).")
+    if not parts.hostname:
+        raise InvalidUrl("The URL must name a host.")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidUrl("The URL cannot carry a user name or password: the signature authenticates deliveries.")
+    if parts.fragment:
+        raise InvalidUrl("The URL cannot have a #fragment.")
+    return Destination(scheme, parts.hostname.lower().rstrip("."), port or (443 if scheme == "https" else 80))
+
+
+def literal_address(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+async def system_resolver(host: str, port: int) -> list[IPAddress]:
+    """Every address the system resolver gives for `host`, in its order of preference."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    found: list[IPAddress] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in found:
+            found.append(address)
+    return found
+
+
+async def permitted_addresses(destination: Destination, allow: AllowList, resolver: Resolver) -> list[IPAddress]:
+    """The addresses a delivery may connect to, resolved once; DestinationRefused when there are none."""
+    host = destination.host
+    address = literal_address(host)
+    if address is not None:
+        addresses = [address]
+    elif host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        addresses = [ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1")]
+    elif host.endswith(NEVER_RESOLVED_SUFFIXES):
+        raise DestinationRefused(f"{host} does not resolve (a reserved name).")
+    else:
+        try:
+            addresses = await resolver(host, destination.port)
+        except OSError as exc:
+            raise DestinationRefused(f"{host} could not be resolved.") from exc
+        if not addresses:
+            raise DestinationRefused(f"{host} could not be resolved.")
+    if allow.allows_host(host):
+        return addresses
+    permitted = [a for a in addresses if refusal(a) is None or allow.allows_address(a)]
+    if not permitted:
+        reason = refusal(addresses[0])
+        raise DestinationRefused(
+            f"Refused: {host} resolves to {reason}; list it in KEYWARD_WEBHOOK_ALLOWED_HOSTS to allow it."
+            if address is None
+            else f"Refused: {reason}; list it in KEYWARD_WEBHOOK_ALLOWED_HOSTS to allow it."
+        )
+    return permitted
