@@ -105,7 +105,7 @@ _CLAIM_SQL = {
 async def claim_due(now: datetime, owner: str, lease: timedelta, limit: int = CLAIM_BATCH) -> list[int]:
     """Ids of due deliveries now claimed by `owner` until `now + lease`, oldest first."""
     conn = get_connection("default")
-    _, rows = await conn.execute_query(_CLAIM_SQL[conn.capabilities.dialect], [now + lease, owner, now, limit])
+    rows = await conn.execute_query_dict(_CLAIM_SQL[conn.capabilities.dialect], [now + lease, owner, now, limit])
     return sorted(int(row["id"]) for row in rows)
 
 
