@@ -43,9 +43,7 @@ def clock_at_now() -> Clock:
     return Clock(datetime.now(UTC))
 
 
-async def create_endpoint(
-    api: Api, owner: Account, url: str, events: list[str], **extra: Any
-) -> tuple[str, str]:
+async def create_endpoint(api: Api, owner: Account, url: str, events: list[str], **extra: Any) -> tuple[str, str]:
     """(global id, signing secret)."""
     data = await api.ok(CREATE_ENDPOINT, {"input": {"url": url, "events": events, **extra}}, owner.session)
     payload = data["createWebhookEndpoint"]
