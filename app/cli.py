@@ -1,4 +1,4 @@
-"""`keyward serve | migrate | worker | stale-sweep | stale-report`."""
+"""`keyward serve | migrate | worker | stale-sweep | stale-report | scan`."""
 
 import argparse
 import asyncio
@@ -100,6 +100,12 @@ async def _load_reports(workspace_id: int | None) -> list[object]:
         await Tortoise.close_connections()
 
 
+def _scan(args: argparse.Namespace) -> int:
+    from app.scan import run
+
+    return run(args.paths, args.report)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="keyward", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--workspace", help="Workspace id (number or GraphQL ID); default: every workspace")
     report.add_argument("--format", choices=["table", "json", "csv"], default="table")
     report.set_defaults(run=_stale_report)
+
+    scan = commands.add_parser("scan", help="Find Keyward secrets in files and folders (exit 1 when found).")
+    scan.add_argument("paths", nargs="+", metavar="PATH")
+    scan.add_argument("--report", metavar="URL", help="Send what was found to a Keyward server's /v1/leaks URL.")
+    scan.set_defaults(run=_scan)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
