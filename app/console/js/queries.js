@@ -100,3 +100,44 @@ export const AUDIT_EVENTS = `query AuditEvents($first: Int, $after: String) {
     edges { node { id occurredAt action targetType targetId ipAddress actor { kind label } } }
   }
 }`;
+
+const WEBHOOK_ENDPOINT = "id url events description enabled createdAt disabledAt failingSince secretLeakedAt";
+const WEBHOOK_DELIVERY = `id event eventId status createdAt attempts lastStatusCode lastError deliveredAt
+  nextAttemptAt`;
+
+export const WEBHOOK_ENDPOINTS = `query WebhookEndpoints($first: Int, $after: String) {
+  webhookEndpoints(first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { ${WEBHOOK_ENDPOINT} } }
+  }
+}`;
+
+export const WEBHOOK_ENDPOINT_DELIVERIES = `query WebhookDeliveries($id: ID!, $first: Int, $after: String) {
+  node(id: $id) { ... on WebhookEndpoint { ${WEBHOOK_ENDPOINT}
+    deliveries(first: $first, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { ${WEBHOOK_DELIVERY} } }
+    } } }
+}`;
+
+export const CREATE_WEBHOOK_ENDPOINT = `mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
+  createWebhookEndpoint(input: $input) { signingSecret webhookEndpoint { ${WEBHOOK_ENDPOINT} } ${USER_ERRORS} }
+}`;
+
+export const UPDATE_WEBHOOK_ENDPOINT = `mutation UpdateWebhookEndpoint($input: UpdateWebhookEndpointInput!) {
+  updateWebhookEndpoint(input: $input) { webhookEndpoint { ${WEBHOOK_ENDPOINT} } ${USER_ERRORS} }
+}`;
+
+export const DELETE_WEBHOOK_ENDPOINT = `mutation DeleteWebhookEndpoint($input: DeleteInput!) {
+  deleteWebhookEndpoint(input: $input) { deletedId ${USER_ERRORS} }
+}`;
+
+export const ROLL_WEBHOOK_ENDPOINT_SECRET = `mutation RollWebhookEndpointSecret($input: RollWebhookEndpointSecretInput!) {
+  rollWebhookEndpointSecret(input: $input) { signingSecret webhookEndpoint { ${WEBHOOK_ENDPOINT} } ${USER_ERRORS} }
+}`;
+
+export const SEND_TEST_WEBHOOK = `mutation SendTestWebhook($input: DeleteInput!) {
+  sendTestWebhook(input: $input) { webhookDelivery { ${WEBHOOK_DELIVERY} } ${USER_ERRORS} }
+}`;
+
+export const REDELIVER_WEBHOOK = `mutation RedeliverWebhook($input: DeleteInput!) {
+  redeliverWebhook(input: $input) { webhookDelivery { ${WEBHOOK_DELIVERY} } ${USER_ERRORS} }
+}`;

@@ -1,10 +1,11 @@
-// The signed-in layout: sidebar (Workspace → Manage workspace, Projects, Audit log) and the routed page.
+// The signed-in layout: sidebar (Workspace → Manage workspace, Projects, Webhooks, Audit log) and the routed page.
 
 import { gql, session } from "../api.js";
 import { clear, h } from "../dom.js";
 import { LOG_OUT } from "../queries.js";
 import { renderAudit } from "./audit.js";
 import { renderProject, renderProjects } from "./projects.js";
+import { renderWebhookDeliveries, renderWebhooks } from "./webhooks.js";
 import { renderWorkspace } from "./workspace.js";
 
 export function renderShell(root, { viewer, onSignedOut }) {
@@ -18,6 +19,7 @@ export function renderShell(root, { viewer, onSignedOut }) {
   const links = [
     ["#/workspace", "Manage workspace", true],
     ["#/projects", "Projects", ctx.can("VIEW_PROJECTS")],
+    ["#/webhooks", "Webhooks", isAdmin],
     ["#/audit", "Audit log", isAdmin],
   ].filter(([, , shown]) => shown);
   const nav = h("nav", { class: "sidebar", "aria-label": "Console" },
@@ -59,6 +61,8 @@ export function renderShell(root, { viewer, onSignedOut }) {
     clear(main);
     if (page === "projects" && id && ctx.can("VIEW_PROJECTS")) renderProject(main, ctx, decodeURIComponent(id));
     else if (page === "projects" && ctx.can("VIEW_PROJECTS")) renderProjects(main, ctx);
+    else if (page === "webhooks" && id && isAdmin) renderWebhookDeliveries(main, ctx, decodeURIComponent(id));
+    else if (page === "webhooks" && isAdmin) renderWebhooks(main, ctx);
     else if (page === "audit" && isAdmin) renderAudit(main, ctx);
     else renderWorkspace(main, ctx);
   }

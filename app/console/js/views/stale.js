@@ -3,7 +3,7 @@
 import { gql } from "../api.js";
 import { formError, submitMutation } from "../dialogs.js";
 import { field, h, timeCell } from "../dom.js";
-import { REVOKE_MANAGEMENT_TOKEN, STALE_REPORT, UPDATE_WORKSPACE_SETTINGS } from "../queries.js";
+import { REVOKE_MANAGEMENT_TOKEN, STALE_REPORT, UPDATE_WORKSPACE_SETTINGS, WEBHOOK_ENDPOINTS } from "../queries.js";
 import { section, showSectionError, table } from "./common.js";
 
 const REASONS = { NEVER_USED: "Never used", INACTIVE: "Inactive" };
@@ -34,6 +34,7 @@ export function renderStaleSection(container, ctx, { onChanged } = {}) {
     report.replaceChildren(
       h("p", { class: "report-meta" }, "Newest report, generated ", timeCell(newest.generatedAt),
         ` (tokens unused for ${newest.staleAfterDays} days or more).`),
+      deliveriesNote(),
       table("Stale tokens", ["Name", "Key prefix", "Reason", "Last used", "Idle days", "Action"],
         newest.entries.map((entry) => entryRow(entry)),
         { empty: "No stale tokens in the newest report." }));
@@ -116,3 +117,20 @@ function settingsForm(ctx) {
   return form;
 }
 
+
+/** Where the sweep's report is delivered: links to the deliveries of each endpoint that receives it. */
+function deliveriesNote() {
+  const note = h("p", { class: "report-deliveries" });
+  gql(WEBHOOK_ENDPOINTS, { first: 100 }).then((data) => {
+    const receiving = data.webhookEndpoints.edges.map((edge) => edge.node)
+      .filter((endpoint) => endpoint.events.includes("STALE_TOKEN_REPORT_READY"));
+    if (!receiving.length) {
+      note.replaceChildren(h("span", {}, "No webhook endpoint receives this report. ",
+        h("a", { href: "#/webhooks" }, "Add one"), " to be told after each sweep."));
+      return;
+    }
+    note.replaceChildren(h("span", {}, "Delivered to: ", receiving.map((endpoint, index) => [index ? ", " : null,
+      h("a", { href: `#/webhooks/${encodeURIComponent(endpoint.id)}` }, endpoint.url)]), " (see its deliveries)."));
+  }).catch(() => note.replaceChildren());
+  return note;
+}
