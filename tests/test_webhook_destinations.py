@@ -169,3 +169,15 @@ async def test_the_longest_url_allowed_is_saved(api: Api) -> None:
     url = "https://hooks.example.com/" + "x" * (2048 - len("https://hooks.example.com/"))
     body = await api.ok(CREATE, {"url": url}, owner.session)
     assert body["createWebhookEndpoint"]["webhookEndpoint"]["id"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("webhook_allowed_hosts", "ok.example, http://x"), ("leaks_rate_limit", "sixty a minute")]
+)
+def test_bad_webhook_and_leak_settings_stop_the_start(name: str, value: str) -> None:
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    with pytest.raises(ValidationError, match=name):
+        Settings(**{name: value})

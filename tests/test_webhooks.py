@@ -398,3 +398,25 @@ async def test_the_stale_sweep_delivers_its_report(api: Api, settings: Settings,
     revoked = [b["data"] for b in bodies if b["type"] == "management_token.revoked"]
     assert {r["managementToken"]["id"] for r in revoked} >= {token_id}
     assert {r["reason"] for r in revoked} == {"stale"}
+
+
+async def test_finished_events_are_pruned_after_the_retention_and_pending_ones_kept(
+    api: Api, settings: Settings, receiver: Receiver
+) -> None:
+    from app.models import WebhookDelivery, WebhookEvent
+    from app.services.webhook_delivery import prune
+
+    world = await build_world(api)
+    await create_endpoint(api, world.owner, receiver.url, ["API_KEY_CREATED"])
+    await api.create_api_key(world.owner.session, world.project_id, "delivered")
+    await deliver_due(config(settings))
+    receiver.default = Answer(status=500)
+    await api.create_api_key(world.owner.session, world.project_id, "still pending")
+    await deliver_due(config(settings))
+    # when: 31 days later
+    pruned = await prune(datetime.now(UTC) + timedelta(days=31), timedelta(days=30))
+    # then: the delivered event went with its delivery; the pending one stays
+    assert pruned == 1
+    [kept] = await WebhookEvent.all()
+    assert kept.data["apiKey"]["name"] == "still pending"
+    assert await WebhookDelivery.all().count() == 1

@@ -283,7 +283,9 @@ async def prune(now: datetime, retention: timedelta) -> int:
         await WebhookDelivery.filter(event_id__in=list(old), state=PENDING).values_list("event_id", flat=True)
     )
     done = [event_id for event_id in old if event_id not in pending]
-    return await WebhookEvent.filter(id__in=done).delete() if done else 0
+    if done:
+        await WebhookEvent.filter(id__in=done).delete()
+    return len(done)
 
 
 async def delivery_round(config: DeliveryConfig, retention: timedelta) -> RoundResult:
