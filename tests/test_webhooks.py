@@ -420,3 +420,13 @@ async def test_finished_events_are_pruned_after_the_retention_and_pending_ones_k
     [kept] = await WebhookEvent.all()
     assert kept.data["apiKey"]["name"] == "still pending"
     assert await WebhookDelivery.all().count() == 1
+
+
+async def test_a_signing_secret_is_never_a_bearer_credential(api: Api, settings: Settings, receiver: Receiver) -> None:
+    world = await build_world(api)
+    _, secret = await create_endpoint(api, world.owner, receiver.url, ["API_KEY_CREATED"])
+    refused = await api.post("{ viewer { kind } }", token=secret)
+    assert refused.status_code == 401
+    assert "signs webhook deliveries" in refused.json()["errors"][0]["message"] and secret not in refused.text
+    verify = await api.http.post("/v1/keys/verify", json={"key": secret})
+    assert verify.json() == {"valid": False, "code": "NOT_AN_API_KEY", "message": verify.json()["message"]}

@@ -103,4 +103,6 @@ def test_worker_settings_schedule_flush_and_sweep() -> None:
     assert by_name["flush_usage"].second == {0, 10, 20, 30, 40, 50} and by_name["flush_usage"].unique
     assert (by_name["stale_sweep"].hour, by_name["stale_sweep"].minute) == ({3}, {17})
     assert by_name["stale_sweep"].unique
-    assert {f.__name__ for f in WorkerSettings.functions} == {"flush_usage", "stale_sweep"}
+    assert {f.__name__ for f in WorkerSettings.functions} == {"flush_usage", "stale_sweep", "deliver_webhooks"}
+    # and webhook deliveries every KEYWARD_WEBHOOK_DELIVERY_SECONDS (5), each tick once across workers
+    assert by_name["deliver_webhooks"].second == set(range(0, 60, 5)) and by_name["deliver_webhooks"].unique

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise import BaseDBAsyncClient
+from tortoise.expressions import Subquery
 
 from app.models import (
     ApiKey,
@@ -206,6 +207,12 @@ async def sweep_finished(report_ids: list[int], using_db: BaseDBAsyncClient) -> 
     """Called by the stale sweep inside its transaction: STALE_TOKEN_REPORT_READY for each new report, and
     MANAGEMENT_TOKEN_REVOKED (reason "stale") for each token it revoked, for the endpoints that listen."""
     if not report_ids:
+        return
+    # One statement when nobody listens (the usual case): the enabled endpoints of the reports' workspaces.
+    reported = StaleTokenReport.filter(id__in=report_ids).values("workspace_id")
+    endpoints = await WebhookEndpoint.filter(workspace_id__in=Subquery(reported), enabled=True).using_db(using_db)
+    listening = {t.name for e in endpoints for t in decode_events(e.events)}
+    if not listening & {EventType.STALE_TOKEN_REPORT_READY.name, EventType.MANAGEMENT_TOKEN_REVOKED.name}:
         return
     reports = await StaleTokenReport.filter(id__in=report_ids).using_db(using_db).order_by("id")
     workspace_ids = sorted({r.workspace_id for r in reports})  # type: ignore[attr-defined]

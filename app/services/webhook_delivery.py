@@ -82,18 +82,28 @@ def new_owner() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-_CLAIM = """
-UPDATE webhook_delivery SET claimed_until = {until}, claim_owner = {owner}
-WHERE id IN (
+_DUE = """
   SELECT d.id FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id
   WHERE d.state = 'PENDING' AND d.next_attempt_at <= {now}
     AND (d.claimed_until IS NULL OR d.claimed_until < {now}) AND e.enabled
     AND (NOT d.ordered OR NOT EXISTS (
       SELECT 1 FROM webhook_delivery p
       WHERE p.endpoint_id = d.endpoint_id AND p.ordered AND p.state = 'PENDING' AND p.id < d.id))
-  ORDER BY d.id LIMIT {limit}{lock})
+  ORDER BY d.id LIMIT {limit}"""
+_CLAIM = (
+    """
+UPDATE webhook_delivery SET claimed_until = {until}, claim_owner = {owner}
+WHERE id IN ("""
+    + _DUE
+    + """{lock})
 RETURNING id
 """
+)
+# Whether anything is due, without a write: an idle schedule (most ticks) takes no write lock.
+_ANY_DUE_SQL = {
+    "postgres": _DUE.format(now="$1::timestamptz", limit="1"),
+    "sqlite": _DUE.format(now="?1", limit="1"),
+}
 _CLAIM_SQL = {
     "postgres": _CLAIM.format(
         until="$1::timestamptz", owner="$2", now="$3::timestamptz", limit="$4", lock=" FOR UPDATE OF d SKIP LOCKED"
@@ -105,6 +115,8 @@ _CLAIM_SQL = {
 async def claim_due(now: datetime, owner: str, lease: timedelta, limit: int = CLAIM_BATCH) -> list[int]:
     """Ids of due deliveries now claimed by `owner` until `now + lease`, oldest first."""
     conn = get_connection("default")
+    if not await conn.execute_query_dict(_ANY_DUE_SQL[conn.capabilities.dialect], [now]):
+        return []
     rows = await conn.execute_query_dict(_CLAIM_SQL[conn.capabilities.dialect], [now + lease, owner, now, limit])
     return sorted(int(row["id"]) for row in rows)
 

@@ -87,13 +87,12 @@ function eventPicker() {
 }
 
 function endpointDialog(reload) {
-  const url = h("input", { name: "url", type: "url", maxlength: 2048, autocomplete: "off",
-    placeholder: "https://hooks.example.com/keyward" });
+  const url = h("input", { name: "url", type: "url", maxlength: 2048, autocomplete: "off" });
   const description = h("input", { name: "description", type: "text", maxlength: 2000, autocomplete: "off" });
   formDialog({
     title: "Add webhook endpoint",
     submitLabel: "Add endpoint",
-    fields: [field("Endpoint URL", url, "Keyward POSTs JSON here; https only."),
+    fields: [field("Endpoint URL", url, "Where Keyward POSTs the events: a URL that starts with https:"),
       field("Description (optional)", description), eventPicker()],
     onSubmit: async (form) => {
       const events = [...form.querySelectorAll("input[name=events]:checked")].map((box) => box.value);
