@@ -64,7 +64,9 @@ def chromium() -> str:
 def base_url(chromium: str, database_url: str, server_log: Path) -> Iterator[str]:
     """`keyward serve` in its own process against the session's migrated database."""
     port = free_port()
-    env = {**os.environ, "KEYWARD_DATABASE_URL": database_url}
+    # The shared server never delivers webhooks: a module that tests them runs a server of its own
+    # whose delivery settings (loopback allowed) it controls.
+    env = {**os.environ, "KEYWARD_DATABASE_URL": database_url, "KEYWARD_WEBHOOK_DELIVERY_SECONDS": "0"}
     env.pop("KEYWARD_REDIS_URL", None)
     with server_log.open("wb") as log:
         server = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
