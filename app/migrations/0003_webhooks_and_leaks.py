@@ -159,6 +159,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Workspace",
             name="revoke_leaked_credentials",
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
     ]

@@ -10,7 +10,7 @@ class Workspace(Model):
     stale_after_days = fields.IntField(default=DEFAULT_STALE_AFTER_DAYS)
     auto_revoke_stale_after_days = fields.IntField(null=True)
     # A credential reported leaked (POST /v1/leaks) is revoked when set, else only flagged.
-    revoke_leaked_credentials = fields.BooleanField(default=True)
+    revoke_leaked_credentials = fields.BooleanField(default=True, db_default=True)  # raw INSERTs get it too
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
