@@ -206,3 +206,24 @@ async def test_a_leaked_api_key_is_deleted_and_its_deletion_emitted(api: Api) ->
     deleted = await AuditEvent.get(action="api_key.deleted", target_id__contains="ApiKey")
     assert deleted.details["reason"] == "leaked"
     assert await Session.filter(revoked_at__isnull=False).count() == 0
+
+
+async def test_real_answers_match_the_openapi_document(limited_api: Api) -> None:
+    from openapi_core import OpenAPI
+
+    from app.http.openapi import openapi_document
+    from tests.test_openapi import check_against_spec
+
+    spec = OpenAPI.from_dict(openapi_document())
+    answers = {
+        "200": await leak(limited_api, report("nope", tokens.generate(TokenKind.API_KEY).value)),
+        "400": await leak(limited_api, {"token": "x"}),
+        "413": await leak(limited_api, report(*(["x"] * 1001))),
+        "429": await leak(limited_api, report("nope")),
+        "413 body": await limited_api.http.post(
+            "/v1/leaks", content=b"[" + b" " * (300 * 1024) + b"]", headers={"content-type": "application/json"}
+        ),
+    }
+    for name, response in answers.items():
+        assert str(response.status_code) == name.split(" ")[0], (name, response.text[:200])
+        check_against_spec(spec, response)

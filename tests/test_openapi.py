@@ -80,7 +80,7 @@ async def test_the_document_is_valid_openapi(client: httpx.AsyncClient) -> None:
     assert document == openapi_document()
     validate(document)
     assert document["openapi"].startswith("3.1")
-    assert set(document["paths"]) == {"/v1/keys/verify", "/healthz", "/readyz"}
+    assert set(document["paths"]) == {"/v1/keys/verify", "/v1/leaks", "/healthz", "/readyz"}
 
 
 def test_every_refusal_code_of_verify_is_documented() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from app.webhooks import sender, signing
 from app.webhooks.destinations import parse_allow_list
-from tests.support.serve_processes import free_port
+from tests.support.ports import free_port
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SECRET = signing.generate_secret()

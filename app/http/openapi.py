@@ -164,6 +164,90 @@ VERIFY = {
     }
 }
 
+SCHEMAS.update(
+    {
+        "LeakReport": {
+            "type": "array",
+            "description": "GitHub's secret-scanning partner format: the values found and where.",
+            "maxItems": 1000,
+            "items": {
+                "type": "object",
+                "required": ["token"],
+                "properties": {
+                    "token": {"type": "string", "description": "The value found (any string; only Keyward's count)."},
+                    "type": {"type": "string", "description": "The scanner's name for the kind; echoed back."},
+                    "url": {"type": "string", "description": "Where it was found; kept in the audit log."},
+                    "source": {"type": "string", "description": "e.g. content, commit, issue; kept in the audit log."},
+                },
+            },
+        },
+        "LeakVerdicts": {
+            "type": "array",
+            "description": "One verdict per entry, in order (GitHub's format).",
+            "items": {
+                "type": "object",
+                "required": ["token_raw", "token_type", "label"],
+                "additionalProperties": False,
+                "properties": {
+                    "token_raw": {"type": "string"},
+                    "token_type": {"type": "string"},
+                    "label": {
+                        "enum": ["true_positive", "false_positive"],
+                        "description": "true_positive: a credential Keyward issued and still knows (revoked or "
+                        "flagged now, or before).",
+                    },
+                },
+            },
+        },
+        "LeakError": {
+            "type": "object",
+            "description": "The report was not processed. The message never repeats a value sent.",
+            "required": ["error"],
+            "additionalProperties": False,
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["message", "code"],
+                    "properties": {"message": {"type": "string"}, "code": {"type": "integer"}},
+                }
+            },
+        },
+    }
+)
+
+LEAKS = {
+    "post": {
+        "operationId": "reportLeaks",
+        "summary": "Report leaked credentials (GitHub secret-scanning partner format)",
+        "description": (
+            "Possession is the proof: no credential is needed. Live Keyward credentials found are revoked "
+            "(API keys deleted) or, when the workspace only flags leaks, flagged; every one is audited with "
+            "the URL and source. Values that are not Keyward credentials cost no database query."
+        ),
+        "tags": ["leaks"],
+        "requestBody": {"required": True, "content": {JSON: {"schema": {"$ref": "#/components/schemas/LeakReport"}}}},
+        "responses": {
+            "200": _json("LeakVerdicts", "Every entry was checked."),
+            "400": _json("LeakError", "The body is not a JSON array of objects with a string `token`."),
+            "413": {
+                "description": "More than 1,000 entries (LeakError), or a body over KEYWARD_MAX_BODY_BYTES "
+                "(ErrorResponse).",
+                "content": {
+                    JSON: {
+                        "schema": {
+                            "oneOf": [
+                                {"$ref": "#/components/schemas/LeakError"},
+                                {"$ref": "#/components/schemas/ErrorResponse"},
+                            ]
+                        }
+                    }
+                },
+            },
+            "429": _json("LeakError", "Too many reports from this address (KEYWARD_LEAKS_RATE_LIMIT).", RETRY_AFTER),
+        },
+    }
+}
+
 HEALTHZ = {
     "get": {
         "operationId": "healthz",
@@ -187,7 +271,7 @@ READYZ = {
 
 PATHS: dict[str, Any] = {
     "/v1/keys/verify": VERIFY,
-    # "/v1/leaks": the leak-report endpoint adds its path item here, with its schemas in SCHEMAS.
+    "/v1/leaks": LEAKS,
     "/healthz": HEALTHZ,
     "/readyz": READYZ,
 }
@@ -208,7 +292,8 @@ def openapi_document() -> dict[str, Any]:
             "title": "Keyward REST endpoints",
             "version": _keyward_version(),
             "description": (
-                "Key verification for data-plane services and probes for orchestrators. Everything else "
+                "Key verification for data-plane services, leaked-credential reports and probes for "
+                "orchestrators. Everything else "
                 "is the GraphQL API at /graphql (its schema is the committed SDL)."
             ),
         },

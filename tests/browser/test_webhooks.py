@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.webhooks import signing
-from tests.browser.conftest import _free_port, _wait_ready
+from tests.browser.conftest import _wait_ready
 from tests.browser.support import SyncApi, log_in, write_stale_report
+from tests.support.ports import free_port
 from tests.support.webhook_receiver import Answer, Receiver, webhook_receiver
 
 WEBHOOK_ENV = {
@@ -27,9 +28,9 @@ WEBHOOK_ENV = {
 
 
 @pytest.fixture(scope="module")
-def base_url(database_url: str, server_log: Path) -> Iterator[str]:
+def base_url(chromium: str, database_url: str, server_log: Path) -> Iterator[str]:
     """This module's own `keyward serve`, delivering webhooks to loopback every second."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "KEYWARD_DATABASE_URL": database_url, **WEBHOOK_ENV}
     env.pop("KEYWARD_REDIS_URL", None)
     log_path = server_log.with_name("browser-webhooks-server.log")

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from tests.support.serve_processes import free_port
+from tests.support.ports import free_port
 
 
 @dataclass(frozen=True)
