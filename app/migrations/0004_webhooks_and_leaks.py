@@ -8,7 +8,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0002_token_fillfactor")]
+    dependencies = [("models", "0003_attempt_counters")]
 
     initial = False
 
