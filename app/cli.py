@@ -3,15 +3,30 @@
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from app.settings import get_settings
+
+
+def _uses_dropped_exit(signum: int, frame: object) -> None:
+    """After uvicorn's graceful SIGTERM shutdown: exit 1 when buffered uses were dropped, else die of SIGTERM as usual.
+
+    uvicorn restores the handler it found and raises the signal again once it has shut down.
+    """
+    from app.usage.runtime import uses_dropped_at_shutdown
+
+    if uses_dropped_at_shutdown():
+        raise SystemExit(1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
+    signal.signal(signal.SIGTERM, _uses_dropped_exit)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -22,7 +37,9 @@ def _serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=args.log_level,
     )
-    return 0
+    from app.usage.runtime import uses_dropped_at_shutdown
+
+    return 1 if uses_dropped_at_shutdown() else 0
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -34,17 +51,17 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    if not get_settings().redis_url:
+    redis_url = get_settings().redis_url
+    if not redis_url:
         print(
             "keyward worker needs Redis: set KEYWARD_REDIS_URL (without it `keyward serve` flushes and sweeps itself).",
             file=sys.stderr,
         )
         return 2
-    from arq.worker import run_worker
-
+    from workers.reconnecting import run_worker
     from workers.settings import WorkerSettings
 
-    run_worker(WorkerSettings, burst=args.burst)  # type: ignore[arg-type]
+    run_worker(WorkerSettings, redis_url=redis_url, burst=args.burst)
     return 0
 
 

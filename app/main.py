@@ -25,7 +25,7 @@ from app.http.leaks import leaks_endpoint
 from app.http.limits import BodySizeLimit
 from app.http.openapi import openapi_json
 from app.http.verify import verify_key
-from app.services.stale_sweep import run_sweep
+from app.services.stale_sweep import sweep_when_usage_settled
 from app.services.webhook_delivery import DeliveryConfig, run_deliveries_every
 from app.settings import Settings, get_settings
 from app.usage.runtime import UsageRuntime
@@ -63,18 +63,13 @@ def tune_garbage_collection() -> None:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     redact_query_strings()
-    usage = UsageRuntime.create(
-        settings.redis_url,
-        flush_seconds=settings.usage_flush_seconds,
-        redis_timeout=settings.usage_redis_timeout_seconds,
-        retry_seconds=settings.usage_redis_retry_seconds,
-        max_connections=settings.usage_redis_max_connections,
-    )
+    usage = UsageRuntime.from_settings(settings)
 
     async def embedded_sweep(tick: object) -> None:
-        """Without Redis there is no worker: the API process sweeps, after writing fresh usage."""
-        await usage.flush_now()
-        result = await run_sweep(sweep_id=f"embedded:{tick}")
+        """Without Redis there is no worker: the API process sweeps, once buffered uses have settled."""
+        result = await sweep_when_usage_settled(
+            usage.flush_now, settle_seconds=settings.sweep_settle_seconds, sweep_id=f"embedded:{tick}"
+        )
         log.info(
             "stale sweep %s: %d stale, %d newly flagged, %d revoked",
             result.sweep_id,

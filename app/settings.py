@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     usage_redis_timeout_seconds: float = Field(default=0.1, gt=0)
     usage_redis_retry_seconds: float = Field(default=1.0, gt=0)
     usage_redis_max_connections: int = Field(default=32, ge=1)
+    # Single-flight flush across workers: the flush holds a lease this long, renewed every third of
+    # it while it runs; a worker killed mid-flush is taken over once its lease has expired.
+    usage_flush_lease_seconds: float = Field(default=30.0, gt=0)
+    # Where an API process keeps uses the database did not take (a failed flush, a shutdown during an
+    # outage) until the database takes them; one subfolder per database; relative to the working directory.
+    usage_spool_dir: str = "keyward-usage-spool"
+    # How long the stale sweep waits before judging, so that uses still buffered in API processes
+    # reach the database first: at least usage_flush_seconds; unset: usage_flush_seconds + 5.
+    stale_sweep_settle_seconds: float | None = Field(default=None, ge=0)
     # Five-field cron (minute hour day month weekday, UTC) for the stale-token sweep; "off" to
     # run it only on demand (`keyward stale-sweep`).
     stale_sweep_cron: str = "17 3 * * *"
@@ -81,6 +90,21 @@ class Settings(BaseSettings):
 
         limits.parse(value)  # raises ValueError: e.g. "60/minute", "1000/hour"
         return value
+
+    @property
+    def sweep_settle_seconds(self) -> float:
+        if self.stale_sweep_settle_seconds is not None:
+            return self.stale_sweep_settle_seconds
+        return self.usage_flush_seconds + 5.0
+
+    @model_validator(mode="after")
+    def _settle_covers_the_flush_interval(self) -> "Settings":
+        if self.stale_sweep_settle_seconds is not None and self.stale_sweep_settle_seconds < self.usage_flush_seconds:
+            raise ValueError(
+                "KEYWARD_STALE_SWEEP_SETTLE_SECONDS must be at least KEYWARD_USAGE_FLUSH_SECONDS: a shorter wait "
+                "judges tokens before uses still buffered in API processes reach the database"
+            )
+        return self
 
 
 @lru_cache

@@ -22,6 +22,9 @@ mutation($input: WorkspaceSettingsInput!) { updateWorkspaceSettings(input: $inpu
 async def keyward(settings: Settings, *args: str, redis_url: str | None = None) -> tuple[int, str, str]:
     env = {**os.environ, "KEYWARD_DATABASE_URL": settings.database_url}
     env.pop("KEYWARD_REDIS_URL", None)
+    if args[0] == "stale-sweep":
+        # The sweep waits as long as API processes may hold a use: here they flush every 0.1 s.
+        env |= {"KEYWARD_USAGE_FLUSH_SECONDS": "0.1", "KEYWARD_STALE_SWEEP_SETTLE_SECONDS": "0.1"}
     if redis_url:
         env["KEYWARD_REDIS_URL"] = redis_url
     process = await asyncio.create_subprocess_exec(

@@ -11,6 +11,7 @@ from app.graphql.ids import pk_of
 from app.models import ManagementToken
 from app.usage import keys
 from app.usage.flush import flush
+from app.usage.lease import LeaseLost
 from app.usage.memory import MemoryUsageBuffer
 from app.usage.model import UsageKind, Use
 from app.usage.redis_buffer import RedisUsageBuffer
@@ -225,22 +226,36 @@ async def test_in_process_flush_interrupted_puts_the_batch_back(api: Api) -> Non
     assert len(buffer) == 0
 
 
-async def test_a_slow_flush_never_deletes_what_a_later_flush_took(api: Api, redis_buffer: RedisUsageBuffer) -> None:
-    # given flush A took the buffer, and flush B (another worker) took over its processing keys
-    [pk] = await _tokens(api, 1)
-    await redis_buffer.record(Use(MT, pk, T0, "192.0.2.1"))
-    batch_a = await redis_buffer.take()
-    assert batch_a is not None
-    await flush(redis_buffer)  # B: replays A's batch and completes it
-    # when a new use is taken by flush C, and then A finally completes
-    await redis_buffer.record(Use(MT, pk, T0 + timedelta(hours=1), "192.0.2.2"))
-    batch_c = await redis_buffer.take()
-    assert batch_c is not None and not batch_c.leftover
-    await redis_buffer.complete(batch_a)
-    # then C's keys are still there for C (or the next flush) to write
-    assert await redis_buffer.redis.exists(keys.PROCESSING) == 1
-    await flush(redis_buffer)
-    assert (await ManagementToken.get(id=pk)).last_used_at == T0 + timedelta(hours=1)
+async def test_a_slow_flush_never_deletes_what_a_later_flush_took(api: Api, redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    slow = RedisUsageBuffer(client, timeout=5.0, lease_seconds=0.2)
+    others = RedisUsageBuffer(client, timeout=5.0)
+    try:
+        # given flush A took the buffer under a lease it then failed to renew (a frozen worker),
+        [pk] = await _tokens(api, 1)
+        await slow.record(Use(MT, pk, T0, "192.0.2.1"))
+        lease_a = await slow.lease.try_acquire()
+        assert lease_a is not None
+        batch_a = await slow.take(lease_a)
+        assert batch_a is not None
+        # and flush B took A's batch over once that lease had expired, and completed it
+        await asyncio.sleep(0.3)
+        assert (await flush(others)).uses == 1
+        # when a new use is taken by flush C, and then A finally completes
+        await others.record(Use(MT, pk, T0 + timedelta(hours=1), "192.0.2.2"))
+        lease_c = await others.lease.try_acquire()
+        assert lease_c is not None
+        batch_c = await others.take(lease_c)
+        assert batch_c is not None and not batch_c.leftover
+        with pytest.raises(LeaseLost):
+            await slow.complete(batch_a)
+        # then C's keys are still there for C (or, here, the flush after C's lease is gone) to write
+        assert await client.exists(keys.PROCESSING) == 1
+        await others.lease.release(lease_c)
+        await flush(others)
+        assert (await ManagementToken.get(id=pk)).last_used_at == T0 + timedelta(hours=1)
+    finally:
+        await client.aclose()
 
 
 async def test_concurrent_flushes_write_everything_once(api: Api, redis_buffer: RedisUsageBuffer) -> None:

@@ -21,6 +21,11 @@ from workers.settings import WorkerSettings
 VIEWER = "{ viewer { kind } }"
 
 
+def _sweeping(settings: Settings) -> Settings:
+    """The worker's settings when the API processes flush every 0.1 s (the sweep waits that long first)."""
+    return settings.model_copy(update={"usage_flush_seconds": 0.1, "stale_sweep_settle_seconds": 0.1})
+
+
 async def _old_token(api: Api, days: int) -> tuple[str, str]:
     owner = await api.sign_up()
     token_id, secret = await api.create_token(owner, ["VIEW_PROJECTS"])
@@ -41,7 +46,7 @@ async def test_stale_sweep_job_counts_uses_still_in_redis(
     assert (await token_row(used_id)).last_used_at is None
     # when the sweep job runs with the ctx the worker's startup builds
     ctx: dict[str, object] = {"job_id": "cron:stale_sweep:42"}
-    await context.startup(ctx, redis_settings)
+    await context.startup(ctx, _sweeping(redis_settings))
     try:
         outcome = await jobs.stale_sweep(ctx)
         again = await jobs.stale_sweep(ctx)
@@ -77,7 +82,7 @@ async def test_a_burst_worker_flushes_on_startup_and_runs_enqueued_sweeps(
         functions=WorkerSettings.functions,
         cron_jobs=WorkerSettings.cron_jobs,
         redis_settings=redis_config,
-        on_startup=functools.partial(context.startup, settings=redis_settings),
+        on_startup=functools.partial(context.startup, settings=_sweeping(redis_settings)),
         on_shutdown=context.shutdown,
         burst=True,
         poll_delay=0.05,

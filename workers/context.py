@@ -1,5 +1,6 @@
 """What the worker's jobs share: settings, Tortoise, and the Redis usage buffer (arq's on_startup)."""
 
+import logging
 from typing import Any
 
 from redis.asyncio import Redis
@@ -11,6 +12,12 @@ from app.usage.flush import flush
 from app.usage.memory import MemoryUsageBuffer
 from app.usage.redis_buffer import RedisUsageBuffer
 
+log = logging.getLogger("keyward.worker")
+
+# The worker has no request to protect: generous, but bounded, so a Redis that stops answering
+# fails a job instead of hanging it.
+REDIS_TIMEOUT_SECONDS = 5.0
+
 
 async def startup(ctx: dict[str, Any], settings: Settings | None = None) -> None:
     settings = settings or get_settings()
@@ -21,10 +28,16 @@ async def startup(ctx: dict[str, Any], settings: Settings | None = None) -> None
     if ctx["owns_database"]:
         await Tortoise.init(config=db.tortoise_config(settings.database_url), _enable_global_fallback=True)
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        redis = Redis.from_url(
+            settings.redis_url,
+            decode_responses=True,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+        )
         ctx["usage_redis"] = redis
-        # The worker has no request to protect: generous timeouts.
-        ctx["usage"] = RedisUsageBuffer(redis, timeout=5.0)
+        ctx["usage"] = RedisUsageBuffer(
+            redis, timeout=REDIS_TIMEOUT_SECONDS, lease_seconds=settings.usage_flush_lease_seconds
+        )
     else:
         # `keyward stale-sweep` without Redis: nothing is buffered outside the API processes.
         ctx["usage"] = MemoryUsageBuffer()
@@ -33,7 +46,14 @@ async def startup(ctx: dict[str, Any], settings: Settings | None = None) -> None
 async def shutdown(ctx: dict[str, Any]) -> None:
     try:
         if "usage" in ctx:
-            await flush(ctx["usage"])  # a graceful stop leaves nothing waiting
+            # A graceful stop leaves nothing waiting when it can; when Redis or the database is
+            # away the uses stay in Redis (taken or not) for the next flush, so nothing is lost.
+            try:
+                await flush(ctx["usage"])
+            except Exception as exc:
+                log.warning(
+                    "worker: final flush not done (%s); the uses stay in Redis for the next one", type(exc).__name__
+                )
     finally:
         redis = ctx.pop("usage_redis", None)
         if redis is not None:

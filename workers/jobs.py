@@ -8,33 +8,54 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from app.services.stale_sweep import SweepResult, run_sweep
+from app.services.stale_sweep import SweepResult, sweep_when_usage_settled
 from app.services.webhook_delivery import DeliveryConfig, delivery_round
 from app.usage.flush import FlushResult, flush
 
 log = logging.getLogger("keyward.worker")
 
 
-async def flush_usage(ctx: dict[str, Any]) -> dict[str, int]:
-    """Buffered uses → database. Safe to run concurrently and to re-run after a crash."""
+def _outcome(result: FlushResult) -> dict[str, Any]:
+    return {
+        "uses": result.uses,
+        "rows_changed": result.rows_changed,
+        "batches": result.batches,
+        "dead_lettered": result.dead_lettered,
+        "skipped": result.skipped,
+    }
+
+
+async def flush_usage(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Buffered uses → database. Single-flight: while another flush holds the lease, this one does nothing."""
     result: FlushResult = await flush(ctx["usage"])
     if result.uses:
         log.info(
-            "flushed %d uses in %d batch(es), %d rows changed",
+            "flushed %d uses in %d batch(es), %d rows changed%s",
             result.uses,
             result.batches,
             result.rows_changed,
+            f", {result.dead_lettered} set aside" if result.dead_lettered else "",
         )
-    return {"uses": result.uses, "rows_changed": result.rows_changed, "batches": result.batches}
+    return _outcome(result)
+
+
+async def _flush_everything(ctx: dict[str, Any]) -> None:
+    """The sweep's flush: wait for a running flush to finish (or its lease to expire), then flush."""
+    result: FlushResult = await flush(ctx["usage"], wait=None)
+    if result.uses:
+        log.info("flushed %d uses before the stale sweep", result.uses)
 
 
 async def stale_sweep(ctx: dict[str, Any]) -> dict[str, Any]:
-    """Flush first, so a token used seconds ago is not judged on an old `last_used_at`; then sweep.
+    """Sweep once every use made before it started is in the database (see `sweep_when_usage_settled`).
 
     The sweep id is arq's job id: a cron tick retried after a crash writes nothing twice.
     """
-    await flush_usage(ctx)
-    result: SweepResult = await run_sweep(sweep_id=str(ctx.get("job_id") or "") or None)
+    result: SweepResult = await sweep_when_usage_settled(
+        lambda: _flush_everything(ctx),
+        settle_seconds=ctx["settings"].sweep_settle_seconds,
+        sweep_id=str(ctx.get("job_id") or "") or None,
+    )
     log.info(
         "stale sweep %s: %d stale, %d newly flagged, %d revoked, %d report(s)",
         result.sweep_id,

@@ -3,7 +3,10 @@
 Read from the environment at import: KEYWARD_REDIS_URL (required), KEYWARD_DATABASE_URL,
 KEYWARD_USAGE_FLUSH_SECONDS (default 10), KEYWARD_STALE_SWEEP_CRON (default daily at 03:17 UTC) and
 KEYWARD_WEBHOOK_DELIVERY_SECONDS (default 5; the webhook settings in app/settings.py).
-`unique=True` lets several workers run side by side: each cron tick runs once.
+`unique=True` lets several workers run side by side: each cron tick runs once, and the flush's
+lease keeps a flush that outlives its tick from overlapping the next. `keyward worker` runs it as
+a `ReconnectingWorker` (waits out Redis outages); `arq workers.settings.WorkerSettings` runs arq's
+own Worker, which exits when Redis goes away.
 """
 
 from typing import Any
@@ -52,6 +55,8 @@ class WorkerSettings:
         )
     on_startup = on_startup
     on_shutdown = on_shutdown
+    # arq's default is 300 s; the sweep first waits for buffered uses to settle.
+    job_timeout = max(300.0, _settings.sweep_settle_seconds + 600.0)
     redis_settings = RedisSettings.from_dsn(_settings.redis_url or "redis://127.0.0.1:6379/0")
     # Liveness for orchestrators: `arq --check workers.settings.WorkerSettings`.
     health_check_interval = 60

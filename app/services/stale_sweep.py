@@ -6,6 +6,11 @@ that has stale tokens, flags the tokens (`stale_since`, only once), revokes thos
 least `auto_revoke_stale_after_days` when the workspace set it, and audits every new flag and
 every revocation with the system as the actor.
 
+It judges on `last_used_at`, which lags behind the real last use by as long as a use can wait in
+an API process's buffer. `sweep_when_usage_settled` therefore judges as of the moment it starts,
+but only after that lag has passed and the buffer it can reach is flushed: every use made before
+that moment is then in the database, whichever process buffered it.
+
 Running it twice at once or twice in a row is safe:
 - PostgreSQL: a transaction-scoped advisory lock makes concurrent sweeps take turns;
 - the unique (workspace, sweep_id) on reports makes a replayed run (same sweep id, e.g. an arq
@@ -14,7 +19,10 @@ Running it twice at once or twice in a row is safe:
   so no token is flagged, revoked or audited twice.
 """
 
+import asyncio
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +35,8 @@ from app.security.principal import SYSTEM
 from app.services import events
 from app.services.actors import actor_of
 from app.services.auth import utcnow
+
+log = logging.getLogger("keyward.stale_sweep")
 
 ADVISORY_LOCK_KEY = 0x4B57_5357  # "KWSW": one number shared by every Keyward sweep
 
@@ -86,7 +96,33 @@ class _Dialect:
         return "true" if self.postgres else "json('true')"
 
 
+async def sweep_when_usage_settled(
+    flush_reachable_usage: Callable[[], Awaitable[object]],
+    *,
+    settle_seconds: float,
+    sweep_id: str | None = None,
+) -> SweepResult:
+    """Sweep as of now, once every use made before now has reached the database.
+
+    `settle_seconds` is the longest a use can wait in an API process before it reaches the
+    database or Redis (their flush interval, plus room for the flush itself); then
+    `flush_reachable_usage` writes what this process can reach (its own buffer, or Redis), and the
+    sweep judges every token as of the moment it started. A use recorded after that moment never
+    makes a token stale; it is in the database too when its flush came before the sweep's query.
+    """
+    as_of = utcnow()
+    if settle_seconds > 0:
+        log.info("stale sweep: waiting %.1f s for uses buffered in API processes to reach the database", settle_seconds)
+        await asyncio.sleep(settle_seconds)
+    await flush_reachable_usage()
+    return await run_sweep(sweep_id=sweep_id, now=as_of)
+
+
 async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None) -> SweepResult:
+    """Judge every active token as of `now` (default: this moment) on what the database holds.
+
+    Flags carry `now` (stale as of then); revocations and audit events carry the time they happen.
+    """
     now = now or utcnow()
     sweep_id = sweep_id or f"manual:{uuid.uuid4().hex}"
     async with in_transaction("default") as conn:
@@ -131,7 +167,7 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
             "revoked_at IS NULL",
             "AND e.auto_revoked",
             "management_token.revoked",
-            at,
+            recorded_at,  # revoked when it happens, even when judged as of an earlier moment
             recorded_at,
             ids,
             automatic=True,
@@ -225,7 +261,8 @@ async def _change_and_audit(
     UPDATE returned); SQLite has no such CTE, but its one writer holds the database for this
     transaction, so auditing the same selection just before the UPDATE is as exact.
     """
-    # Parameters: 1 the sweep's time, 2 the report ids, 3 when the events are recorded.
+    # Parameters: 1 the time assigned (flagged: the sweep's time; revoked: now), 2 the report ids,
+    # 3 when the events are recorded.
     details = d.json_object(
         "name",
         "t.name",

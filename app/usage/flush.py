@@ -1,23 +1,28 @@
 """The flush: buffer → database, the same function for the arq worker and the embedded mode.
 
+Single-flight: a flush first holds the buffer's lease (`lease.py`); a flush that cannot get it
+does nothing (`FlushResult.skipped`), unless it was asked to `wait` for the one that holds it.
+
 Order of steps, and why a crash between any two loses nothing:
 1. take the whole buffer atomically (Redis: RENAME to the processing key; in process: swap the dict);
 2. write it in batches with set-based UPDATEs that keep the newest time (a replay is harmless);
-3. only after the database has the rows, drop what was taken.
-A crash before 3 leaves the processing key for the next flush (Redis), or puts the batch back
-(in process).
+   rows the database refuses are isolated and set aside (`isolation.py`), the rest is written;
+3. only after the database has the rows, drop what was taken (only while still holding the lease).
+A crash before 3 leaves the processing key for the first flush after the lease expired (Redis),
+or puts the batch back (in process).
 """
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from tortoise import BaseDBAsyncClient
-
+from app.usage.dead_letters import DeadLetter
+from app.usage.isolation import write_isolating
+from app.usage.lease import Lease
 from app.usage.model import Use
-from app.usage.writer import write_uses
 
 BATCH_SIZE = 5000
 
@@ -26,14 +31,17 @@ Hook = Callable[[str], Awaitable[None]]
 
 class Batch(Protocol):
     leftover: bool
+    unreadable: int
 
     def chunks(self, size: int) -> AsyncIterator[list[Use]]: ...
 
 
 class UsageSource(Protocol):
-    async def take(self) -> Batch | None: ...
+    def exclusive(self, *, wait: float | None) -> AbstractAsyncContextManager[Lease | None]: ...
+    async def take(self, lease: Lease) -> Batch | None: ...
     async def complete(self, batch: Batch) -> None: ...
     async def abandon(self, batch: Batch) -> None: ...
+    async def set_aside(self, letters: Sequence[DeadLetter]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,8 @@ class FlushResult:
     uses: int = 0
     rows_changed: int = 0
     batches: int = 0
+    dead_lettered: int = 0  # refused by the database or unreadable: set aside, not written
+    skipped: bool = False  # another flush held the lease
 
 
 async def read_ahead(chunks: AsyncIterator[list[Use]]) -> AsyncIterator[list[Use]]:
@@ -66,20 +76,36 @@ async def flush(
     *,
     batch_size: int = BATCH_SIZE,
     hook: Hook | None = None,
-    connection: BaseDBAsyncClient | None = None,
+    wait: float | None = 0.0,
 ) -> FlushResult:
-    """Write everything buffered so far. `hook(step)` runs after "taken" and "written" (tests crash there)."""
-    uses = changed = batches = 0
-    # At most two rounds: first a batch a crashed flush left behind, then what is pending now.
+    """Write everything buffered so far, unless another flush is running (then return `skipped`).
+
+    `wait`: how long to wait for a running flush to finish first (None: as long as it runs; its
+    lease bounds that when its owner died). `hook(step)` runs after "taken" and "written" (tests crash there).
+    """
+    async with source.exclusive(wait=wait) as lease:
+        if lease is None:
+            return FlushResult(skipped=True)
+        return await _flush_holding(source, lease, batch_size, hook)
+
+
+async def _flush_holding(source: UsageSource, lease: Lease, batch_size: int, hook: Hook | None) -> FlushResult:
+    uses = changed = batches = refused = unreadable = 0
+    # At most two rounds: first a batch a dead flush left behind, then what is pending now.
     for _ in range(2):
-        batch = await source.take()
+        batch = await source.take(lease)
         if batch is None:
             break
         try:
             if hook:
                 await hook("taken")
             async for chunk in read_ahead(batch.chunks(batch_size)):
-                changed += await write_uses(chunk, connection)
+                lease.check()
+                outcome = await write_isolating(chunk)
+                if outcome.refused:
+                    await source.set_aside(outcome.refused)
+                changed += outcome.changed
+                refused += len(outcome.refused)
                 uses += len(chunk)
                 batches += 1
             if hook:
@@ -87,7 +113,8 @@ async def flush(
         except BaseException:
             await source.abandon(batch)
             raise
+        unreadable += batch.unreadable
         await source.complete(batch)
         if not batch.leftover:
             break
-    return FlushResult(uses, changed, batches)
+    return FlushResult(uses, changed, batches, refused + unreadable)

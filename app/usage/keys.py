@@ -14,7 +14,14 @@ PENDING_IP = f"{PREFIX}:pending:ip"
 # What a flush has taken (renamed from PENDING) and not yet seen committed to the database.
 PROCESSING = f"{PREFIX}:processing"
 PROCESSING_IP = f"{PREFIX}:processing:ip"
-# Which flush currently owns PROCESSING: only that flush may delete it.
-PROCESSING_OWNER = f"{PREFIX}:processing:owner"
+# The flush lease: the owner id of the one flush that may take and complete PROCESSING, with an
+# expiry its owner keeps renewing; a dead owner's lease expires and the next flush takes over.
+FLUSH_LEASE = f"{PREFIX}:flush:lease"
 
-ALL = (PENDING, PENDING_IP, PROCESSING, PROCESSING_IP, PROCESSING_OWNER)
+# Uses the database refused, or entries that could not be read, moved aside (a capped list of JSON
+# objects, newest first) so that they never block a batch again.
+DEAD_LETTERS = f"{PREFIX}:dead"
+DEAD_LETTERS_KEPT = 10_000
+
+# Everything a drained buffer no longer holds (the dead letters stay on purpose).
+ALL = (PENDING, PENDING_IP, PROCESSING, PROCESSING_IP, FLUSH_LEASE)

@@ -1,9 +1,16 @@
 """The in-process usage buffer: the embedded mode's buffer, and the Redis buffer's fallback."""
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
+from app.usage import dead_letters
+from app.usage.dead_letters import DeadLetter
+from app.usage.lease import Lease, LocalLease
 from app.usage.model import UsageKind, Use
+
+log = logging.getLogger("keyward.usage")
 
 
 @dataclass
@@ -12,6 +19,7 @@ class MemoryBatch:
 
     uses: list[Use]
     leftover: bool = field(default=False)
+    unreadable: int = field(default=0)
 
     async def chunks(self, size: int) -> AsyncIterator[list[Use]]:
         for start in range(0, len(self.uses), size):
@@ -19,10 +27,11 @@ class MemoryBatch:
 
 
 class MemoryUsageBuffer:
-    """Newest use per credential in a dict. Only the event loop touches it, so no lock is needed."""
+    """Newest use per credential in a dict. Only the event loop touches it, so no lock is needed to record."""
 
     def __init__(self) -> None:
         self._pending: dict[tuple[UsageKind, int], Use] = {}
+        self._flushing = LocalLease()
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -41,7 +50,11 @@ class MemoryUsageBuffer:
 
     # ---- the flush side (UsageSource) ----
 
-    async def take(self) -> MemoryBatch | None:
+    def exclusive(self, *, wait: float | None) -> AbstractAsyncContextManager[Lease | None]:
+        """One flush of this buffer at a time, so whoever waits for a flush sees it finished."""
+        return self._flushing.hold(wait=wait)
+
+    async def take(self, lease: Lease | None = None) -> MemoryBatch | None:
         if not self._pending:
             return None
         taken, self._pending = self._pending, {}
@@ -54,3 +67,7 @@ class MemoryUsageBuffer:
         """The write failed: put the batch back (newest still wins against uses recorded since)."""
         for use in batch.uses:
             self.add(use)
+
+    async def set_aside(self, letters: Sequence[DeadLetter]) -> None:
+        """In process there is nowhere else to keep them: the log line and the metric are the record."""
+        dead_letters.report(letters)

@@ -1,6 +1,8 @@
 """What the usage buffer stores: the newest use of a credential (time and client IP)."""
 
 import enum
+import functools
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,12 +41,43 @@ def from_micros(micros: int) -> datetime:
     return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
 
 
+# Primary keys are BIGINT (PostgreSQL) / INTEGER (SQLite): positive and below 2**63.
+MAX_ID = 2**63 - 1
+
+
 def parse_member(member: str) -> tuple[UsageKind, int] | None:
+    """`"mt:42"` → (MANAGEMENT_TOKEN, 42); None for anything that is not a kind and a valid row id."""
     kind, _, pk = member.partition(":")
     try:
-        return UsageKind(kind), int(pk)
+        parsed = UsageKind(kind), int(pk)
     except ValueError:
         return None
+    return parsed if 0 < parsed[1] <= MAX_ID else None
+
+
+@functools.lru_cache(maxsize=4096)
+def ip_or_none(value: str | None) -> str | None:
+    """The client address as a canonical IP address string, or None when `value` is not one.
+
+    The usage boundary: every use is recorded, and every use read back from Redis or a spool file
+    is written, with this, so a value that is not an address (a forged header, an entry an older
+    version left in Redis) is stored as unknown instead of failing a batch. An IPv6 zone
+    (``fe80::1%eth0``) says nothing about the client and is dropped; an IPv4 client seen on a
+    dual-stack socket (``::ffff:192.0.2.1``) is stored as the IPv4 address. Cached: the request
+    path sees the same few addresses over and over.
+    """
+    if not value:
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        if address.scope_id:
+            address = ipaddress.IPv6Address(str(address).partition("%")[0])
+    return str(address)
 
 
 def newest(uses: Iterable[Use]) -> dict[tuple[UsageKind, int], Use]:

@@ -2,24 +2,42 @@
 
 Embedded (no Redis): uses collect in process and this task flushes them to the database every
 `usage_flush_seconds`, and once more at shutdown.
-With Redis: the arq worker flushes; this process only moves its in-process fallback back into
-Redis when Redis returns, and at shutdown writes whatever Redis would still not take straight to
-the database, so a graceful shutdown loses nothing.
+With Redis: the arq worker flushes; this process moves its in-process fallback back into Redis
+when Redis returns, writes it straight to the database when Redis has stayed away for a whole
+flush interval, and at shutdown writes whatever Redis would still not take to the database.
+
+Whatever the database does not take (a flush that fails, a shutdown during an outage) is also
+written to this process's spool file (`spool.py`): a later start, or this process once the
+database answers, writes it. A spool left by a process that is gone is written at start-up.
 """
 
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from app.usage.availability import Availability
 from app.usage.flush import FlushResult, flush
 from app.usage.memory import MemoryUsageBuffer
-from app.usage.model import UsageKind, Use
+from app.usage.model import UsageKind, Use, ip_or_none
 from app.usage.redis_buffer import RedisUsageBuffer
+from app.usage.spool import UsageSpool, directory_for
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 log = logging.getLogger("keyward.usage")
+
+# Uses this process could neither write nor spool at shutdown (`keyward serve` exits non-zero then).
+_dropped_at_shutdown = 0
+
+
+def uses_dropped_at_shutdown() -> int:
+    return _dropped_at_shutdown
 
 
 def connect_redis(url: str, *, timeout: float, max_connections: int = 32) -> Redis:
@@ -47,11 +65,18 @@ class UsageRuntime:
         *,
         flush_seconds: float,
         redis: Redis | None = None,
+        spool: UsageSpool | None = None,
     ) -> None:
         self.buffer = buffer
         self.flush_seconds = flush_seconds
+        self.spool = spool
+        self.database = Availability(
+            log, "usage flush", "the database", while_down="uses stay in process and in the spool file until it answers"
+        )
         self._redis = redis
         self._task: asyncio.Task[None] | None = None
+        self._orphans_waiting = spool is not None
+        self._fallback_flushed_at = time.monotonic()
 
     @classmethod
     def create(
@@ -62,50 +87,173 @@ class UsageRuntime:
         redis_timeout: float,
         retry_seconds: float,
         max_connections: int = 32,
+        spool_dir: str | None = None,
     ) -> "UsageRuntime":
+        spool = UsageSpool(spool_dir) if spool_dir else None
         if not redis_url:
-            return cls(MemoryUsageBuffer(), flush_seconds=flush_seconds)
+            return cls(MemoryUsageBuffer(), flush_seconds=flush_seconds, spool=spool)
         redis = connect_redis(redis_url, timeout=redis_timeout, max_connections=max_connections)
         return cls(
             RedisUsageBuffer(redis, timeout=redis_timeout, retry_after=retry_seconds),
             flush_seconds=flush_seconds,
             redis=redis,
+            spool=spool,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "UsageRuntime":
+        return cls.create(
+            settings.redis_url,
+            flush_seconds=settings.usage_flush_seconds,
+            redis_timeout=settings.usage_redis_timeout_seconds,
+            retry_seconds=settings.usage_redis_retry_seconds,
+            max_connections=settings.usage_redis_max_connections,
+            spool_dir=str(directory_for(settings.usage_spool_dir, settings.database_url)),
         )
 
     @property
     def uses_redis(self) -> bool:
         return isinstance(self.buffer, RedisUsageBuffer)
 
+    @property
+    def in_process(self) -> MemoryUsageBuffer:
+        """The uses this process holds itself: the embedded buffer, or Redis's fallback."""
+        return self.buffer.fallback if isinstance(self.buffer, RedisUsageBuffer) else self.buffer
+
+    def redis_status(self) -> str | None:
+        """None without Redis; "ok", or "degraded" while Redis does not answer (uses are kept in process)."""
+        if not isinstance(self.buffer, RedisUsageBuffer):
+            return None
+        return "degraded" if self.buffer.degraded else "ok"
+
+    async def probe_redis(self) -> str | None:
+        """`redis_status()` after asking Redis now (bounded by the request path's timeouts)."""
+        if isinstance(self.buffer, RedisUsageBuffer):
+            await self.buffer.ping()
+        return self.redis_status()
+
     async def record(self, kind: UsageKind, pk: int, ip: str | None, at: datetime | None = None) -> None:
-        """The request path's only usage work: one Redis round trip at most, no database query."""
-        await self.buffer.record(Use(kind, pk, at or datetime.now(UTC), ip))
+        """The request path's only usage work: one Redis round trip at most, no database query.
+
+        `ip` is kept only when it is an IP address (else the use is recorded from an unknown address).
+        """
+        await self.buffer.record(Use(kind, pk, at or datetime.now(UTC), ip_or_none(ip)))
 
     # ---- background work ----
 
     async def start(self) -> None:
+        if self.spool is not None:
+            try:
+                await asyncio.to_thread(self.spool.open)
+            except OSError as exc:
+                log.warning(
+                    "usage: the spool folder %s is not usable (%s): uses the database cannot take at shutdown "
+                    "would be dropped; set KEYWARD_USAGE_SPOOL_DIR to a writable folder",
+                    self.spool.directory,
+                    type(exc).__name__,
+                )
+            await self._replay_orphans()
         self._task = asyncio.create_task(self._run(), name="keyward-usage")
 
     async def _run(self) -> None:
         while True:
             if isinstance(self.buffer, RedisUsageBuffer):
                 await asyncio.sleep(self.buffer.retry_after)
-                if len(self.buffer.fallback):
-                    await self.buffer.drain_fallback()
+                await self._hand_back_fallback(self.buffer)
             else:
                 await asyncio.sleep(self.flush_seconds)
-                try:
-                    await flush(self.buffer)
-                except Exception:
-                    log.exception("usage flush failed; the uses stay buffered for the next one")
+                await self._flush_in_process(self.buffer)
+            if self._orphans_waiting:
+                await self._replay_orphans()
+
+    async def _hand_back_fallback(self, buffer: RedisUsageBuffer) -> None:
+        """Redis mode: fallback → Redis once it answers; → the database when Redis stays away a whole interval."""
+        if not len(buffer.fallback):
+            self._fallback_flushed_at = time.monotonic()
+            return
+        await buffer.drain_fallback()
+        if not len(buffer.fallback):
+            self._fallback_flushed_at = time.monotonic()
+            await self._clear_spool()
+        elif time.monotonic() - self._fallback_flushed_at >= self.flush_seconds:
+            if await self._flush_in_process(buffer.fallback) is not None:
+                log.info("usage: Redis is away; wrote the uses kept in process straight to the database")
+            self._fallback_flushed_at = time.monotonic()
+
+    async def _flush_in_process(self, buffer: MemoryUsageBuffer, *, raising: bool = False) -> FlushResult | None:
+        """Flush what this process holds; on failure keep it (and spool it), log once per outage."""
+        try:
+            result = await flush(buffer, wait=None)
+        except Exception as exc:
+            self.database.down(exc)
+            await self._spool(buffer.snapshot())
+            if raising:
+                raise
+            return None
+        self.database.up()
+        await self._clear_spool()
+        return result
+
+    async def _spool(self, uses: list[Use]) -> bool:
+        if self.spool is None or not self.spool.ready:
+            return False
+        try:
+            await asyncio.to_thread(self.spool.save, uses)
+        except OSError as exc:
+            log.error("usage: could not write the spool file %s (%s)", self.spool.path, type(exc).__name__)
+            return False
+        return True
+
+    async def _clear_spool(self) -> None:
+        if self.spool is not None and self.spool.ready and self.spool.holds_uses():
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(self.spool.clear)
+
+    async def _replay_orphans(self) -> None:
+        """Write the spool files of processes that are gone; keep them for the next try when that fails."""
+        assert self.spool is not None
+        try:
+            orphans = await asyncio.to_thread(lambda: list(self.spool.orphans()) if self.spool else [])
+        except OSError as exc:
+            log.warning("usage: could not read the spool folder %s (%s)", self.spool.directory, type(exc).__name__)
+            self._orphans_waiting = False
+            return
+        failed = False
+        for orphan in orphans:
+            if failed:
+                orphan.release()
+                continue
+            buffer = MemoryUsageBuffer()
+            for use in orphan.uses:
+                buffer.add(use)
+            try:
+                result = await flush(buffer, wait=None)
+            except Exception as exc:
+                orphan.release()
+                self.database.down(exc)
+                failed = True
+                continue
+            await asyncio.to_thread(orphan.done)
+            log.info("usage: wrote %d uses from the spool file %s to the database", result.uses, orphan.path.name)
+        self._orphans_waiting = failed
 
     async def flush_now(self) -> FlushResult:
-        """Embedded mode: write what is buffered. With Redis: move the fallback back into Redis."""
+        """Write what this process holds now (raises when the database does not take it).
+
+        Embedded: the buffer. With Redis: the fallback goes back to Redis, or to the database when
+        Redis is still away (the worker flushes Redis).
+        """
         if isinstance(self.buffer, RedisUsageBuffer):
             await self.buffer.drain_fallback()
-            return FlushResult()
-        return await flush(self.buffer)
+            if not len(self.buffer.fallback):
+                return FlushResult()
+        result = await self._flush_in_process(self.in_process, raising=True)
+        assert result is not None
+        return result
 
     async def stop(self) -> None:
+        """Stop the background task; write what is left, or spool it; never lose a use silently."""
+        global _dropped_at_shutdown
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -114,12 +262,34 @@ class UsageRuntime:
         try:
             if isinstance(self.buffer, RedisUsageBuffer):
                 await self.buffer.drain_fallback()
-                if len(self.buffer.fallback):
-                    # Redis is still away: the database is the only place left that keeps them.
-                    result = await flush(self.buffer.fallback)
-                    log.info("usage: wrote %d uses Redis would not take straight to the database", result.uses)
-            else:
-                await flush(self.buffer)
+            left = len(self.in_process)
+            if left:
+                try:
+                    await flush(self.in_process, wait=None)
+                except Exception as exc:
+                    self.database.down(exc)
+                else:
+                    if self.uses_redis:
+                        log.info("usage: wrote %d uses Redis would not take straight to the database", left)
+                    await self._clear_spool()
+                    left = 0
+            if left and await self._spool(self.in_process.snapshot()):
+                log.warning(
+                    "usage: the database did not take %d uses at shutdown; they are in the spool file %s, "
+                    "and the next start writes them",
+                    left,
+                    self.spool.path if self.spool else "",
+                )
+            elif left:
+                _dropped_at_shutdown += left
+                log.error(
+                    "usage: dropped %d uses at shutdown: the database did not take them and no spool file could "
+                    "keep them (KEYWARD_USAGE_SPOOL_DIR)",
+                    left,
+                )
         finally:
+            if self.spool is not None:
+                with contextlib.suppress(OSError):
+                    self.spool.close()
             if self._redis is not None:
                 await self._redis.aclose()

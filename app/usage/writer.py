@@ -45,17 +45,27 @@ def _sqlite(table: str, extra: str, uses: Sequence[Use]) -> tuple[str, list[Any]
     return sql, params
 
 
-async def write_uses(uses: Sequence[Use], connection: BaseDBAsyncClient | None = None) -> int:
-    """Apply one batch; returns the number of rows changed. Callers keep batches in the thousands."""
+def by_kind(uses: Sequence[Use]) -> dict[UsageKind, list[Use]]:
+    """The newest use per credential, grouped by the table it is written to."""
+    grouped: dict[UsageKind, list[Use]] = {}
+    for use in newest(uses).values():
+        grouped.setdefault(use.kind, []).append(use)
+    return grouped
+
+
+async def write_kind(kind: UsageKind, uses: Sequence[Use], connection: BaseDBAsyncClient | None = None) -> int:
+    """One statement for uses of one kind (one use per credential); returns the number of rows changed."""
     conn = connection or get_connection("default")
     build = _postgres if conn.capabilities.dialect == "postgres" else _sqlite
+    table, extra = _TABLES[kind]
+    sql, params = build(table, extra, uses)
+    count, _ = await conn.execute_query(sql, params)
+    return int(count)
+
+
+async def write_uses(uses: Sequence[Use], connection: BaseDBAsyncClient | None = None) -> int:
+    """Apply one batch; returns the number of rows changed. Callers keep batches in the thousands."""
     changed = 0
-    by_kind: dict[UsageKind, list[Use]] = {}
-    for use in newest(uses).values():
-        by_kind.setdefault(use.kind, []).append(use)
-    for kind, rows in by_kind.items():
-        table, extra = _TABLES[kind]
-        sql, params = build(table, extra, rows)
-        count, _ = await conn.execute_query(sql, params)
-        changed += count
+    for kind, rows in by_kind(uses).items():
+        changed += await write_kind(kind, rows, connection)
     return changed

@@ -3,6 +3,7 @@
 Ports come from KEYWARD_TEST_PORTS (`tests/support/ports.py`).
 """
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -60,16 +61,27 @@ def _wait_until_up(server: Server) -> None:
     raise RuntimeError(f"keyward serve did not answer within {STARTUP_SECONDS} s:\n{server.log()}")
 
 
-def _start(database_url: str, redis_url: str | None, settings: dict[str, str], port: int, log_level: str) -> Server:
+def keyward_environment(database_url: str, redis_url: str | None, settings: dict[str, str]) -> dict[str, str]:
+    """This process's environment without its KEYWARD_* variables, plus the given ones."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYWARD_")}
     env["KEYWARD_DATABASE_URL"] = database_url
     if redis_url:
         env["KEYWARD_REDIS_URL"] = redis_url
     env.update({f"KEYWARD_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def _start(
+    database_url: str, redis_url: str | None, settings: dict[str, str], port: int, log_level: str, workers: int = 1
+) -> Server:
+    env = keyward_environment(database_url, redis_url, settings)
     with tempfile.NamedTemporaryFile(prefix=f"keyward-serve-{port}-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
         process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", log_level],
+            [
+                *(sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", log_level),
+                *(("--workers", str(workers)) if workers > 1 else ()),
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -91,13 +103,19 @@ def _stop(server: Server) -> None:
 
 @contextmanager
 def serve_many(
-    count: int, database_url: str, redis_url: str | None = None, *, log_level: str = "warning", **settings: str
+    count: int,
+    database_url: str,
+    redis_url: str | None = None,
+    *,
+    log_level: str = "warning",
+    workers: int = 1,
+    **settings: str,
 ) -> Iterator[list[Server]]:
-    """`count` processes of `keyward serve` with the given KEYWARD_* settings, started side by side."""
+    """`count` processes of `keyward serve` (each with `workers` uvicorn workers) with the given KEYWARD_* settings."""
     servers: list[Server] = []
     try:
         for _ in range(count):
-            servers.append(_start(database_url, redis_url, settings, free_port(), log_level))
+            servers.append(_start(database_url, redis_url, settings, free_port(), log_level, workers))
         for server in servers:
             _wait_until_up(server)
         yield servers
@@ -108,8 +126,22 @@ def serve_many(
 
 @contextmanager
 def serve(
-    database_url: str, redis_url: str | None = None, *, log_level: str = "warning", **settings: str
+    database_url: str, redis_url: str | None = None, *, log_level: str = "warning", workers: int = 1, **settings: str
 ) -> Iterator[Server]:
     """`keyward serve` in its own process with the given KEYWARD_* settings; stopped on exit."""
-    with serve_many(1, database_url, redis_url, log_level=log_level, **settings) as servers:
+    with serve_many(1, database_url, redis_url, log_level=log_level, workers=workers, **settings) as servers:
         yield servers[0]
+
+
+async def run_keyward(database_url: str, redis_url: str | None, *args: str, **settings: str) -> tuple[int, str]:
+    """Run `keyward <args>` to its end with the given KEYWARD_* settings: (exit status, stdout and stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "app.cli", *args),
+        cwd=ROOT,
+        env=keyward_environment(database_url, redis_url, settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, output.decode(errors="replace")

@@ -1,0 +1,38 @@
+"""Whether a service the usage path depends on answers, as last seen, with one log line per change of
+state (never one per retry): Redis for the buffer and the worker, the database for the flush."""
+
+import logging
+import time
+
+
+class Availability:
+    def __init__(self, log: logging.Logger, who: str, service: str, *, while_down: str) -> None:
+        self.log = log
+        self.who = who
+        self.service = service
+        self.while_down = while_down
+        self.reachable = True
+        self._down_since = 0.0
+
+    def down(self, error: BaseException) -> None:
+        if not self.reachable:
+            return
+        self.reachable = False
+        self._down_since = time.monotonic()
+        reason = (str(error).splitlines() or [""])[0][:200]
+        self.log.warning(
+            "%s: %s unavailable (%s%s); %s",
+            self.who,
+            self.service,
+            type(error).__name__,
+            f": {reason}" if reason else "",
+            self.while_down,
+        )
+
+    def up(self) -> None:
+        if self.reachable:
+            return
+        self.reachable = True
+        self.log.info(
+            "%s: %s available again after %.1f s", self.who, self.service, time.monotonic() - self._down_since
+        )

@@ -1,0 +1,155 @@
+"""Redis outages: the worker waits them out with back-off, the API keeps uses in process, and each
+says once when Redis goes and once when it is back. A redis-server of the test's own is stopped
+and started (never the shared one)."""
+
+import asyncio
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from starlette.applications import Starlette
+
+from app.main import create_app
+from app.models import ManagementToken
+from app.settings import Settings
+from app.usage.model import UsageKind, Use
+from app.usage.redis_buffer import RedisUsageBuffer
+from tests.support.api import Api
+from tests.support.many_tokens import seed_tokens
+from tests.support.serve_processes import ROOT, keyward_environment
+from tests.support.throwaway_services import ThrowawayRedis, throwaway_redis
+
+MT = UsageKind.MANAGEMENT_TOKEN
+DOWN, UP = "Redis unavailable", "Redis available again"
+
+
+@contextmanager
+def worker_process(database_url: str, redis_url: str) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """A real `keyward worker` that flushes every second; its output in a file."""
+    settings = {"usage_flush_seconds": "1", "stale_sweep_cron": "off"}
+    with tempfile.NamedTemporaryFile(prefix="keyward-worker-", suffix=".log") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"],
+            cwd=ROOT,
+            env=keyward_environment(database_url, redis_url, settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process, Path(log.name)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def _record(server: ThrowawayRedis, pk: int) -> datetime:
+    client = aioredis.Redis.from_url(server.url, decode_responses=True)
+    try:
+        at = datetime.now(UTC)
+        await RedisUsageBuffer(client, timeout=5.0).record_many([Use(MT, pk, at, "192.0.2.1")])
+        return at
+    finally:
+        await client.aclose()
+
+
+def _output(log: Path) -> str:
+    return log.read_text(errors="replace")
+
+
+async def _until_written(pk: int, at: datetime, process: subprocess.Popen[bytes], log: Path, within: float) -> None:
+    deadline = time.monotonic() + within
+    while (await ManagementToken.get(id=pk)).last_used_at != at:
+        assert process.poll() is None, f"the worker exited with {process.returncode}:\n{_output(log)}"
+        assert time.monotonic() < deadline, f"the use was not flushed within {within} s:\n{_output(log)}"
+        await asyncio.sleep(0.1)
+
+
+async def test_the_worker_survives_a_redis_outage_and_logs_each_change_once(app: Starlette, database_url: str) -> None:
+    first, second = await seed_tokens(2)
+    with throwaway_redis() as server, worker_process(database_url, server.url) as (process, log):
+        # given a worker flushing uses
+        await _until_written(first, await _record(server, first), process, log, within=30)
+        # when Redis goes away for six seconds
+        server.stop()
+        await asyncio.sleep(6)
+        # then the worker is still there, and said so once (not once per retry)
+        assert process.poll() is None, log.read_text()
+        assert log.read_text().count(DOWN) == 1, log.read_text()
+        # and when Redis is back, it flushes again and says so once
+        server.start()
+        await _until_written(second, await _record(server, second), process, log, within=30)
+        output = log.read_text()
+        assert output.count(DOWN) == 1 and output.count(UP) == 1, output
+        assert "Traceback" not in output, output
+
+
+async def test_the_worker_waits_for_redis_at_start(app: Starlette, database_url: str) -> None:
+    [pk] = await seed_tokens(1)
+    with throwaway_redis() as server:
+        server.stop()
+        with worker_process(database_url, server.url) as (process, log):
+            # given a worker started while Redis is away, for longer than arq's five retries
+            await asyncio.sleep(7)
+            assert process.poll() is None, log.read_text()
+            assert log.read_text().count(DOWN) == 1, log.read_text()
+            # when Redis comes
+            server.start()
+            # then the worker starts working
+            await _until_written(pk, await _record(server, pk), process, log, within=30)
+            assert log.read_text().count(UP) == 1, log.read_text()
+
+
+async def test_the_api_keeps_uses_in_process_reports_redis_and_logs_each_change_once(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with throwaway_redis() as server:
+        application = create_app(
+            settings.model_copy(update={"redis_url": server.url, "usage_redis_retry_seconds": 0.1})
+        )
+        async with application.router.lifespan_context(application):
+            from httpx import ASGITransport, AsyncClient
+
+            from tests.support.running_app import CLIENT_IP, empty_tables
+
+            await empty_tables()
+            usage = application.state.usage
+            transport = ASGITransport(app=application, client=(CLIENT_IP, 40000))
+            async with AsyncClient(transport=transport, base_url="http://keyward.test") as http:
+                api = Api(http)
+                owner = await api.sign_up()
+                _, secret = await api.create_token(owner, ["VIEW_PROJECTS"])
+                assert await usage.probe_redis() == "ok"
+                # when Redis goes away under traffic for longer than many retry periods
+                with caplog.at_level(logging.INFO, logger="keyward.usage"):
+                    server.stop()
+                    for _ in range(15):
+                        await api.ok("{ viewer { kind } }", token=secret)
+                        await asyncio.sleep(0.1)
+                    # then requests succeed, the log said it once, and the runtime reports Redis as degraded
+                    assert sum(DOWN in r.getMessage() for r in caplog.records) == 1, caplog.text
+                    assert len(usage.in_process) == 1
+                    assert usage.redis_status() == "degraded"
+                    assert await usage.probe_redis() == "degraded"
+                    # and once Redis is back, the uses go back to it and the log says that once
+                    server.start()
+                    for _ in range(50):
+                        await api.ok("{ viewer { kind } }", token=secret)
+                        await asyncio.sleep(0.1)
+                        if usage.redis_status() == "ok" and not len(usage.in_process):
+                            break
+                    assert await usage.probe_redis() == "ok"
+                messages = [record.getMessage() for record in caplog.records]
+                assert sum(DOWN in m for m in messages) == 1, messages
+                assert sum(UP in m for m in messages) == 1, messages
