@@ -59,7 +59,7 @@ async def test_overlapping_flushes_run_one_at_a_time_and_write_each_use_once(
     taken = asyncio.Event()
 
     async def slow(step: str) -> None:
-        if step == "taken":
+        if step == "taken" and not taken.is_set():
             taken.set()
             await asyncio.sleep(0.5)
 
@@ -106,7 +106,7 @@ async def test_a_dead_flush_is_taken_over_once_its_lease_expires(app: Starlette,
     at = datetime.now(UTC).replace(microsecond=0)
     await dead.record(Use(MT, pk, at, "192.0.2.1"))
     lease = await dead.lease.try_acquire()
-    assert lease is not None and await dead.take(lease) is not None
+    assert lease is not None and (await anext(dead.rounds(lease, 5000))).uses
     successor = RedisUsageBuffer(redis_client, timeout=5.0, lease_seconds=0.5)
     # when another flush runs before the lease expired, and again after
     before = await flush(successor)
@@ -167,71 +167,83 @@ def workers(count: int, database_url: str, redis_url: str, **settings: str) -> I
 async def test_a_backlog_drains_under_live_load_and_live_tokens_stay_fresh(
     app: Starlette, postgres_only: str, redis_url: str, redis_client: aioredis.Redis
 ) -> None:
-    # given 100,000 distinct uses waiting in Redis (what a worker or database outage leaves)
-    interval = 10.0
+    # given 100,000 distinct uses waiting in Redis (what a worker or database outage leaves), and a
+    # flush interval shorter than writing them all takes
+    interval = 2.0
     ids = await seed_tokens(BACKLOG)
     backlog_ids, live_ids = ids[:-10], ids[-10:]
     buffer = RedisUsageBuffer(redis_client, timeout=5.0)
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     await buffer.record_many(_backlog(backlog_ids, at))
     truth: dict[int, datetime] = {}
-    worst_lag = 0.0
-    # when two workers flush every 10 s while ten tokens are used continuously
+    lags: list[float] = []
+    # when two workers flush every 2 s while ten tokens are used continuously for 25 s
     with workers(2, postgres_only, redis_url, usage_flush_seconds=str(int(interval))) as processes:
+        await _until_a_worker_flushes(redis_client, ids[0], at)
         started = time.monotonic()
         drained_after = None
-        while time.monotonic() - started < 3.5 * interval:
+        while time.monotonic() - started < 25:
             now = datetime.now(UTC)
             for pk in live_ids:
                 truth[pk] = now
             await buffer.record_many([Use(MT, pk, now, "198.51.100.1") for pk in live_ids])
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.25)
             rows = dict(await ManagementToken.filter(id__in=live_ids).values_list("id", "last_used_at"))  # type: ignore[arg-type]
-            # then each live token's lastUsedAt trails its true last use by at most two intervals
             for pk in live_ids:
                 shown = rows.get(pk)
-                lag = (truth[pk] - shown).total_seconds() if shown else time.monotonic() - started
-                worst_lag = max(worst_lag, lag)
+                lags.append((truth[pk] - shown).total_seconds() if shown else time.monotonic() - started)
             if drained_after is None and await _written(backlog_ids, at) == len(backlog_ids):
                 drained_after = time.monotonic() - started
         assert all(process.poll() is None for process in processes)
-    # and the backlog drained while the live load went on
+    # then the backlog drained while the live load went on
     assert drained_after is not None, "the backlog never reached the database"
-    assert worst_lag <= 2 * interval, f"a live token's lastUsedAt trailed by {worst_lag:.1f} s"
-    print(f"backlog of {len(backlog_ids):,} drained after {drained_after:.1f} s; worst live lag {worst_lag:.1f} s")
+    # and each live token's lastUsedAt trailed its true last use by at most two flush intervals
+    lags.sort()
+    worst, p99 = lags[-1], lags[int(len(lags) * 0.99)]
+    assert worst <= 2 * interval, f"a live token's lastUsedAt trailed by {worst:.1f} s (p99 {p99:.1f} s)"
+    print(
+        f"backlog of {len(backlog_ids):,} drained after {drained_after:.1f} s; live lag p99 {p99:.2f} s, max {worst:.2f} s"
+    )
+
+
+async def _until_a_worker_flushes(redis_client: aioredis.Redis, pk: int, at: datetime) -> None:
+    """Until the workers are up and the first round is written (they take a few seconds to start)."""
+    deadline = time.monotonic() + 60
+    while not await ManagementToken.filter(id__gte=pk, last_used_at__gte=at).exists():
+        assert time.monotonic() < deadline, "no worker flushed within 60 s"
+        await asyncio.sleep(0.05)
 
 
 async def test_a_worker_killed_mid_flush_is_taken_over_within_one_lease(
     app: Starlette, postgres_only: str, redis_url: str, redis_client: aioredis.Redis
 ) -> None:
-    # given a 100,000-use backlog and two workers (lease 6 s, flush every second)
+    # given a 100,000-use backlog, and a worker flushing it (lease 6 s, a flush every second)
     lease_seconds, interval = 6.0, 1.0
     ids = await seed_tokens(BACKLOG)
     buffer = RedisUsageBuffer(redis_client, timeout=5.0)
     at = datetime.now(UTC).replace(microsecond=0)
     await buffer.record_many(_backlog(ids, at))
     settings = {"usage_flush_seconds": str(int(interval)), "usage_flush_lease_seconds": str(lease_seconds)}
-    with workers(2, postgres_only, redis_url, **settings) as processes:
-        # when the worker holding the lease is killed -9 while its flush is under way
-        deadline = time.monotonic() + 60
-        holder = None
-        while not (await redis_client.exists(keys.PROCESSING) and (holder := await redis_client.get(keys.FLUSH_LEASE))):
-            assert time.monotonic() < deadline, "no flush started"
-            await asyncio.sleep(0.02)
-        victim = next(p for p in processes if p.pid == int(holder.split(":")[1]))
-        victim.send_signal(signal.SIGKILL)
+    with workers(1, postgres_only, redis_url, **settings) as [first]:
+        # when it is killed -9 in the middle of the backlog
+        await _until_a_worker_flushes(redis_client, ids[0], at)
+        assert await _written(ids, at) < len(ids), "the flush ended before the kill"
+        holder = await redis_client.get(keys.FLUSH_LEASE)
+        first.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
-        victim.wait()
-        # then the other worker takes the batch over within one lease period (plus its next tick)
-        while (current := await redis_client.get(keys.FLUSH_LEASE)) in (holder, None):
-            assert time.monotonic() - killed_at < lease_seconds + interval + 5, "nobody took the batch over"
+        first.wait()
+    # and a second worker starts
+    taken_over_after = None
+    with workers(1, postgres_only, redis_url, **settings) as [second]:
+        # then it writes everything: what the dead worker had taken and what was still pending
+        while await _written(ids, at) < len(ids) or await redis_client.scard(keys.ROUNDS):
+            assert time.monotonic() - killed_at < lease_seconds + interval + 60, "the backlog never drained"
+            owner = await redis_client.get(keys.FLUSH_LEASE)
+            if taken_over_after is None and owner and f":{second.pid}:" in owner:
+                taken_over_after = time.monotonic() - killed_at
             await asyncio.sleep(0.05)
-        taken_over_after = time.monotonic() - killed_at
-        assert current != holder
-        # and writes all of it
-        while await _written(ids, at) < len(ids) or await redis_client.exists(keys.PROCESSING):
-            assert time.monotonic() - killed_at < lease_seconds + interval + 60, "the taken batch never drained"
-            await asyncio.sleep(0.2)
         recovered_after = time.monotonic() - killed_at
-    assert taken_over_after <= lease_seconds + interval + 0.5
-    print(f"taken over {taken_over_after:.1f} s after the kill; drained {recovered_after:.1f} s after it")
+    # and it took over once the dead worker's lease expired: within one lease period and a tick
+    assert holder is not None and f":{first.pid}:" in holder
+    assert taken_over_after is not None and taken_over_after <= lease_seconds + interval + 1
+    print(f"taken over {taken_over_after:.1f} s after the kill; all written {recovered_after:.1f} s after it")

@@ -45,14 +45,22 @@ class Tokens:
     idle: int
 
 
-async def _tokens(api: Api) -> Tokens:
+async def _tokens(api: Api, *, aged: bool = True) -> Tokens:
     owner = await api.sign_up()
     await api.ok(UPDATE_SETTINGS, {"input": {"staleAfterDays": 90, "autoRevokeStaleAfterDays": 180}}, owner.session)
     made = [await api.create_token(owner, ["VIEW_PROJECTS"], name=f"token {i}") for i in range(9)]
     ids = [pk_of(global_id, "ManagementToken") for global_id, _ in made]
     assert None not in ids
+    tokens = Tokens(owner, [(pk, secret) for pk, (_, secret) in zip(ids[:8], made[:8], strict=True)], ids[8])  # type: ignore[misc]
+    if aged:
+        await _age(tokens)
+    return tokens
+
+
+async def _age(tokens: Tokens) -> None:
+    """Created 200 days ago, never used as far as the database knows."""
+    ids = [pk for pk, _ in tokens.used] + [tokens.idle]
     await ManagementToken.filter(id__in=ids).update(created_at=datetime.now(UTC) - timedelta(days=200))
-    return Tokens(owner, [(pk, secret) for pk, (_, secret) in zip(ids[:8], made[:8], strict=True)], ids[8])  # type: ignore[misc]
 
 
 async def _use_each(server: Server, tokens: Tokens, *, new_connections: bool = False) -> None:
@@ -119,12 +127,14 @@ async def test_the_sweep_on_the_schedule_of_serve_with_two_workers_counts_the_us
     settings = {"usage_flush_seconds": FLUSH, "stale_sweep_settle_seconds": SETTLE, "stale_sweep_cron": "* * * * *"}
     with serve(database_url, workers=2, **settings) as server:
         async with httpx.AsyncClient(base_url=server.base_url, limits=CLIENT_LIMITS, timeout=30) as http:
-            tokens = await _tokens(Api(http))
+            tokens = await _tokens(Api(http), aged=False)
         # given eight tokens used in the last two seconds before the sweep's tick, spread over both workers
+        # (aged just before: an earlier tick's sweep must not see them old and unused)
         tick = time.time() + _seconds_to_next_minute()
         if tick - time.time() < 2.5:
             tick += 60
         await asyncio.sleep(tick - time.time() - 2.0)
+        await _age(tokens)
         await _use_each(server, tokens, new_connections=True)
         assert time.time() < tick, "the uses came after the tick"
         # when the tick comes and the sweep has had the time it takes (its settle time, then the sweep)

@@ -181,7 +181,7 @@ async def test_flush_interrupted_after_the_database_write_loses_nothing(
         await redis_buffer.record(use)
     with pytest.raises(Crash):
         await flush(redis_buffer, hook=crash_at("written"))
-    assert await redis_buffer.redis.exists(keys.PROCESSING) == 1
+    assert await redis_buffer.redis.scard(keys.ROUNDS) == 1
     # when newer uses arrive and the next flush runs
     later = [Use(MT, token_ids[0], T0 + timedelta(days=2), "192.0.2.99")]
     await redis_buffer.record(later[0])
@@ -236,8 +236,7 @@ async def test_a_slow_flush_never_deletes_what_a_later_flush_took(api: Api, redi
         await slow.record(Use(MT, pk, T0, "192.0.2.1"))
         lease_a = await slow.lease.try_acquire()
         assert lease_a is not None
-        batch_a = await slow.take(lease_a)
-        assert batch_a is not None
+        batch_a = await anext(slow.rounds(lease_a, 5000))
         # and flush B took A's batch over once that lease had expired, and completed it
         await asyncio.sleep(0.3)
         assert (await flush(others)).uses == 1
@@ -245,12 +244,12 @@ async def test_a_slow_flush_never_deletes_what_a_later_flush_took(api: Api, redi
         await others.record(Use(MT, pk, T0 + timedelta(hours=1), "192.0.2.2"))
         lease_c = await others.lease.try_acquire()
         assert lease_c is not None
-        batch_c = await others.take(lease_c)
-        assert batch_c is not None and not batch_c.leftover
+        batch_c = await anext(others.rounds(lease_c, 5000))
+        assert not batch_c.leftover
         with pytest.raises(LeaseLost):
-            await slow.complete(batch_a)
+            await slow.complete(batch_a, lease_a)
         # then C's keys are still there for C (or, here, the flush after C's lease is gone) to write
-        assert await client.exists(keys.PROCESSING) == 1
+        assert await client.scard(keys.ROUNDS) == 1
         await others.lease.release(lease_c)
         await flush(others)
         assert (await ManagementToken.get(id=pk)).last_used_at == T0 + timedelta(hours=1)

@@ -3,13 +3,14 @@
 Single-flight: a flush first holds the buffer's lease (`lease.py`); a flush that cannot get it
 does nothing (`FlushResult.skipped`), unless it was asked to `wait` for the one that holds it.
 
-Order of steps, and why a crash between any two loses nothing:
-1. take the whole buffer atomically (Redis: RENAME to the processing key; in process: swap the dict);
-2. write it in batches with set-based UPDATEs that keep the newest time (a replay is harmless);
-   rows the database refuses are isolated and set aside (`isolation.py`), the rest is written;
-3. only after the database has the rows, drop what was taken (only while still holding the lease).
-A crash before 3 leaves the processing key for the first flush after the lease expired (Redis),
-or puts the batch back (in process).
+It works in rounds of at most one batch, newest uses first, until the buffer is empty. Order of
+steps in a round, and why a crash between any two loses nothing:
+1. take a round atomically (Redis: ZPOPMAX into a round key of its own; in process: pop from the dict);
+2. write it with set-based UPDATEs that keep the newest time (a replay is harmless); rows the
+   database refuses are isolated and set aside (`isolation.py`), the rest is written;
+3. only after the database has the rows, drop the round (only while still holding the lease).
+A crash before 3 leaves the round for the first flush after the lease expired (Redis), or puts
+it back (in process). The next round is taken while the database writes the current one.
 """
 
 import asyncio
@@ -17,7 +18,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from app.usage.dead_letters import DeadLetter
 from app.usage.isolation import write_isolating
@@ -27,20 +28,20 @@ from app.usage.model import Use
 BATCH_SIZE = 5000
 
 Hook = Callable[[str], Awaitable[None]]
+T = TypeVar("T")
 
 
-class Batch(Protocol):
+class Round(Protocol):
+    uses: list[Use]
     leftover: bool
     unreadable: int
-
-    def chunks(self, size: int) -> AsyncIterator[list[Use]]: ...
 
 
 class UsageSource(Protocol):
     def exclusive(self, *, wait: float | None) -> AbstractAsyncContextManager[Lease | None]: ...
-    async def take(self, lease: Lease) -> Batch | None: ...
-    async def complete(self, batch: Batch) -> None: ...
-    async def abandon(self, batch: Batch) -> None: ...
+    def rounds(self, lease: Lease, size: int) -> AsyncIterator[Any]: ...
+    async def complete(self, round_: Any, lease: Lease) -> None: ...
+    async def abandon(self, round_: Any) -> None: ...
     async def set_aside(self, letters: Sequence[DeadLetter]) -> None: ...
 
 
@@ -53,13 +54,16 @@ class FlushResult:
     skipped: bool = False  # another flush held the lease
 
 
-async def read_ahead(chunks: AsyncIterator[list[Use]]) -> AsyncIterator[list[Use]]:
+async def read_ahead(
+    chunks: AsyncIterator[T], unused: Callable[[T], Awaitable[None]] | None = None
+) -> AsyncIterator[T]:
     """Each chunk, while the next one is already being read.
 
     Reading a chunk (Redis round trips, parsing) then happens while the database applies the one
     before: the database works in its own process, so the two overlap instead of taking turns.
+    When the caller stops early, a chunk already read ahead is handed to `unused`.
     """
-    pending: asyncio.Future[list[Use] | None] = asyncio.ensure_future(anext(chunks, None))
+    pending: asyncio.Future[T | None] = asyncio.ensure_future(anext(chunks, None))
     try:
         while (chunk := await pending) is not None:
             pending = asyncio.ensure_future(anext(chunks, None))
@@ -69,6 +73,9 @@ async def read_ahead(chunks: AsyncIterator[list[Use]]) -> AsyncIterator[list[Use
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pending
+        elif unused is not None and not pending.cancelled() and pending.exception() is None:
+            if (ahead := pending.result()) is not None:
+                await unused(ahead)
 
 
 async def flush(
@@ -90,31 +97,26 @@ async def flush(
 
 
 async def _flush_holding(source: UsageSource, lease: Lease, batch_size: int, hook: Hook | None) -> FlushResult:
-    uses = changed = batches = refused = unreadable = 0
-    # At most two rounds: first a batch a dead flush left behind, then what is pending now.
-    for _ in range(2):
-        batch = await source.take(lease)
-        if batch is None:
-            break
+    uses = changed = batches = set_aside = 0
+    async for round_ in read_ahead(source.rounds(lease, batch_size), unused=source.abandon):
         try:
             if hook:
                 await hook("taken")
-            async for chunk in read_ahead(batch.chunks(batch_size)):
+            for start in range(0, len(round_.uses), batch_size):
                 lease.check()
+                chunk = round_.uses[start : start + batch_size]
                 outcome = await write_isolating(chunk)
                 if outcome.refused:
                     await source.set_aside(outcome.refused)
                 changed += outcome.changed
-                refused += len(outcome.refused)
+                set_aside += len(outcome.refused)
                 uses += len(chunk)
                 batches += 1
             if hook:
                 await hook("written")
         except BaseException:
-            await source.abandon(batch)
+            await source.abandon(round_)
             raise
-        unreadable += batch.unreadable
-        await source.complete(batch)
-        if not batch.leftover:
-            break
-    return FlushResult(uses, changed, batches, refused + unreadable)
+        set_aside += round_.unreadable
+        await source.complete(round_, lease)
+    return FlushResult(uses, changed, batches, set_aside)

@@ -11,10 +11,24 @@ PREFIX = "keyward:{usage}"
 PENDING = f"{PREFIX}:pending"
 PENDING_IP = f"{PREFIX}:pending:ip"
 
-# What a flush has taken (renamed from PENDING) and not yet seen committed to the database.
-PROCESSING = f"{PREFIX}:processing"
-PROCESSING_IP = f"{PREFIX}:processing:ip"
-# The flush lease: the owner id of the one flush that may take and complete PROCESSING, with an
+# What a flush has taken from PENDING and not yet seen committed to the database, one round (at
+# most a batch) at a time: the ids of the rounds in flight, and each round's uses and IPs.
+ROUNDS = f"{PREFIX}:rounds"
+
+
+def round_key(round_id: str) -> str:
+    return f"{PREFIX}:round:{round_id}"
+
+
+def round_ip_key(round_id: str) -> str:
+    return f"{PREFIX}:round:{round_id}:ip"
+
+
+# What a flush of an earlier version took (all of PENDING, renamed): adopted as a round.
+LEGACY_PROCESSING = f"{PREFIX}:processing"
+LEGACY_PROCESSING_IP = f"{PREFIX}:processing:ip"
+
+# The flush lease: the owner id of the one flush that may take and complete rounds, with an
 # expiry its owner keeps renewing; a dead owner's lease expires and the next flush takes over.
 FLUSH_LEASE = f"{PREFIX}:flush:lease"
 
@@ -24,4 +38,4 @@ DEAD_LETTERS = f"{PREFIX}:dead"
 DEAD_LETTERS_KEPT = 10_000
 
 # Everything a drained buffer no longer holds (the dead letters stay on purpose).
-ALL = (PENDING, PENDING_IP, PROCESSING, PROCESSING_IP, FLUSH_LEASE)
+ALL = (PENDING, PENDING_IP, ROUNDS, LEGACY_PROCESSING, LEGACY_PROCESSING_IP, FLUSH_LEASE)

@@ -1,5 +1,6 @@
 """The in-process usage buffer: the embedded mode's buffer, and the Redis buffer's fallback."""
 
+import itertools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -14,16 +15,12 @@ log = logging.getLogger("keyward.usage")
 
 
 @dataclass
-class MemoryBatch:
-    """What a flush took from a MemoryUsageBuffer."""
+class MemoryRound:
+    """Uses taken out of a MemoryUsageBuffer (by a flush, or to hand them to Redis)."""
 
     uses: list[Use]
     leftover: bool = field(default=False)
     unreadable: int = field(default=0)
-
-    async def chunks(self, size: int) -> AsyncIterator[list[Use]]:
-        for start in range(0, len(self.uses), size):
-            yield self.uses[start : start + size]
 
 
 class MemoryUsageBuffer:
@@ -54,18 +51,26 @@ class MemoryUsageBuffer:
         """One flush of this buffer at a time, so whoever waits for a flush sees it finished."""
         return self._flushing.hold(wait=wait)
 
-    async def take(self, lease: Lease | None = None) -> MemoryBatch | None:
+    async def rounds(self, lease: Lease, size: int) -> AsyncIterator[MemoryRound]:
+        """Rounds of at most `size` uses until the buffer is empty (the newest recorded since go in too)."""
+        while self._pending:
+            taken = list(itertools.islice(self._pending, size))
+            yield MemoryRound([self._pending.pop(key) for key in taken])
+            if len(taken) < size:
+                return
+
+    async def take_all(self) -> MemoryRound | None:
         if not self._pending:
             return None
         taken, self._pending = self._pending, {}
-        return MemoryBatch(list(taken.values()))
+        return MemoryRound(list(taken.values()))
 
-    async def complete(self, batch: MemoryBatch) -> None:
-        """Nothing to do: the batch left the buffer when it was taken."""
+    async def complete(self, round_: MemoryRound, lease: Lease | None = None) -> None:
+        """Nothing to do: the round left the buffer when it was taken."""
 
-    async def abandon(self, batch: MemoryBatch) -> None:
-        """The write failed: put the batch back (newest still wins against uses recorded since)."""
-        for use in batch.uses:
+    async def abandon(self, round_: MemoryRound) -> None:
+        """The write failed: put the round back (newest still wins against uses recorded since)."""
+        for use in round_.uses:
             self.add(use)
 
     async def set_aside(self, letters: Sequence[DeadLetter]) -> None:

@@ -7,19 +7,21 @@ belongs to the newest use. When Redis is slow or down, uses go to an in-process 
 Redis answers again.
 
 The flush side holds the flush lease (`lease.RedisLease`): one flush at a time across every
-worker. It takes the whole buffer with one atomic script (``RENAME`` pending → processing) and
-deletes the processing keys only after the database committed, both only while it still owns
-the lease. Processing keys left by a flush that died are taken over by the first flush after its
-lease expired. Entries that cannot be read as a use, and uses the database refuses, are moved to
-a capped dead-letter list instead of blocking the batch.
+worker. It takes the buffer in rounds of at most one batch, newest uses first (``ZPOPMAX`` into a
+round key of its own, atomically), and deletes a round only after the database committed it, both
+only while it still owns the lease. So however large a backlog is, a use recorded now is in the
+next round, not behind the backlog; and rounds left by a flush that died are written by the first
+flush after its lease expired. Entries that cannot be read as a use, and uses the database
+refuses, are moved to a capped dead-letter list instead of blocking the batch.
 """
 
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -49,27 +51,59 @@ end
 return 1
 """
 
-# KEYS: lease, pending, pending ip, processing, processing ip; ARGV: the lease owner.
-# Returns -1: the lease is not ours; 0: nothing to flush; 1: took what was pending;
-# 2: processing keys are there already (a flush that died left them): take those over first.
-TAKE_SCRIPT = """
+# KEYS: lease, pending, pending ip, rounds, round, round ip; ARGV: lease owner, most uses, round id.
+# Moves the newest uses (at most ARGV[2]) from pending into a new round, with their IPs, and returns
+# them: {member, score, member, score, …}, {ip or nil per member}; {} when nothing is pending; -1
+# when the lease is not ours. unpack() is kept under Lua's stack limit by moving 1,000 at a time.
+TAKE_ROUND_SCRIPT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('EXISTS', KEYS[4]) == 1 then return 2 end
+local popped = redis.call('ZPOPMAX', KEYS[2], ARGV[2])
+local n = #popped / 2
+if n == 0 then return {} end
+local ips = {}
+for first = 1, n, 1000 do
+  local last = math.min(first + 999, n)
+  local members, scored = {}, {}
+  for i = first, last do
+    members[#members + 1] = popped[2 * i - 1]
+    scored[#scored + 1] = popped[2 * i]
+    scored[#scored + 1] = popped[2 * i - 1]
+  end
+  redis.call('ZADD', KEYS[5], unpack(scored))
+  local found = redis.call('HMGET', KEYS[3], unpack(members))
+  local with_ip = {}
+  for j = 1, #members do
+    ips[first + j - 1] = found[j]
+    if found[j] then
+      with_ip[#with_ip + 1] = members[j]
+      with_ip[#with_ip + 1] = found[j]
+    end
+  end
+  if #with_ip > 0 then redis.call('HSET', KEYS[6], unpack(with_ip)) end
+  redis.call('HDEL', KEYS[3], unpack(members))
+end
+redis.call('SADD', KEYS[4], ARGV[3])
+return {popped, ips}
+"""
+
+# KEYS: lease, legacy processing, legacy processing ip, rounds, round, round ip; ARGV: owner, round id.
+# What an earlier version's flush took (all of pending, renamed) becomes a round like any other.
+ADOPT_LEGACY_SCRIPT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-redis.call('DEL', KEYS[5])
-redis.call('RENAME', KEYS[2], KEYS[4])
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[5]) end
+redis.call('RENAME', KEYS[2], KEYS[5])
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[6]) end
+redis.call('SADD', KEYS[4], ARGV[2])
 return 1
 """
 
-# KEYS: lease, processing, processing ip; ARGV: the lease owner. 1: deleted; 0: the lease is not ours.
-COMPLETE_SCRIPT = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  -- UNLINK: freeing a large taken buffer happens off Redis's main thread
-  redis.call('UNLINK', KEYS[2], KEYS[3])
-  return 1
-end
-return 0
+# KEYS: lease, rounds, round, round ip; ARGV: lease owner, round id. 1: deleted; 0: the lease is not ours.
+COMPLETE_ROUND_SCRIPT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+-- UNLINK: freeing a large round happens off Redis's main thread
+redis.call('UNLINK', KEYS[3], KEYS[4])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
 """
 
 DRAIN_CHUNK = 500
@@ -87,48 +121,23 @@ def _args(uses: Sequence[Use]) -> list[str | int]:
 
 
 @dataclass
-class RedisBatch:
-    """The processing keys a flush owns; read in chunks so a large buffer never sits in memory at once."""
+class RedisRound:
+    """Uses a flush took out of pending, kept under their round key until the database has them."""
 
-    buffer: "RedisUsageBuffer"
-    lease: Lease
-    leftover: bool
-    unreadable: int = field(default=0)
-
-    async def chunks(self, size: int) -> AsyncIterator[list[Use]]:
-        redis = self.buffer.redis
-        start = 0
-        while True:
-            rows = await redis.zrange(keys.PROCESSING, start, start + size - 1, withscores=True)
-            if not rows:
-                return
-            members = [_text(member) for member, _ in rows]
-            ips = await redis.hmget(keys.PROCESSING_IP, members)
-            uses: list[Use] = []
-            unreadable: list[DeadLetter] = []
-            for member, (_, score), ip in zip(members, rows, ips, strict=True):
-                use = _use_of(member, score, _text(ip) if ip else None)
-                if use is None:
-                    unreadable.append(
-                        DeadLetter(member, repr(score), _text(ip) if ip else None, dead_letters.UNREADABLE, "not a use")
-                    )
-                else:
-                    uses.append(use)
-            if unreadable:
-                self.unreadable += len(unreadable)
-                await self.buffer.set_aside(unreadable)
-            yield uses
-            start += size
+    id: str
+    uses: list[Use]
+    leftover: bool = False  # left by a flush that died
+    unreadable: int = 0
 
 
-def _use_of(member: str, score: float, ip: str | None) -> Use | None:
+def _use_of(member: str, score: object, ip: str | None) -> Use | None:
     """A use read back from Redis, or None when the entry is not one (the IP alone is dropped when invalid)."""
     parsed = parse_member(member)
     if parsed is None:
         return None
     try:
-        at = from_micros(int(score))
-    except (ValueError, OverflowError, OSError):
+        at = from_micros(int(float(score)))  # type: ignore[arg-type]
+    except (ValueError, OverflowError, OSError, TypeError):
         return None
     return Use(parsed[0], parsed[1], at, ip_or_none(ip))
 
@@ -150,8 +159,9 @@ class RedisUsageBuffer:
         self.lease = RedisLease(redis, seconds=lease_seconds)
         self._down_until = 0.0
         self._record = redis.register_script(RECORD_SCRIPT)
-        self._take = redis.register_script(TAKE_SCRIPT)
-        self._complete = redis.register_script(COMPLETE_SCRIPT)
+        self._take = redis.register_script(TAKE_ROUND_SCRIPT)
+        self._adopt = redis.register_script(ADOPT_LEGACY_SCRIPT)
+        self._complete = redis.register_script(COMPLETE_ROUND_SCRIPT)
         # Group commit: uses that arrive while a round trip is in flight ride together in the next.
         self._next: list[Use] = []
         self._next_sent: asyncio.Future[None] | None = None
@@ -231,7 +241,7 @@ class RedisUsageBuffer:
 
     async def drain_fallback(self) -> int:
         """Move what was kept in process back into Redis; returns how many uses moved (0 on failure)."""
-        batch = await self.fallback.take()
+        batch = await self.fallback.take_all()
         if batch is None:
             return 0
         try:
@@ -251,30 +261,90 @@ class RedisUsageBuffer:
     def exclusive(self, *, wait: float | None) -> AbstractAsyncContextManager[Lease | None]:
         return self.lease.hold(wait=wait)
 
-    async def take(self, lease: Lease) -> RedisBatch | None:
-        taken = int(
-            await self._take(
-                keys=[keys.FLUSH_LEASE, keys.PENDING, keys.PENDING_IP, keys.PROCESSING, keys.PROCESSING_IP],
-                args=[lease.owner],
+    async def rounds(self, lease: Lease, size: int) -> AsyncIterator[RedisRound]:
+        """Rounds left by a flush that died, then new rounds of at most `size`, newest first, until pending is empty.
+
+        A round smaller than `size` means pending was empty when it was taken: the flush stops
+        there, and what arrives afterwards waits for the next one. A flush also stops after one
+        lease period, so that its run stays bounded under a load it cannot outrun.
+        """
+        async for leftover in self._leftovers(lease):
+            yield leftover
+        stop_at = time.monotonic() + self.lease.seconds
+        while True:
+            round_id = uuid.uuid4().hex
+            taken = await self._take(
+                keys=[
+                    keys.FLUSH_LEASE,
+                    keys.PENDING,
+                    keys.PENDING_IP,
+                    keys.ROUNDS,
+                    keys.round_key(round_id),
+                    keys.round_ip_key(round_id),
+                ],
+                args=[lease.owner, size, round_id],
             )
+            if taken == -1:
+                lease.lost = True
+                lease.check()
+            if not taken:
+                return
+            popped, ips = taken
+            members = [_text(member) for member in popped[0::2]]
+            round_ = await self._round(round_id, zip(members, popped[1::2], ips, strict=True))
+            yield round_
+            if len(members) < size or time.monotonic() >= stop_at:
+                return
+
+    async def _leftovers(self, lease: Lease) -> AsyncIterator[RedisRound]:
+        legacy_id = f"legacy-{uuid.uuid4().hex}"
+        adopted = await self._adopt(
+            keys=[
+                keys.FLUSH_LEASE,
+                keys.LEGACY_PROCESSING,
+                keys.LEGACY_PROCESSING_IP,
+                keys.ROUNDS,
+                keys.round_key(legacy_id),
+                keys.round_ip_key(legacy_id),
+            ],
+            args=[lease.owner, legacy_id],
         )
-        if taken < 0:
+        if adopted == -1:
             lease.lost = True
             lease.check()
-        if not taken:
-            return None
-        return RedisBatch(self, lease, leftover=taken == 2)
+        for round_id in sorted(_text(member) for member in await self.redis.smembers(keys.ROUNDS)):
+            rows = await self.redis.zrange(keys.round_key(round_id), 0, -1, withscores=True)
+            members = [_text(member) for member, _ in rows]
+            ips = await self.redis.hmget(keys.round_ip_key(round_id), members) if members else []
+            round_ = await self._round(round_id, zip(members, (score for _, score in rows), ips, strict=True))
+            round_.leftover = True
+            yield round_
 
-    async def complete(self, batch: RedisBatch) -> None:
+    async def _round(self, round_id: str, entries: Iterable[tuple[str, object, object]]) -> RedisRound:
+        uses: list[Use] = []
+        unreadable: list[DeadLetter] = []
+        for member, score, raw_ip in entries:
+            ip = _text(raw_ip) if isinstance(raw_ip, str | bytes) else None
+            use = _use_of(member, score, ip)
+            if use is None:
+                unreadable.append(DeadLetter(member, repr(score), ip, dead_letters.UNREADABLE, "not a use"))
+            else:
+                uses.append(use)
+        if unreadable:
+            await self.set_aside(unreadable)
+        return RedisRound(round_id, uses, unreadable=len(unreadable))
+
+    async def complete(self, round_: RedisRound, lease: Lease) -> None:
         done = await self._complete(
-            keys=[keys.FLUSH_LEASE, keys.PROCESSING, keys.PROCESSING_IP], args=[batch.lease.owner]
+            keys=[keys.FLUSH_LEASE, keys.ROUNDS, keys.round_key(round_.id), keys.round_ip_key(round_.id)],
+            args=[lease.owner, round_.id],
         )
         if not done:
-            batch.lease.lost = True
-            raise LeaseLost("the flush lease expired before the batch was completed; its new owner completes it")
+            lease.lost = True
+            raise LeaseLost("the flush lease expired before the round was completed; its new owner writes it")
 
-    async def abandon(self, batch: RedisBatch) -> None:
-        """Leave the processing keys where they are: the next flush takes them over."""
+    async def abandon(self, round_: RedisRound) -> None:
+        """Leave the round where it is: the next flush writes it."""
 
     async def set_aside(self, letters: Sequence[DeadLetter]) -> None:
         """Move uses that can never be written to the capped dead-letter list, and log and count them."""
