@@ -20,10 +20,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from starlette.applications import Starlette
 
 from app.graphql.ids import pk_of
 from app.models import ManagementToken, StaleTokenReportEntry
+from app.settings import Settings
 from tests.support.api import Account, Api
 from tests.support.serve_processes import CLIENT_LIMITS, Server, keyward_environment, run_keyward, serve
 from tests.support.throwaway_services import free_port
@@ -188,3 +190,12 @@ async def test_sweep_with_redis_counts_uses_of_an_api_process_cut_off_from_redis
         assert code == 0, output
     # then
     await _assert_only_the_idle_token_was_judged(tokens)
+
+
+def test_the_settle_time_covers_the_flush_interval() -> None:
+    # unset: the flush interval plus room for the flush itself
+    assert Settings(usage_flush_seconds=10).sweep_settle_seconds == 15
+    assert Settings(usage_flush_seconds=10, stale_sweep_settle_seconds=12).sweep_settle_seconds == 12
+    # shorter than the flush interval: refused, since the sweep would judge before uses arrive
+    with pytest.raises(ValidationError, match="KEYWARD_STALE_SWEEP_SETTLE_SECONDS"):
+        Settings(usage_flush_seconds=10, stale_sweep_settle_seconds=9)

@@ -12,7 +12,7 @@ PENDING = f"{PREFIX}:pending"
 PENDING_IP = f"{PREFIX}:pending:ip"
 
 # What a flush has taken from PENDING and not yet seen committed to the database, one round (at
-# most a batch) at a time: the ids of the rounds in flight, and each round's uses and IPs.
+# most a batch) at a time: the ids of the rounds in flight, and each round's uses and IPs (JSON).
 ROUNDS = f"{PREFIX}:rounds"
 
 
@@ -20,11 +20,7 @@ def round_key(round_id: str) -> str:
     return f"{PREFIX}:round:{round_id}"
 
 
-def round_ip_key(round_id: str) -> str:
-    return f"{PREFIX}:round:{round_id}:ip"
-
-
-# What a flush of an earlier version took (all of PENDING, renamed): adopted as a round.
+# What a flush of an earlier version took (all of PENDING, renamed): written as a round of its own.
 LEGACY_PROCESSING = f"{PREFIX}:processing"
 LEGACY_PROCESSING_IP = f"{PREFIX}:processing:ip"
 

@@ -5,7 +5,7 @@ import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 class UsageKind(enum.Enum):
@@ -38,21 +38,24 @@ def to_micros(at: datetime) -> int:
 
 
 def from_micros(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+    return EPOCH + timedelta(microseconds=micros)
 
 
 # Primary keys are BIGINT (PostgreSQL) / INTEGER (SQLite): positive and below 2**63.
 MAX_ID = 2**63 - 1
 
 
+_KINDS = {kind.value: kind for kind in UsageKind}
+
+
 def parse_member(member: str) -> tuple[UsageKind, int] | None:
     """`"mt:42"` → (MANAGEMENT_TOKEN, 42); None for anything that is not a kind and a valid row id."""
-    kind, _, pk = member.partition(":")
-    try:
-        parsed = UsageKind(kind), int(pk)
-    except ValueError:
+    prefix, _, pk = member.partition(":")
+    kind = _KINDS.get(prefix)
+    if kind is None or not (pk.isascii() and pk.isdigit()) or len(pk) > 19:
         return None
-    return parsed if 0 < parsed[1] <= MAX_ID else None
+    number = int(pk)
+    return (kind, number) if 0 < number <= MAX_ID else None
 
 
 @functools.lru_cache(maxsize=4096)

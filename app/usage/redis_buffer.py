@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -51,10 +52,11 @@ end
 return 1
 """
 
-# KEYS: lease, pending, pending ip, rounds, round, round ip; ARGV: lease owner, most uses, round id.
-# Moves the newest uses (at most ARGV[2]) from pending into a new round, with their IPs, and returns
-# them: {member, score, member, score, …}, {ip or nil per member}; {} when nothing is pending; -1
-# when the lease is not ours. unpack() is kept under Lua's stack limit by moving 1,000 at a time.
+# KEYS: lease, pending, pending ip, rounds, round; ARGV: lease owner, most uses, round id.
+# Moves the newest uses (at most ARGV[2]) and their IPs out of pending into a round, kept as one
+# JSON string ({member, score, …}, {ip or false per member}) until the round is completed, and
+# returns the same two lists; {} when nothing is pending; -1 when the lease is not ours. unpack()
+# stays under Lua's stack limit by moving 1,000 members at a time.
 TAKE_ROUND_SCRIPT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local popped = redis.call('ZPOPMAX', KEYS[2], ARGV[2])
@@ -63,48 +65,30 @@ if n == 0 then return {} end
 local ips = {}
 for first = 1, n, 1000 do
   local last = math.min(first + 999, n)
-  local members, scored = {}, {}
-  for i = first, last do
-    members[#members + 1] = popped[2 * i - 1]
-    scored[#scored + 1] = popped[2 * i]
-    scored[#scored + 1] = popped[2 * i - 1]
-  end
-  redis.call('ZADD', KEYS[5], unpack(scored))
+  local members = {}
+  for i = first, last do members[#members + 1] = popped[2 * i - 1] end
   local found = redis.call('HMGET', KEYS[3], unpack(members))
-  local with_ip = {}
-  for j = 1, #members do
-    ips[first + j - 1] = found[j]
-    if found[j] then
-      with_ip[#with_ip + 1] = members[j]
-      with_ip[#with_ip + 1] = found[j]
-    end
-  end
-  if #with_ip > 0 then redis.call('HSET', KEYS[6], unpack(with_ip)) end
+  for j = 1, #members do ips[first + j - 1] = found[j] end
   redis.call('HDEL', KEYS[3], unpack(members))
 end
+redis.call('SET', KEYS[5], cjson.encode({popped, ips}))
 redis.call('SADD', KEYS[4], ARGV[3])
 return {popped, ips}
 """
 
-# KEYS: lease, legacy processing, legacy processing ip, rounds, round, round ip; ARGV: owner, round id.
-# What an earlier version's flush took (all of pending, renamed) becomes a round like any other.
-ADOPT_LEGACY_SCRIPT = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-redis.call('RENAME', KEYS[2], KEYS[5])
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[6]) end
-redis.call('SADD', KEYS[4], ARGV[2])
-return 1
-"""
-
-# KEYS: lease, rounds, round, round ip; ARGV: lease owner, round id. 1: deleted; 0: the lease is not ours.
+# KEYS: lease, rounds, round (and, for a processing key of an earlier version, its IP hash);
+# ARGV: lease owner, round id. 1: deleted; 0: the lease is not ours.
 COMPLETE_ROUND_SCRIPT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 -- UNLINK: freeing a large round happens off Redis's main thread
-redis.call('UNLINK', KEYS[3], KEYS[4])
+redis.call('UNLINK', unpack(KEYS, 3))
 redis.call('SREM', KEYS[2], ARGV[2])
 return 1
 """
+
+# What a flush of an earlier version took (all of pending, renamed to one processing key) is
+# written as a round of its own, with this id.
+LEGACY_ROUND = "legacy"
 
 DRAIN_CHUNK = 500
 
@@ -160,7 +144,6 @@ class RedisUsageBuffer:
         self._down_until = 0.0
         self._record = redis.register_script(RECORD_SCRIPT)
         self._take = redis.register_script(TAKE_ROUND_SCRIPT)
-        self._adopt = redis.register_script(ADOPT_LEGACY_SCRIPT)
         self._complete = redis.register_script(COMPLETE_ROUND_SCRIPT)
         # Group commit: uses that arrive while a round trip is in flight ride together in the next.
         self._next: list[Use] = []
@@ -274,14 +257,7 @@ class RedisUsageBuffer:
         while True:
             round_id = uuid.uuid4().hex
             taken = await self._take(
-                keys=[
-                    keys.FLUSH_LEASE,
-                    keys.PENDING,
-                    keys.PENDING_IP,
-                    keys.ROUNDS,
-                    keys.round_key(round_id),
-                    keys.round_ip_key(round_id),
-                ],
+                keys=[keys.FLUSH_LEASE, keys.PENDING, keys.PENDING_IP, keys.ROUNDS, keys.round_key(round_id)],
                 args=[lease.owner, size, round_id],
             )
             if taken == -1:
@@ -297,34 +273,25 @@ class RedisUsageBuffer:
                 return
 
     async def _leftovers(self, lease: Lease) -> AsyncIterator[RedisRound]:
-        legacy_id = f"legacy-{uuid.uuid4().hex}"
-        adopted = await self._adopt(
-            keys=[
-                keys.FLUSH_LEASE,
-                keys.LEGACY_PROCESSING,
-                keys.LEGACY_PROCESSING_IP,
-                keys.ROUNDS,
-                keys.round_key(legacy_id),
-                keys.round_ip_key(legacy_id),
-            ],
-            args=[lease.owner, legacy_id],
-        )
-        if adopted == -1:
-            lease.lost = True
-            lease.check()
-        for round_id in sorted(_text(member) for member in await self.redis.smembers(keys.ROUNDS)):
-            rows = await self.redis.zrange(keys.round_key(round_id), 0, -1, withscores=True)
+        """Rounds a flush that died left behind (this flush holds the lease: nobody else is writing them)."""
+        if await self.redis.exists(keys.LEGACY_PROCESSING):
+            rows = await self.redis.zrange(keys.LEGACY_PROCESSING, 0, -1, withscores=True)
             members = [_text(member) for member, _ in rows]
-            ips = await self.redis.hmget(keys.round_ip_key(round_id), members) if members else []
-            round_ = await self._round(round_id, zip(members, (score for _, score in rows), ips, strict=True))
-            round_.leftover = True
-            yield round_
+            ips = await self.redis.hmget(keys.LEGACY_PROCESSING_IP, members) if members else []
+            yield await self._round(LEGACY_ROUND, zip(members, (score for _, score in rows), ips, strict=True), True)
+        for round_id in sorted(_text(member) for member in await self.redis.smembers(keys.ROUNDS)):
+            stored = await self.redis.get(keys.round_key(round_id))
+            popped, ips = orjson.loads(stored) if stored else ([], [])
+            members = [str(member) for member in popped[0::2]]
+            yield await self._round(round_id, zip(members, popped[1::2], ips, strict=True), True)
 
-    async def _round(self, round_id: str, entries: Iterable[tuple[str, object, object]]) -> RedisRound:
+    async def _round(
+        self, round_id: str, entries: Iterable[tuple[str, object, object]], leftover: bool = False
+    ) -> RedisRound:
         uses: list[Use] = []
         unreadable: list[DeadLetter] = []
         for member, score, raw_ip in entries:
-            ip = _text(raw_ip) if isinstance(raw_ip, str | bytes) else None
+            ip = raw_ip if isinstance(raw_ip, str) else _text(raw_ip) if isinstance(raw_ip, bytes) else None
             use = _use_of(member, score, ip)
             if use is None:
                 unreadable.append(DeadLetter(member, repr(score), ip, dead_letters.UNREADABLE, "not a use"))
@@ -332,13 +299,15 @@ class RedisUsageBuffer:
                 uses.append(use)
         if unreadable:
             await self.set_aside(unreadable)
-        return RedisRound(round_id, uses, unreadable=len(unreadable))
+        return RedisRound(round_id, uses, leftover, len(unreadable))
 
     async def complete(self, round_: RedisRound, lease: Lease) -> None:
-        done = await self._complete(
-            keys=[keys.FLUSH_LEASE, keys.ROUNDS, keys.round_key(round_.id), keys.round_ip_key(round_.id)],
-            args=[lease.owner, round_.id],
+        stored = (
+            [keys.LEGACY_PROCESSING, keys.LEGACY_PROCESSING_IP]
+            if round_.id == LEGACY_ROUND
+            else [keys.round_key(round_.id)]
         )
+        done = await self._complete(keys=[keys.FLUSH_LEASE, keys.ROUNDS, *stored], args=[lease.owner, round_.id])
         if not done:
             lease.lost = True
             raise LeaseLost("the flush lease expired before the round was completed; its new owner writes it")
