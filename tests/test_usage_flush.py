@@ -226,6 +226,31 @@ async def test_in_process_flush_interrupted_puts_the_batch_back(api: Api) -> Non
     assert len(buffer) == 0
 
 
+async def test_in_process_flush_failing_mid_way_puts_back_every_round_not_written(api: Api) -> None:
+    # given 30 tokens' uses in the in-process buffer, flushed in rounds of 10, the second of which fails
+    token_ids = await _tokens(api, 30)
+    uses = _uses(token_ids, 1, seed=11)
+    buffer = MemoryUsageBuffer()
+    for use in uses:
+        await buffer.record(use)
+    rounds = 0
+
+    async def second_round_fails(step: str) -> None:
+        nonlocal rounds
+        if step == "taken":
+            rounds += 1
+            if rounds == 2:
+                raise Crash(step)
+
+    with pytest.raises(Crash):
+        await flush(buffer, batch_size=10, hook=second_round_fails)
+    # then the round being written and the one already read ahead are back in the buffer
+    assert len(buffer) == 20
+    # and the next flush writes them
+    await flush(buffer)
+    await _assert_db_matches(_newest(uses))
+
+
 async def test_a_slow_flush_never_deletes_what_a_later_flush_took(api: Api, redis_url: str) -> None:
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     slow = RedisUsageBuffer(client, timeout=5.0, lease_seconds=0.2)
@@ -317,3 +342,22 @@ async def test_concurrent_requests_share_round_trips(api: Api, redis_buffer: Red
     assert 1 <= round_trips < len(uses) / 10
     await flush(redis_buffer)
     await _assert_db_matches(_newest(uses))
+
+
+async def test_a_batch_taken_by_the_previous_version_is_written_after_an_upgrade(
+    api: Api, redis_buffer: RedisUsageBuffer
+) -> None:
+    # given the processing keys a flush of the previous version took (all of pending, renamed) and
+    # never completed, beside new uses
+    token_ids = await _tokens(api, 3)
+    taken, later = _uses(token_ids, 1, seed=10), Use(MT, token_ids[0], T0 + timedelta(days=3), "192.0.2.77")
+    redis = redis_buffer.redis
+    await redis.zadd(keys.LEGACY_PROCESSING, {use.member: use.micros for use in taken})
+    await redis.hset(keys.LEGACY_PROCESSING_IP, mapping={use.member: use.ip for use in taken if use.ip})
+    await redis_buffer.record(later)
+    # when the new version flushes
+    result = await flush(redis_buffer)
+    # then both are written, the newest use winning, and nothing is left behind
+    assert result.uses == 4
+    await _assert_db_matches(_newest([*taken, later]))
+    assert await redis.exists(*keys.ALL) == 0

@@ -212,7 +212,7 @@ async def test_with_redis_away_the_api_writes_its_uses_to_the_database_every_int
             assert server.process.poll() is None
             # and the log says once that Redis is away, not once per retry
             await asyncio.sleep(1.0)
-            assert server.log().count("Redis unavailable") == 1, server.log()
+            assert server.log().count("Redis is unavailable") == 1, server.log()
 
 
 def test_the_spool_folder_is_private(tmp_path: Path) -> None:

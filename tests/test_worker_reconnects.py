@@ -28,7 +28,7 @@ from tests.support.serve_processes import ROOT, keyward_environment
 from tests.support.throwaway_services import ThrowawayRedis, throwaway_redis
 
 MT = UsageKind.MANAGEMENT_TOKEN
-DOWN, UP = "Redis unavailable", "Redis available again"
+DOWN, UP = "Redis is unavailable", "Redis is available again"
 
 
 @contextmanager

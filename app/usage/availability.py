@@ -21,7 +21,7 @@ class Availability:
         self._down_since = time.monotonic()
         reason = (str(error).splitlines() or [""])[0][:200]
         self.log.warning(
-            "%s: %s unavailable (%s%s); %s",
+            "%s: %s is unavailable (%s%s); %s",
             self.who,
             self.service,
             type(error).__name__,
@@ -34,5 +34,5 @@ class Availability:
             return
         self.reachable = True
         self.log.info(
-            "%s: %s available again after %.1f s", self.who, self.service, time.monotonic() - self._down_since
+            "%s: %s is available again after %.1f s", self.who, self.service, time.monotonic() - self._down_since
         )

@@ -98,25 +98,28 @@ async def flush(
 
 async def _flush_holding(source: UsageSource, lease: Lease, batch_size: int, hook: Hook | None) -> FlushResult:
     uses = changed = batches = set_aside = 0
-    async for round_ in read_ahead(source.rounds(lease, batch_size), unused=source.abandon):
-        try:
-            if hook:
-                await hook("taken")
-            for start in range(0, len(round_.uses), batch_size):
-                lease.check()
-                chunk = round_.uses[start : start + batch_size]
-                outcome = await write_isolating(chunk)
-                if outcome.refused:
-                    await source.set_aside(outcome.refused)
-                changed += outcome.changed
-                set_aside += len(outcome.refused)
-                uses += len(chunk)
-                batches += 1
-            if hook:
-                await hook("written")
-        except BaseException:
-            await source.abandon(round_)
-            raise
-        set_aside += round_.unreadable
-        await source.complete(round_, lease)
+    # aclosing: when a write fails, the round already read ahead goes back at once, not when the
+    # generator is garbage-collected.
+    async with contextlib.aclosing(read_ahead(source.rounds(lease, batch_size), unused=source.abandon)) as rounds:
+        async for round_ in rounds:
+            try:
+                if hook:
+                    await hook("taken")
+                for start in range(0, len(round_.uses), batch_size):
+                    lease.check()
+                    chunk = round_.uses[start : start + batch_size]
+                    outcome = await write_isolating(chunk)
+                    if outcome.refused:
+                        await source.set_aside(outcome.refused)
+                    changed += outcome.changed
+                    set_aside += len(outcome.refused)
+                    uses += len(chunk)
+                    batches += 1
+                if hook:
+                    await hook("written")
+            except BaseException:
+                await source.abandon(round_)
+                raise
+            set_aside += round_.unreadable
+            await source.complete(round_, lease)
     return FlushResult(uses, changed, batches, set_aside)
