@@ -101,6 +101,9 @@ async def test_a_refused_row_in_redis_is_set_aside_and_the_rest_is_written(
     # with one log line naming it, and the metric counting it
     lines = [r.getMessage() for r in caplog.records if "set aside" in r.getMessage()]
     assert len(lines) == 1 and f"mt:{bad}" in lines[0]
+    # never with the database's DETAIL, which quotes the whole row (its token hash included)
+    token_hash = (await ManagementToken.get(id=bad)).token_hash
+    assert token_hash not in caplog.text and token_hash not in letter["error"]
     assert dead_lettered("refused") == before + 1
 
 

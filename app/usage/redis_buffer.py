@@ -139,7 +139,12 @@ class RedisUsageBuffer:
         self.timeout = timeout
         self.retry_after = retry_after
         self.fallback = MemoryUsageBuffer()
-        self.state = Availability(log, "usage buffer", "Redis", while_down="keeping uses in process until it answers")
+        self.state = Availability(
+            log,
+            "usage buffer",
+            "Redis",
+            while_down="keeping uses in process (written to the database every flush interval) until it answers",
+        )
         self.lease = RedisLease(redis, seconds=lease_seconds)
         self._down_until = 0.0
         self._record = redis.register_script(RECORD_SCRIPT)

@@ -177,7 +177,7 @@ class UsageRuntime:
             await self._clear_spool()
         elif time.monotonic() - self._fallback_flushed_at >= self.flush_seconds:
             if await self._flush_in_process(buffer.fallback) is not None:
-                log.info("usage: Redis is away; wrote the uses kept in process straight to the database")
+                log.debug("usage: Redis is away; wrote the uses kept in process straight to the database")
             self._fallback_flushed_at = time.monotonic()
 
     async def _flush_in_process(self, buffer: MemoryUsageBuffer, *, raising: bool = False) -> FlushResult | None:
