@@ -153,3 +153,28 @@ async def test_the_api_keeps_uses_in_process_reports_redis_and_logs_each_change_
                 messages = [record.getMessage() for record in caplog.records]
                 assert sum(DOWN in m for m in messages) == 1, messages
                 assert sum(UP in m for m in messages) == 1, messages
+
+
+async def test_uses_being_handed_back_to_redis_stay_in_process_until_redis_has_them() -> None:
+    with throwaway_redis() as server:
+        client = aioredis.Redis.from_url(server.url, decode_responses=True)
+        admin = aioredis.Redis.from_url(server.url)
+        buffer = RedisUsageBuffer(client, timeout=0.05)
+        try:
+            # given a use kept in process, and a Redis that does not answer writes for a while
+            buffer.fallback.add(Use(MT, 1, datetime.now(UTC), "192.0.2.1"))
+            await client.ping()
+            await admin.execute_command("CLIENT", "PAUSE", "3000", "WRITE")
+            # when a hand-back to Redis is under way, and is cancelled (the process shuts down)
+            drain = asyncio.create_task(buffer.drain_fallback())
+            await asyncio.sleep(0.2)
+            assert len(buffer.fallback) == 1
+            drain.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await drain
+            # then the use is still there for the shutdown's flush
+            assert len(buffer.fallback) == 1
+        finally:
+            await admin.execute_command("CLIENT", "UNPAUSE")
+            await client.aclose()
+            await admin.aclose()

@@ -16,7 +16,7 @@ log = logging.getLogger("keyward.usage")
 
 @dataclass
 class MemoryRound:
-    """Uses taken out of a MemoryUsageBuffer (by a flush, or to hand them to Redis)."""
+    """Uses a flush took out of a MemoryUsageBuffer."""
 
     uses: list[Use]
     leftover: bool = field(default=False)
@@ -45,6 +45,13 @@ class MemoryUsageBuffer:
     def snapshot(self) -> list[Use]:
         return list(self._pending.values())
 
+    def discard(self, uses: list[Use]) -> None:
+        """Forget these uses (they are safe elsewhere), except where a newer one was recorded since."""
+        for use in uses:
+            key = (use.kind, use.id)
+            if self._pending.get(key) == use:
+                del self._pending[key]
+
     # ---- the flush side (UsageSource) ----
 
     def exclusive(self, *, wait: float | None) -> AbstractAsyncContextManager[Lease | None]:
@@ -58,12 +65,6 @@ class MemoryUsageBuffer:
             yield MemoryRound([self._pending.pop(key) for key in taken])
             if len(taken) < size:
                 return
-
-    async def take_all(self) -> MemoryRound | None:
-        if not self._pending:
-            return None
-        taken, self._pending = self._pending, {}
-        return MemoryRound(list(taken.values()))
 
     async def complete(self, round_: MemoryRound, lease: Lease | None = None) -> None:
         """Nothing to do: the round left the buffer when it was taken."""

@@ -228,21 +228,25 @@ class RedisUsageBuffer:
             await self._record(keys=[keys.PENDING, keys.PENDING_IP], args=_args(chunk))
 
     async def drain_fallback(self) -> int:
-        """Move what was kept in process back into Redis; returns how many uses moved (0 on failure)."""
-        batch = await self.fallback.take_all()
-        if batch is None:
+        """Copy what was kept in process into Redis; returns how many uses moved (0 on failure).
+
+        The uses stay in the fallback until Redis has them (then only those not superseded since
+        leave it), so a failure, a cancellation or a shutdown in the middle never loses one.
+        """
+        uses = self.fallback.snapshot()
+        if not uses:
             return 0
         try:
             async with asyncio.timeout(max(self.timeout, 1.0) * 5):
-                await self.record_many(batch.uses)
+                await self.record_many(uses)
         except UNAVAILABLE as exc:
-            await self.fallback.abandon(batch)
             self._mark_down(exc)
             return 0
+        self.fallback.discard(uses)
         self._down_until = 0.0
         self.state.up()
-        log.debug("usage buffer: moved %d uses kept in process into Redis", len(batch.uses))
-        return len(batch.uses)
+        log.debug("usage buffer: moved %d uses kept in process into Redis", len(uses))
+        return len(uses)
 
     # ---- the flush side (UsageSource) ----
 
