@@ -229,3 +229,25 @@ def test_the_spool_folder_is_private(tmp_path: Path) -> None:
         spool.clear()
         spool.close()
     assert os.listdir(tmp_path / "spool") == []
+
+
+def test_a_lock_left_by_a_process_that_is_gone_is_removed_and_a_live_one_is_kept(tmp_path: Path) -> None:
+    from app.usage.spool import UsageSpool
+
+    # given the lock file of a process killed with nothing to spool, and a live process's spool
+    (tmp_path / "spool").mkdir(mode=0o700)
+    (tmp_path / "spool" / "gone.lock").touch()
+    live = UsageSpool(tmp_path / "spool")
+    live.open()
+    try:
+        # when another process starts and looks for spool files to write
+        starting = UsageSpool(tmp_path / "spool")
+        starting.open()
+        assert list(starting.orphans()) == []
+        # then the dead process's lock is gone, the live one's is not
+        assert sorted(p.name for p in (tmp_path / "spool").iterdir()) == sorted(
+            [f"{live.owner}.lock", f"{starting.owner}.lock"]
+        )
+        starting.close()
+    finally:
+        live.close()

@@ -147,9 +147,14 @@ class UsageSpool:
         return self.path.exists()
 
     def orphans(self) -> Iterator[Orphan]:
-        """Spool files whose process is gone, each locked for the caller (skips those locked by a live process)."""
+        """Spool files whose process is gone, each locked for the caller (skips those locked by a live process).
+
+        Lock files of processes that are gone and left no spool file (a kill -9 with nothing to
+        keep) are removed on the way.
+        """
         if not self.directory.is_dir():
             return
+        self._remove_stale_locks()
         for path in sorted(self.directory.glob(f"*{USES_SUFFIX}")):
             if path == self.path:
                 continue
@@ -166,6 +171,17 @@ class UsageSpool:
                 lock.close()
                 continue
             yield Orphan(path, lock, _read(path, content))
+
+    def _remove_stale_locks(self) -> None:
+        for lock_path in self.directory.glob(f"*{LOCK_SUFFIX}"):
+            if lock_path.stem == self.owner or lock_path.with_suffix(USES_SUFFIX).exists():
+                continue
+            with contextlib.suppress(OSError), open(lock_path, "ab") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # a live process
+                    continue
+                lock_path.unlink(missing_ok=True)
 
 
 def _read(path: Path, content: bytes) -> list[Use]:
