@@ -16,6 +16,7 @@ import pytest
 from app import models
 from app.settings import get_settings
 from tests.support.api import LOG_IN, PASSWORD, SIGN_UP, Api, error_codes
+from tests.support.attempt_clock import AttemptClock
 from tests.support.running_app import env_int, running_api
 
 LOG_OUT = "mutation { logOut { ok } }"
@@ -104,7 +105,9 @@ async def test_repeated_failed_log_ins_are_refused_for_a_while(api: Api) -> None
     assert body["data"]["logIn"]["userErrors"][0]["code"] == "TOO_MANY_ATTEMPTS"
 
 
-async def test_failures_reset_after_the_lockout_window(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_failures_reset_after_the_lockout_window(
+    api: Api, monkeypatch: pytest.MonkeyPatch, attempt_clock: AttemptClock
+) -> None:
     # given a one-second lockout window
     monkeypatch.setenv("KEYWARD_LOGIN_LOCKOUT_SECONDS", "1")
     monkeypatch.setenv("KEYWARD_LOGIN_MAX_FAILURES", "2")
@@ -115,9 +118,7 @@ async def test_failures_reset_after_the_lockout_window(api: Api, monkeypatch: py
     locked = await api.gql(LOG_IN, {"input": {"email": "patient@example.com", "password": PASSWORD}})
     assert locked["data"]["logIn"]["userErrors"][0]["code"] == "TOO_MANY_ATTEMPTS"
     # when the window has passed
-    import asyncio
-
-    await asyncio.sleep(1.2)
+    attempt_clock.advance(1.2)
     # then the right password works again
     data = await api.ok(LOG_IN, {"input": {"email": "patient@example.com", "password": PASSWORD}})
     assert data["logIn"]["sessionToken"].startswith("kws_")
@@ -234,9 +235,11 @@ async def test_log_in_takes_as_long_for_unknown_emails_as_for_known_ones(databas
 # ---- throttling, expiry, log-out ---------------------------------------------------------------
 
 
-async def test_repeated_failures_lock_the_email_then_the_lock_passes(database_url: str) -> None:
-    lockout = 3.0
-    async with running_api(database_url, login_max_failures="3", login_lockout_seconds=str(int(lockout))) as api:
+async def test_repeated_failures_lock_the_email_then_the_lock_passes(
+    database_url: str, attempt_clock: AttemptClock
+) -> None:
+    lockout = 3
+    async with running_api(database_url, login_max_failures="3", login_lockout_seconds=str(lockout)) as api:
         # given
         account = await api.sign_up()
         unknown = "nobody-at-all@example.com"
@@ -244,18 +247,17 @@ async def test_repeated_failures_lock_the_email_then_the_lock_passes(database_ur
         for email in (account.email, unknown):
             for _ in range(3):
                 assert await _log_in_code(api, email, "wrong password!") == "INVALID_CREDENTIALS"
-            last_failure = time.monotonic()
             # when: the right password, while locked (the lock is checked before any hashing)
             refusals[email] = await api.gql(LOG_IN, _log_in_vars(email, PASSWORD))
-            if email == account.email:
-                known_locked_until = last_failure + lockout
         # then: refused, in words that do not tell a known email from an unknown one
         known, other = refusals[account.email]["data"]["logIn"], refusals[unknown]["data"]["logIn"]
         assert known["sessionToken"] is None
         assert known["userErrors"][0]["code"] == "TOO_MANY_ATTEMPTS"
         assert known["userErrors"] == other["userErrors"]
         # when: the lockout has passed
-        await asyncio.sleep(max(0.0, known_locked_until + 0.3 - time.monotonic()))
+        attempt_clock.advance(lockout - 0.5)
+        assert await _log_in_code(api, account.email, PASSWORD) == "TOO_MANY_ATTEMPTS"
+        attempt_clock.advance(0.8)
         # then
         assert await _log_in_code(api, account.email, PASSWORD) is None
 

@@ -76,6 +76,15 @@ async def _until_written(pk: int, at: datetime, process: subprocess.Popen[bytes]
         await asyncio.sleep(0.1)
 
 
+async def _until_logged(line: str, process: subprocess.Popen[bytes], log: Path, within: float) -> None:
+    """Waits for the worker to start and log `line` (starting Python takes seconds on a busy machine)."""
+    deadline = time.monotonic() + within
+    while line not in _output(log):
+        assert process.poll() is None, _output(log)
+        assert time.monotonic() < deadline, f"the worker did not log {line!r} within {within} s:\n{_output(log)}"
+        await asyncio.sleep(0.2)
+
+
 async def test_the_worker_survives_a_redis_outage_and_logs_each_change_once(app: Starlette, database_url: str) -> None:
     first, second = await seed_tokens(2)
     with throwaway_redis() as server, worker_process(database_url, server.url) as (process, log):
@@ -100,7 +109,8 @@ async def test_the_worker_waits_for_redis_at_start(app: Starlette, database_url:
     with throwaway_redis() as server:
         server.stop()
         with worker_process(database_url, server.url) as (process, log):
-            # given a worker started while Redis is away, for longer than arq's five retries
+            # given a worker started while Redis is away (once it has said so), for longer than arq's five retries
+            await _until_logged(DOWN, process, log, within=60)
             await asyncio.sleep(7)
             assert process.poll() is None, log.read_text()
             assert log.read_text().count(DOWN) == 1, log.read_text()
