@@ -1,6 +1,7 @@
 """Database configuration, migrations and the readiness probe."""
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from tortoise import Tortoise
@@ -10,6 +11,9 @@ from tortoise.migrations.api import migrate as migrate_api
 from tortoise.migrations.executor import MigrationExecutor
 
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 MODELS_MODULE = "app.models"
 MIGRATIONS_MODULE = "app.migrations"
@@ -28,18 +32,64 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
         return ""
 
 
-def connection_config(url: str) -> str | dict[str, Any]:
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """Bounds on waiting for the database, so an outage is an error in seconds, never a hang.
+
+    PostgreSQL: `connect` opening a connection, `acquire` getting one from the pool (creating the
+    pool or a connection included), `statement` one statement: the server's `statement_timeout`,
+    and on the client the same plus `CLIENT_MARGIN`, which also ends a wait on a server that does
+    not answer at all (frozen, or the network gone) while the server's own timeout normally comes
+    first and leaves the connection usable. SQLite: `acquire` is the busy timeout, the wait for
+    another connection's lock; the others do not apply to a local file.
+    """
+
+    connect: float
+    acquire: float
+    statement: float
+
+    CLIENT_MARGIN = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "DatabaseTimeouts":
+        return cls(
+            connect=settings.database_connect_timeout_seconds,
+            acquire=settings.database_acquire_timeout_seconds,
+            statement=settings.database_statement_timeout_seconds,
+        )
+
+
+def connection_config(url: str, timeouts: DatabaseTimeouts | None = None) -> str | dict[str, Any]:
+    if url.startswith("sqlite"):
+        if timeouts is None:
+            return url
+        config = expand_db_url(url)
+        config["credentials"]["busy_timeout"] = round(timeouts.acquire * 1000)
+        return config
     if not url.startswith(("postgres://", "asyncpg://")):
         return url
     config = expand_db_url(url)
-    config["credentials"]["connection_class"] = PooledConnection
+    credentials = config["credentials"]
+    credentials["connection_class"] = PooledConnection
+    if timeouts is not None:
+        config["engine"] = "app.postgres_engine"
+        # No floor of open connections: asyncpg restores a floor in the background and logs a
+        # traceback for every failed attempt during an outage (app.db_outage logs it once).
+        credentials["minsize"] = 0
+        credentials["timeout"] = timeouts.connect
+        credentials["acquire_timeout"] = timeouts.acquire
+        credentials["command_timeout"] = timeouts.statement + timeouts.CLIENT_MARGIN
+        server_settings = dict(credentials.get("server_settings") or {})
+        server_settings["statement_timeout"] = str(round(timeouts.statement * 1000))
+        credentials["server_settings"] = server_settings
     return config
 
 
-def tortoise_config(database_url: str | None = None) -> dict[str, Any]:
+def tortoise_config(database_url: str | None = None, timeouts: DatabaseTimeouts | None = None) -> dict[str, Any]:
+    """Tortoise's configuration; `timeouts` bound every wait (the API process), None keeps the drivers' defaults."""
     url = database_url or get_settings().database_url
     return {
-        "connections": {"default": connection_config(url)},
+        "connections": {"default": connection_config(url, timeouts)},
         "apps": {
             "models": {
                 "models": [MODELS_MODULE],

@@ -14,16 +14,18 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from app import cron, db
+from app.db_outage import DatabaseOutage
 from app.graphql.schema import build_schema
 from app.graphql.view import KeywardGraphQL
 from app.http.access_log import redact_query_strings
 from app.http.authentication import BearerTokenBackend, unauthenticated_response
 from app.http.console import console_routes
 from app.http.graphiql import graphiql_routes
-from app.http.health import healthz, readyz
+from app.http.health import Readiness, healthz
 from app.http.leaks import leaks_endpoint
 from app.http.limits import BodySizeLimit
 from app.http.openapi import openapi_json
+from app.http.unavailable import DatabaseOutageGuard
 from app.http.verify import verify_key
 from app.services.stale_sweep import sweep_when_usage_settled
 from app.services.webhook_delivery import DeliveryConfig, run_deliveries_every
@@ -64,6 +66,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     redact_query_strings()
     usage = UsageRuntime.from_settings(settings)
+    database = DatabaseOutage(db.ping)
+    readiness = Readiness(database, usage)
 
     async def embedded_sweep(tick: object) -> None:
         """Without Redis there is no worker: the API process sweeps, once buffered uses have settled."""
@@ -83,7 +87,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if db.is_embedded(settings.database_url):
             # The embedded default migrates itself, so one command starts a working service.
             await db.migrate(settings.database_url)
-        async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url)):
+        async with RegisterTortoise(
+            app, config=db.tortoise_config(settings.database_url, db.DatabaseTimeouts.from_settings(settings))
+        ):
             pending = await db.pending_migrations()
             if pending:
                 raise UnmigratedDatabase(
@@ -103,6 +109,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
+                await readiness.close()
+                await database.close()
                 # Last flush (embedded) or last hand-over to Redis, while the database is still open.
                 await usage.stop()
 
@@ -113,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     application = Starlette(
         routes=[
             Route("/healthz", healthz),
-            Route("/readyz", readyz),
+            Route("/readyz", readiness.answer),
             Route("/v1/keys/verify", verify_key, methods=["POST"]),
             Route("/openapi.json", openapi_json),
             Route("/v1/leaks", leaks_endpoint(settings.leaks_rate_limit), methods=["POST"]),
@@ -121,8 +129,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *console_routes(),
             *(graphiql_routes() if settings.introspection else []),
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(DatabaseOutageGuard, outage=database),
+        ],
         lifespan=lifespan,
     )
     application.state.usage = usage
+    application.state.database = database
     return application

@@ -12,6 +12,24 @@ class Settings(BaseSettings):
     database_url: str = "sqlite://keyward.sqlite3"
     redis_url: str | None = None
 
+    # Bounds on every wait of the API process (`keyward serve`) for its database, so that an outage
+    # is answered 503 UNAVAILABLE within seconds instead of hanging (app.db.DatabaseTimeouts).
+    database_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="PostgreSQL: opening a connection (TCP, TLS, authentication)."
+    )
+    database_acquire_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="PostgreSQL: getting a connection from the pool, opening it included. "
+        "SQLite: the busy timeout, waiting for another connection's lock.",
+    )
+    database_statement_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="PostgreSQL: one statement (the server's statement_timeout; the client gives up one "
+        "second later, also when the server does not answer at all).",
+    )
+
     session_ttl_hours: float = Field(default=12.0, gt=0)
 
     # Log-in budgets, counted before the password is checked, over fixed windows of

@@ -1,4 +1,5 @@
-"""How failures reach clients: user input as BAD_USER_INPUT, anything unexpected masked with a request id."""
+"""How failures reach clients: user input as BAD_USER_INPUT, the database not answering as UNAVAILABLE,
+anything unexpected masked with a request id."""
 
 import logging
 import uuid
@@ -10,7 +11,10 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from app.db_errors import is_database_unavailable
 from app.graphql.types.common import UserError
+from app.http.unavailable import CODE as UNAVAILABLE
+from app.http.unavailable import MESSAGE as UNAVAILABLE_MESSAGE
 from app.services.errors import UserInputError
 
 log = logging.getLogger("keyward.graphql")
@@ -33,11 +37,26 @@ async def with_user_errors(payload: Callable[..., P], work: Callable[[], Awaitab
     return payload(user_errors=[], **values)
 
 
+def has_code(error: GraphQLError, code: str) -> bool:
+    return (error.extensions or {}).get("code") == code
+
+
+def report_outage(context: object, error: BaseException) -> None:
+    """Tell the app's outage state (one log line per change; `app.db_outage`), when there is an app."""
+    request = getattr(context, "request", None)
+    outage = getattr(getattr(getattr(request, "app", None), "state", None), "database", None)
+    if outage is not None:
+        outage.failed(error)
+
+
 class ErrorPolicy(SchemaExtension):
     """Keeps deliberate errors (GraphQLError with a code, UserInputError) and masks everything else.
 
-    A masked error carries a request id; the traceback goes to the log under the same id, so an
-    operator can find it while the client learns nothing about the internals.
+    A field that failed because the database does not answer gets UNAVAILABLE, and no traceback
+    (the outage is logged once, not per field or request); the view turns an operation in which
+    nothing resolved into a 503 (`app.graphql.view`). A masked error carries a request id; the
+    traceback goes to the log under the same id, so an operator can find it while the client
+    learns nothing about the internals.
     """
 
     def on_operation(self) -> Iterator[None]:
@@ -47,14 +66,18 @@ class ErrorPolicy(SchemaExtension):
             return
         result.errors = [self._policy(error) for error in result.errors]
 
-    @staticmethod
-    def _policy(error: GraphQLError) -> GraphQLError:
+    def _policy(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
             return error
         if isinstance(original, UserInputError):
             converted = bad_input(original)
             return GraphQLError(converted.message, nodes=error.nodes, path=error.path, extensions=converted.extensions)
+        if is_database_unavailable(original):
+            report_outage(self.execution_context.context, original)
+            return GraphQLError(
+                UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path, extensions={"code": UNAVAILABLE}
+            )
         request_id = uuid.uuid4().hex
         log.error("unexpected error in GraphQL request %s at %s", request_id, error.path, exc_info=original)
         return GraphQLError(

@@ -10,6 +10,12 @@ GraphQL over HTTP as its specification says.
   coerce) gets 400 and no ``data`` entry. Clients that ask for ``application/json`` (or nothing)
   keep 200 with ``"data": null``. See ``app.graphql.media_types``.
 - A mutation sent with GET is refused with 405 and ``Allow: POST`` before it runs.
+- The database not answering: an operation in which nothing resolved because of it is a 503 with
+  ``Retry-After`` and one UNAVAILABLE error, the same answer as every other endpoint's
+  (``app.http.unavailable``). When some fields did resolve, the answer stays a 200 with their data
+  and UNAVAILABLE errors at the failed paths (plus ``Retry-After``): what resolved may be the
+  result of a mutation that committed (a secret shown once) and must not be thrown away, and
+  GraphQL over HTTP requires a 2xx whenever ``data`` is present.
 - GET with ``Accept: text/html`` is the GraphiQL page (``app.http.graphiql``), unless
   introspection is off.
 """
@@ -29,14 +35,18 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from app.graphql.context import Context, principal_of
+from app.graphql.errors import has_code
 from app.graphql.media_types import GRAPHQL_RESPONSE_JSON, response_media_type
 from app.http.graphiql import graphiql_page
+from app.http.unavailable import CODE as UNAVAILABLE
+from app.http.unavailable import MESSAGE as UNAVAILABLE_MESSAGE
+from app.http.unavailable import RETRY_AFTER
 
 BATCHING_REFUSED = "Batched operations are not supported: send one operation per request."
 NOT_AN_OBJECT = 'The request body must be a JSON object: {"query": "...", "variables": {...}}.'
 MUTATION_OVER_GET = "Mutations are not allowed over GET: send them with POST."
 
-ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 503: UNAVAILABLE}
 
 
 class MethodNotAllowed(HTTPException):
@@ -62,6 +72,10 @@ def error_response(
 def is_request_error(result: ExecutionResult) -> bool:
     """Nothing ran: no data and no error at a field's path (parse, validation, variable coercion)."""
     return result.data is None and bool(result.errors) and all(error.path is None for error in result.errors)
+
+
+def nothing_resolved(result: ExecutionResult) -> bool:
+    return result.data is None or all(value is None for value in result.data.values())
 
 
 def request_error_status(errors: list[GraphQLError]) -> int:
@@ -121,6 +135,12 @@ class KeywardGraphQL(GraphQL[Context, None]):
             if isinstance(exc.__cause__, InvalidOperationTypeError) and request_adapter.method == "GET":
                 raise MethodNotAllowed(405, MUTATION_OVER_GET) from exc.__cause__
             raise
+        if any(has_code(error, UNAVAILABLE) for error in result.errors or []):
+            sub_response.headers.update(RETRY_AFTER)
+            if nothing_resolved(result):
+                sub_response.status_code = 503
+                unavailable = GraphQLError(UNAVAILABLE_MESSAGE, extensions={"code": UNAVAILABLE})
+                return ExecutionResult(data=None, errors=[unavailable], extensions=result.extensions)
         if sub_response.media_type == GRAPHQL_RESPONSE_JSON and is_request_error(result):
             sub_response.status_code = request_error_status(result.errors or [])
         return result
