@@ -20,7 +20,7 @@ KEYWARD = [sys.executable, "-m", "app.cli"]
 
 async def test_probes(api: Api) -> None:
     assert (await api.http.get("/healthz")).json() == {"status": "ok"}
-    assert (await api.http.get("/readyz")).json() == {"status": "ok", "database": "ok"}
+    assert (await api.http.get("/readyz")).json() == {"status": "ok", "database": "ok", "redis": "not configured"}
 
 
 async def test_graphiql_is_served_for_exploration(api: Api) -> None:

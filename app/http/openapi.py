@@ -109,17 +109,25 @@ SCHEMAS: dict[str, Any] = {
     },
     "Readiness": {
         "type": "object",
-        "description": "What the process depends on, and whether it answers.",
-        "required": ["status", "database"],
+        "description": "What the process depends on, and whether it answers (asked afresh, within a second).",
+        "required": ["status", "database", "redis"],
+        "additionalProperties": False,
         "properties": {
             "status": {
                 "type": "string",
                 "enum": ["ok", "degraded", "unavailable"],
-                "description": "unavailable (503): the database does not answer. degraded: Redis does not.",
+                "description": (
+                    "unavailable (503): the database does not answer. degraded (200): Redis does not, and "
+                    "every request is still served (uses are kept in process until Redis is back)."
+                ),
             },
-            "database": {"type": "string", "enum": ["ok", "unreachable"]},
-            "redis": {"type": "string", "description": "ok, unreachable, or not configured."},
-            "usage": {"type": "string", "description": "Where last-used records are kept right now."},
+            "database": {"type": "string", "enum": ["ok", "unavailable"]},
+            "redis": {"type": "string", "enum": ["ok", "unavailable", "not configured"]},
+            "usage": {
+                "type": "string",
+                "enum": ["redis", "in process"],
+                "description": "With Redis configured: where last-used records are kept right now.",
+            },
         },
     },
 }
@@ -158,7 +166,7 @@ VERIFY = {
             "503": _json(
                 "ErrorResponse",
                 "The database does not answer (code UNAVAILABLE): the key could not be checked; retry.",
-                RETRY_AFTER,
+                {"Retry-After": {**RETRY_AFTER["Retry-After"], "required": True}},
             ),
         },
     }
@@ -244,6 +252,11 @@ LEAKS = {
                 },
             },
             "429": _json("LeakError", "Too many reports from this address (KEYWARD_LEAKS_RATE_LIMIT).", RETRY_AFTER),
+            "503": _json(
+                "ErrorResponse",
+                "The database does not answer (code UNAVAILABLE): the report was not processed; send it again.",
+                {"Retry-After": {**RETRY_AFTER["Retry-After"], "required": True}},
+            ),
         },
     }
 }
@@ -263,8 +276,10 @@ READYZ = {
         "summary": "Readiness: the database (and Redis, when configured) answer",
         "tags": ["probes"],
         "responses": {
-            "200": _json("Readiness", "Ready to serve (Redis may be degraded: uses are then kept in process)."),
-            "503": _json("Readiness", "Not ready: the database does not answer."),
+            "200": _json(
+                "Readiness", "Ready to serve (status degraded: Redis does not answer, uses are kept in process)."
+            ),
+            "503": _json("Readiness", "Not ready: the database does not answer (or not within the second)."),
         },
     }
 }
