@@ -8,6 +8,7 @@ about the request. Everything else keeps its own handling (user errors, masked i
 import sqlite3
 from collections.abc import Iterator
 
+import asyncpg
 from tortoise.exceptions import DBConnectionError
 
 # SQLSTATE classes that are about the server, not the statement: 08 connection exception,
@@ -42,5 +43,10 @@ def is_database_unavailable(error: BaseException) -> bool:
         # Refused, reset or unreachable (OSError); connect, pool acquire or command timeouts;
         # Tortoise's own "cannot connect". (A connection asyncpg found closed has SQLSTATE 08003.)
         if isinstance(cause, OSError | TimeoutError | DBConnectionError):
+            return True
+        # A pooled connection the server ended while it sat idle (a shutdown): its next statement
+        # fails with "cannot switch to state …; another operation is in progress" before the
+        # socket is seen closed.
+        if isinstance(cause, asyncpg.InternalClientError):
             return True
     return False

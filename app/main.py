@@ -99,7 +99,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sweeper = deliverer = None
             if not usage.uses_redis:
                 sweeper = asyncio.create_task(cron.run_on_schedule(settings.stale_sweep_cron, embedded_sweep))
-                deliverer = asyncio.create_task(run_deliveries_every(settings, DeliveryConfig.from_settings(settings)))
+                deliverer = asyncio.create_task(
+                    run_deliveries_every(settings, DeliveryConfig.from_settings(settings), database)
+                )
             tune_garbage_collection()
             try:
                 yield

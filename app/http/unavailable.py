@@ -8,11 +8,13 @@ answers instead, so the exchange ends normally and the connection stays usable.
 """
 
 import orjson
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db_errors import is_database_unavailable
 from app.db_outage import DatabaseOutage
+from app.graphql.media_types import GRAPHQL_RESPONSE_JSON, response_media_type
 
 CODE = "UNAVAILABLE"
 MESSAGE = "The database is not answering: try again in a few seconds."
@@ -25,9 +27,16 @@ def unavailable_error() -> dict[str, object]:
     return {"message": MESSAGE, "extensions": {"code": CODE}}
 
 
-def unavailable_response() -> Response:
-    body = {"data": None, "errors": [unavailable_error()]}
-    return Response(orjson.dumps(body), status_code=503, media_type="application/json", headers=RETRY_AFTER)
+def unavailable_response(accept: str | None = None) -> Response:
+    """`{"data": null, "errors": [...]}`, like every request error; a GraphQL client that asked for
+    `application/graphql-response+json` gets that media type and no `data` entry (`app.graphql.view`)."""
+    if response_media_type(accept) == GRAPHQL_RESPONSE_JSON:
+        body: dict[str, object] = {"errors": [unavailable_error()]}
+        media_type = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+    else:
+        body = {"data": None, "errors": [unavailable_error()]}
+        media_type = "application/json"
+    return Response(orjson.dumps(body), status_code=503, media_type=media_type, headers=RETRY_AFTER)
 
 
 class DatabaseOutageGuard:
@@ -54,4 +63,5 @@ class DatabaseOutageGuard:
             if started or not is_database_unavailable(error):
                 raise
             self.outage.failed(error)
-            await unavailable_response()(scope, receive, send)
+            accept = Headers(scope=scope).get("accept")
+            await unavailable_response(accept)(scope, receive, send)

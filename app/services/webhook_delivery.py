@@ -28,6 +28,8 @@ from tortoise.connection import get_connection
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from app.db_errors import is_database_unavailable
+from app.db_outage import DatabaseOutage
 from app.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.webhooks import DELIVERED, FAILED, PENDING
 from app.security.principal import SYSTEM
@@ -315,8 +317,14 @@ async def delivery_round(config: DeliveryConfig, retention: timedelta) -> RoundR
     return result
 
 
-async def run_deliveries_every(settings: Settings, config: DeliveryConfig) -> None:
-    """The embedded mode's loop: a round every `webhook_delivery_seconds` (0: never), failures logged."""
+async def run_deliveries_every(
+    settings: Settings, config: DeliveryConfig, database: DatabaseOutage | None = None
+) -> None:
+    """The embedded mode's loop: a round every `webhook_delivery_seconds` (0: never), failures logged.
+
+    A round the database did not answer goes to `database` (one log line per outage, shared with
+    the requests) instead of a traceback every round.
+    """
     interval = settings.webhook_delivery_seconds
     if interval <= 0:
         return
@@ -325,5 +333,11 @@ async def run_deliveries_every(settings: Settings, config: DeliveryConfig) -> No
         await asyncio.sleep(interval)
         try:
             await delivery_round(config, retention)
-        except Exception:
-            log.exception("webhook delivery round failed; the next one retries")
+        except Exception as error:
+            if database is not None and is_database_unavailable(error):
+                database.failed(error)
+            else:
+                log.exception("webhook delivery round failed; the next one retries")
+        else:
+            if database is not None:
+                database.answered()
