@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import orjson
 
+from app.clock import utcnow
 from app.graphql.ids import pk_of, to_global_id
 from app.models import ManagementToken
-from app.services.auth import utcnow
 from app.settings import Settings
 from tests.support.api import Api
 

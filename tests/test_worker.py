@@ -8,9 +8,9 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 from starlette.applications import Starlette
 
+from app.clock import utcnow
 from app.graphql.ids import pk_of
 from app.models import ManagementToken, StaleTokenReport
-from app.services.auth import utcnow
 from app.settings import Settings
 from app.usage import keys
 from tests.support.api import Api

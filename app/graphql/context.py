@@ -1,29 +1,33 @@
 """Per-request context: the principal (authenticated once, by the middleware) and fresh DataLoaders."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
-from app.models import ManagementToken, Project
 from app.security.principal import ANONYMOUS, Principal
+from app.services import management_tokens, projects
+from app.services.records import ManagementTokenRecord, ProjectRecord
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-def _by_id_loader(model: Any, workspace_id: int | None) -> DataLoader[int, Any]:
-    async def load(ids: list[int]) -> list[Any]:
-        rows = {row.id: row for row in await model.filter(id__in=ids, workspace_id=workspace_id)}
-        return [rows.get(pk) for pk in ids]
+def _loader(
+    principal: Principal, fetch: Callable[[Principal, list[K]], Awaitable[dict[K, V]]]
+) -> DataLoader[K, V | None]:
+    """A DataLoader over a service's batch read scoped to the caller's workspace; missing keys load None."""
+
+    async def load(keys: list[K]) -> list[V | None]:
+        found = await fetch(principal, keys)
+        return [found.get(key) for key in keys]
 
     return DataLoader(load_fn=load)
-
-
-async def _load_replacements(ids: list[int]) -> list[ManagementToken | None]:
-    rows = {row.replaces_id: row for row in await ManagementToken.filter(replaces_id__in=ids)}  # type: ignore[attr-defined]
-    return [rows.get(pk) for pk in ids]
 
 
 @dataclass
@@ -34,16 +38,16 @@ class Context:
 
     # Made on first use: most requests never need a loader.
     @cached_property
-    def project_loader(self) -> DataLoader[int, Any]:
-        return _by_id_loader(Project, self.principal.workspace_id)
+    def project_loader(self) -> DataLoader[int, ProjectRecord | None]:
+        return _loader(self.principal, projects.projects_by_id)
 
     @cached_property
-    def token_loader(self) -> DataLoader[int, Any]:
-        return _by_id_loader(ManagementToken, self.principal.workspace_id)
+    def token_loader(self) -> DataLoader[int, ManagementTokenRecord | None]:
+        return _loader(self.principal, management_tokens.tokens_by_id)
 
     @cached_property
-    def replacement_loader(self) -> DataLoader[int, ManagementToken | None]:
-        return DataLoader(load_fn=_load_replacements)
+    def replacement_loader(self) -> DataLoader[int, ManagementTokenRecord | None]:
+        return _loader(self.principal, management_tokens.replacements_by_replaced_id)
 
 
 def principal_of(request: Request | WebSocket) -> Principal:

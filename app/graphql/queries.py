@@ -16,6 +16,7 @@ from app.graphql.types.webhooks import WebhookEndpoint
 from app.graphql.types.workspace import Viewer
 from app.security.permissions import Permission, WorkspaceRole
 from app.services import api_keys, audit, management_tokens, projects, stale_reports, webhooks
+from app.services.credential_state import CredentialState
 
 
 @strawberry.type
@@ -59,8 +60,8 @@ class Query:
         status: ManagementTokenStatus | None = None,
         stale: bool | None = None,
     ) -> Connection[ManagementToken]:
-        active = None if status is None else status is ManagementTokenStatus.ACTIVE
-        page = await management_tokens.list_tokens(info.context.principal, first, after, active=active, stale=stale)
+        state = None if status is None else CredentialState[status.name]
+        page = await management_tokens.list_tokens(info.context.principal, first, after, status=state, stale=stale)
         return to_connection(page, ManagementToken.from_model)
 
     @strawberry.field(extensions=requires_role(WorkspaceRole.ADMIN))

@@ -6,7 +6,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from app.security.principal import ANONYMOUS, Principal, PrincipalKind
-from app.services.auth import AuthenticationFailed, authenticate
+from app.services.authentication import AuthenticationFailed, authenticate
 from app.usage import UsageKind
 from app.usage.runtime import UsageRuntime
 

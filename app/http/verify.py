@@ -31,7 +31,14 @@ async def verify_key(request: Request) -> Response:
         return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
     result = await api_keys.verify(key)
     if not result.valid:
-        return _json({"valid": False, "code": result.code, "message": INVALID_MESSAGES.get(result.code or "", "")})
+        code = result.code or ""
+        return _json(
+            {
+                "valid": False,
+                "code": result.code,
+                "message": INVALID_MESSAGES.get(code, f"The API key is {code.lower()}."),
+            }
+        )
     assert result.key_id and result.project_id and result.workspace_id
     # The key was used: into the usage buffer (no database write here), flushed later.
     await request.app.state.usage.record(

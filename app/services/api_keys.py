@@ -4,17 +4,21 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
+from app.clock import utcnow
 from app.models import ApiKey
 from app.security import tokens
 from app.security.principal import Principal
 from app.security.tokens import TokenKind
 from app.services import audit, events
 from app.services.actors import actor_of
+from app.services.credential_state import CredentialKind, CredentialState, state_of
 from app.services.errors import NotFound
 from app.services.pagination import Page, paginate
 from app.services.projects import get_project
 from app.services.row_locks import Lock, locked
 from app.services.validation import clean_name
+
+API_KEY = CredentialKind.API_KEY
 
 
 @dataclass
@@ -94,7 +98,10 @@ async def verify(value: str) -> Verification:
         return Verification(False, "MALFORMED")
     if parsed.kind is not TokenKind.API_KEY:
         return Verification(False, "NOT_AN_API_KEY")
-    row = await ApiKey.filter(key_hash=parsed.digest).values("id", "project_id", "workspace_id")
+    row = await ApiKey.filter(key_hash=parsed.digest).values("id", "project_id", "workspace_id", *API_KEY.columns)
     if not row:
         return Verification(False, "UNKNOWN_KEY")
+    state = state_of(API_KEY, row[0], utcnow())
+    if state is not CredentialState.ACTIVE:
+        return Verification(False, state.value)
     return Verification(True, None, row[0]["id"], row[0]["project_id"], row[0]["workspace_id"])

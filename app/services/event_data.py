@@ -3,10 +3,12 @@
 from datetime import datetime
 from typing import Any
 
+from app.clock import utcnow
 from app.models import ApiKey, ManagementToken, StaleTokenReport
 from app.security.permissions import PERMISSION_ORDER, decode_permissions
 from app.security.principal import Principal
 from app.services.actors import actor_of
+from app.services.credential_state import CredentialKind, state_of
 from app.services.global_ids import global_id, stored_ref_to_global_id
 
 
@@ -31,7 +33,7 @@ def management_token(row: ManagementToken) -> dict[str, Any]:
         "name": row.name,
         "keyPrefix": row.key_prefix,
         "permissions": [p.value for p in PERMISSION_ORDER if p in granted],
-        "status": "REVOKED" if row.revoked_at else "ACTIVE",
+        "status": state_of(CredentialKind.MANAGEMENT_TOKEN, row, utcnow()).value,
         "createdAt": time(row.created_at),
         "lastUsedAt": time(row.last_used_at),
         "revokedAt": time(row.revoked_at),

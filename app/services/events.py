@@ -8,12 +8,13 @@ table). A workspace without a subscribed endpoint pays one indexed SELECT and st
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise import BaseDBAsyncClient
 from tortoise.expressions import Subquery
 
+from app.clock import utcnow
 from app.models import (
     ApiKey,
     ManagementToken,
@@ -56,10 +57,6 @@ def encode_events(types: list[EventType]) -> str:
 
 def decode_events(stored: str) -> list[EventType]:
     return [EventType[name] for name in stored.split(",") if name in EventType.__members__]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_event_uid() -> str:

@@ -14,12 +14,13 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from app.clock import utcnow
 from app.models import ApiKey, ManagementToken, Session, WebhookEndpoint, Workspace
 from app.security import tokens
 from app.security.principal import Principal, PrincipalKind
 from app.security.tokens import TokenKind
 from app.services import audit, event_data, events
-from app.services.events import utcnow
+from app.services.credential_state import REVOKED, revocation
 from app.services.global_ids import global_id
 
 MAX_ENTRIES = 1000
@@ -147,14 +148,12 @@ async def _management_token(token: ManagementToken, revoke: bool, leak: dict[str
     flagged = await ManagementToken.filter(id=token.id, leaked_at__isnull=True).update(leaked_at=now)
     revoked = 0
     if revoke:
-        revoked = await ManagementToken.filter(id=token.id, revoked_at__isnull=True).update(
-            revoked_at=now, active_name=None
-        )
-    if not revoked and (not flagged or token.revoked_at is not None):
+        revoked = await ManagementToken.filter(REVOKED.passes_q(now), id=token.id).update(**revocation(now))
+    if not revoked and (not flagged or REVOKED.refuses(token, now)):
         return  # reported before, or revoked before: nothing new to do or to say
     token.leaked_at = token.leaked_at or now
     if revoked:
-        token.revoked_at, token.active_name = now, None
+        token.update_from_dict(revocation(now))
         await audit.record(
             reporter,
             "management_token.revoked",
@@ -200,10 +199,10 @@ async def _session(session: Session, revoke: bool, leak: dict[str, Any], reporte
     }
     now = utcnow()
     if revoke:
-        if await Session.filter(id=session.id, revoked_at__isnull=True).update(revoked_at=now, leaked_at=now):
+        if await Session.filter(REVOKED.passes_q(now), id=session.id).update(revoked_at=now, leaked_at=now):
             await _record(reporter, "Session", session.id, described, "REVOKED", leak)
         return
-    if await Session.filter(id=session.id, leaked_at__isnull=True, revoked_at__isnull=True).update(leaked_at=now):
+    if await Session.filter(REVOKED.passes_q(now), id=session.id, leaked_at__isnull=True).update(leaked_at=now):
         await _record(reporter, "Session", session.id, described, "FLAGGED", leak)
 
 

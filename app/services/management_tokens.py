@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from app.clock import utcnow
 from app.models import ManagementToken
 from app.security import tokens
 from app.security.permissions import Permission, decode_permissions, encode_permissions
@@ -12,11 +13,20 @@ from app.security.principal import Principal
 from app.security.tokens import TokenKind
 from app.services import audit, events
 from app.services.actors import actor_of
-from app.services.auth import utcnow
+from app.services.credential_state import (
+    REVOKED,
+    CredentialKind,
+    CredentialState,
+    in_state_q,
+    revocation,
+    state_of,
+)
 from app.services.errors import NotFound, UserInputError
 from app.services.pagination import Page, paginate
 from app.services.row_locks import Lock, locked
 from app.services.validation import clean_name
+
+MANAGEMENT_TOKEN = CredentialKind.MANAGEMENT_TOKEN
 
 
 @dataclass
@@ -41,12 +51,28 @@ async def get_token(principal: Principal, token_id: int | None, *, lock: Lock | 
     return token
 
 
+async def tokens_by_id(principal: Principal, ids: list[int]) -> dict[int, ManagementToken]:
+    """The caller's tokens among `ids` (for batched loads)."""
+    return {row.id: row for row in await ManagementToken.filter(id__in=ids, workspace_id=principal.workspace_id)}
+
+
+async def replacements_by_replaced_id(principal: Principal, ids: list[int]) -> dict[int, ManagementToken]:
+    """Replaced token id -> the caller's token that replaced it, among `ids` (for batched loads)."""
+    rows = await ManagementToken.filter(replaces_id__in=ids, workspace_id=principal.workspace_id)
+    return {row.replaces_id: row for row in rows}  # type: ignore[attr-defined]
+
+
 async def list_tokens(
-    principal: Principal, first: int | None, after: str | None, *, active: bool | None, stale: bool | None
+    principal: Principal,
+    first: int | None,
+    after: str | None,
+    *,
+    status: CredentialState | None,
+    stale: bool | None,
 ) -> Page[ManagementToken]:
     query = ManagementToken.filter(workspace_id=principal.workspace_id)
-    if active is not None:
-        query = query.filter(revoked_at__isnull=active)
+    if status is not None:
+        query = query.filter(in_state_q(MANAGEMENT_TOKEN, status, utcnow()))
     if stale is not None:
         query = query.filter(stale_since__isnull=not stale)
     return await paginate(query, first, after, newest_first=True)
@@ -103,9 +129,7 @@ async def revoke_token(principal: Principal, token_id: int | None) -> Management
         token = await get_token(principal, token_id, lock=Lock.CHANGE)
         now = utcnow()
         # Conditional UPDATE: of two concurrent revokes exactly one changes the row.
-        changed = await ManagementToken.filter(id=token.id, revoked_at__isnull=True).update(
-            revoked_at=now, active_name=None
-        )
+        changed = await ManagementToken.filter(REVOKED.passes_q(now), id=token.id).update(**revocation(now))
         if not changed:
             raise UserInputError("This management token is already revoked.", "ALREADY_REVOKED", ("id",))
         await audit.record(
@@ -115,7 +139,7 @@ async def revoke_token(principal: Principal, token_id: int | None) -> Management
             token.id,
             details={"name": token.name, "keyPrefix": token.key_prefix},
         )
-        token.revoked_at, token.active_name = now, None
+        token.update_from_dict(revocation(now))
         await events.management_token_revoked(principal, token)
     return token
 
@@ -126,8 +150,9 @@ async def rotate_token(principal: Principal, token_id: int | None, name: str | N
     async with in_transaction():
         # Locked: a concurrent revoke or rotation of the same token has finished before this reads it.
         old = await get_token(principal, token_id, lock=Lock.CHANGE)
-        if old.revoked_at is not None:
-            raise UserInputError("A revoked management token cannot be rotated.", "REVOKED", ("id",))
+        state = state_of(MANAGEMENT_TOKEN, old, utcnow())
+        if state is not CredentialState.ACTIVE:
+            raise UserInputError(f"A {state.value.lower()} management token cannot be rotated.", state.value, ("id",))
         # Releasing the name first lets the replacement take it; the conditional UPDATE also
         # makes a second rotation of the same token fail instead of forking the chain.
         released = await ManagementToken.filter(id=old.id, active_name__isnull=False).update(active_name=None)

@@ -13,6 +13,7 @@ from app.services.errors import NotFound, UserInputError
 from app.services.pagination import Page, decode_cursor, page_size
 from app.services.row_locks import Lock, locked
 from app.services.validation import clean_description, clean_name
+from app.sql_dialect import read_time, statement
 
 
 async def get_project(
@@ -25,6 +26,11 @@ async def get_project(
     if project is None:
         raise NotFound("Project", field)
     return project
+
+
+async def projects_by_id(principal: Principal, ids: list[int]) -> dict[int, Project]:
+    """The caller's projects among `ids` (for batched loads)."""
+    return {row.id: row for row in await Project.filter(id__in=ids, workspace_id=principal.workspace_id)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +52,18 @@ class ProjectRow:
         return self.id
 
 
-_PAGE = (
-    "SELECT id, name, description, created_at, updated_at FROM project "
-    "WHERE workspace_id = {0} AND id > {1} ORDER BY id LIMIT {2}"
+_PAGE = statement(
+    lambda d: (
+        "SELECT id, name, description, created_at, updated_at FROM project "  # noqa: S608
+        f"WHERE workspace_id = {d.param(1)} AND id > {d.param(2)} ORDER BY id LIMIT {d.param(3)}"
+    )
 )
-_PAGE_SQL = {"postgres": _PAGE.format("$1", "$2", "$3"), "sqlite": _PAGE.format("?", "?", "?")}
 
 
 def _time(value: datetime | str) -> datetime:
-    # SQLite hands back the text Tortoise stored (ISO 8601 with the UTC offset).
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    at = read_time(value)
+    assert at is not None  # both columns are NOT NULL
+    return at
 
 
 async def list_projects(principal: Principal, first: int | None, after: str | None) -> Page[ProjectRow]:
@@ -63,9 +71,7 @@ async def list_projects(principal: Principal, first: int | None, after: str | No
     limit = page_size(first)
     after_id = decode_cursor(after) if after is not None else 0
     conn = get_connection("default")
-    _, rows = await conn.execute_query(
-        _PAGE_SQL[conn.capabilities.dialect], [principal.workspace_id, after_id, limit + 1]
-    )
+    _, rows = await conn.execute_query(_PAGE(conn), [principal.workspace_id, after_id, limit + 1])
     items = [
         ProjectRow(r["id"], r["name"], r["description"], _time(r["created_at"]), _time(r["updated_at"]))
         for r in rows[:limit]

@@ -16,6 +16,15 @@ async def list_reports(principal: Principal, first: int | None, after: str | Non
     return await paginate(StaleTokenReport.filter(workspace_id=principal.workspace_id), first, after, newest_first=True)
 
 
+async def entries_of(principal: Principal, report_id: int) -> list[StaleTokenReportEntry]:
+    """The entries of one of the caller's reports, the longest idle first, with their tokens."""
+    return (
+        await StaleTokenReportEntry.filter(report_id=report_id, report__workspace_id=principal.workspace_id)
+        .order_by(*ENTRY_ORDER)
+        .prefetch_related("token")
+    )
+
+
 @dataclass(frozen=True)
 class ReportEntryView:
     token_id: int

@@ -27,14 +27,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from tortoise import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from app.clock import utcnow
 from app.security.principal import SYSTEM
 from app.services import events
 from app.services.actors import actor_of
-from app.services.auth import utcnow
+from app.services.credential_state import REVOKED, CredentialKind, revocation_sql, usable_sql
+from app.sql_dialect import Dialect
 
 log = logging.getLogger("keyward.stale_sweep")
 
@@ -55,45 +56,6 @@ class SweepResult:
     stale: int  # entries written (stale tokens found in this run)
     flagged: int  # tokens newly flagged
     revoked: int  # tokens revoked by this run
-
-
-class _Dialect:
-    """The few places where SQLite and PostgreSQL differ: placeholders, time arithmetic, id lists."""
-
-    def __init__(self, conn: BaseDBAsyncClient) -> None:
-        self.postgres = conn.capabilities.dialect == "postgres"
-
-    def now(self, n: int) -> str:
-        return f"${n}::timestamptz" if self.postgres else f"?{n}"
-
-    def idle_days(self, now_param: int, alias: str) -> str:
-        since = f"COALESCE({alias}.last_used_at, {alias}.created_at)"
-        if self.postgres:
-            return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({self.now(now_param)} - {since})) / 86400) AS INTEGER)"
-        return f"CAST(julianday({self.now(now_param)}) - julianday({since}) AS INTEGER)"
-
-    def in_ids(self, column: str, n: int) -> str:
-        if self.postgres:
-            return f"{column} = ANY(${n}::bigint[])"
-        return f"{column} IN (SELECT value FROM json_each(?{n}))"  # noqa: S608
-
-    def text(self, n: int) -> str:
-        return f"${n}::text" if self.postgres else f"?{n}"
-
-    def time_value(self, at: datetime) -> Any:
-        return at if self.postgres else at.isoformat(" ")
-
-    def ids_value(self, ids: list[int]) -> Any:
-        return ids if self.postgres else orjson.dumps(ids).decode()
-
-    def json_object(self, *pairs: str) -> str:
-        """A JSON object from alternating literal keys and SQL expressions."""
-        args = ", ".join(f"'{item}'" if i % 2 == 0 else item for i, item in enumerate(pairs))
-        return f"jsonb_build_object({args})" if self.postgres else f"json_object({args})"
-
-    @property
-    def true(self) -> str:
-        return "true" if self.postgres else "json('true')"
 
 
 async def sweep_when_usage_settled(
@@ -126,7 +88,7 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
     now = now or utcnow()
     sweep_id = sweep_id or f"manual:{uuid.uuid4().hex}"
     async with in_transaction("default") as conn:
-        d = _Dialect(conn)
+        d = Dialect.of(conn)
         if d.postgres:
             await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [ADVISORY_LOCK_KEY])
         at = d.time_value(now)
@@ -136,7 +98,7 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
         await conn.execute_query(
             "UPDATE management_token SET stale_since = NULL WHERE id IN ("  # noqa: S608
             "SELECT t.id FROM management_token t JOIN workspace w ON w.id = t.workspace_id "
-            f"WHERE t.stale_since IS NOT NULL AND t.revoked_at IS NULL AND {d.idle_days(1, 't')} < w.stale_after_days)",
+            f"WHERE t.stale_since IS NOT NULL AND {_active('t', d)} AND {_idle_days('t', d)} < w.stale_after_days)",
             [at],
         )
 
@@ -149,43 +111,35 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
             # their number and picks plans that grow faster than the tokens do.
             await conn.execute_query("ANALYZE stale_token_report_entry")
         recorded_at = d.time_value(utcnow())
-        flagged = await _change_and_audit(
-            conn,
-            d,
-            "stale_since = {now}",
-            "stale_since IS NULL",
-            "",
-            "management_token.flagged_stale",
-            at,
-            recorded_at,
-            ids,
-        )
+        flagged = await _change_and_audit(conn, d, FLAG, report_ids=ids, changed_at=at, recorded_at=recorded_at)
+        # Revoked when it happens, even when judged as of an earlier moment.
         revoked = await _change_and_audit(
-            conn,
-            d,
-            "revoked_at = {now}, active_name = NULL",
-            "revoked_at IS NULL",
-            "AND e.auto_revoked",
-            "management_token.revoked",
-            recorded_at,  # revoked when it happens, even when judged as of an earlier moment
-            recorded_at,
-            ids,
-            automatic=True,
+            conn, d, AUTO_REVOKE, report_ids=ids, changed_at=recorded_at, recorded_at=recorded_at
         )
         await events.sweep_finished(report_ids, using_db=conn)
     return SweepResult(sweep_id, report_ids, stale, flagged, revoked)
 
 
-def _stale_tokens(d: "_Dialect") -> str:
+def _active(alias: str, d: Dialect) -> str:
+    """The token is active as of the sweep's time (parameter 1): the credential state model's predicate."""
+    return usable_sql(CredentialKind.MANAGEMENT_TOKEN, d, alias, 1)
+
+
+def _idle_days(alias: str, d: Dialect) -> str:
+    """Whole days since the token's last use (never used: since its creation) up to the sweep's time."""
+    return d.whole_days_between(d.time_param(1), f"COALESCE({alias}.last_used_at, {alias}.created_at)")
+
+
+def _stale_tokens(d: Dialect) -> str:
     """The run's stale tokens with what an entry records: active, idle for the workspace's stale_after_days.
 
     Parameter 1 is the sweep's time.
     """
     return (
-        f"SELECT m.id, m.workspace_id, m.last_used_at, {d.idle_days(1, 'm')} AS idle, "  # noqa: S608
+        f"SELECT m.id, m.workspace_id, m.last_used_at, {_idle_days('m', d)} AS idle, "  # noqa: S608
         "w.auto_revoke_stale_after_days AS revoke_after "
         "FROM management_token m JOIN workspace w ON w.id = m.workspace_id "
-        f"WHERE m.revoked_at IS NULL AND {d.idle_days(1, 'm')} >= w.stale_after_days"
+        f"WHERE {_active('m', d)} AND {_idle_days('m', d)} >= w.stale_after_days"
     )
 
 
@@ -198,7 +152,7 @@ _ENTRY_VALUES = (
 )
 
 
-async def _write_reports(conn: BaseDBAsyncClient, d: "_Dialect", at: Any, sweep_id: str) -> tuple[list[int], int]:
+async def _write_reports(conn: BaseDBAsyncClient, d: Dialect, at: Any, sweep_id: str) -> tuple[list[int], int]:
     """One report per workspace with stale tokens, and an entry per stale token: (report ids, entries).
 
     A replayed sweep id writes nothing (the unique workspace and sweep id) and returns no reports.
@@ -213,7 +167,7 @@ async def _write_reports(conn: BaseDBAsyncClient, d: "_Dialect", at: Any, sweep_
         rows = await conn.execute_query_dict(
             f"WITH s AS MATERIALIZED ({_stale_tokens(d)}), "  # noqa: S608
             f"r AS (INSERT INTO stale_token_report ({_REPORT_COLUMNS}) "
-            f"SELECT w.id, {d.now(1)}, w.stale_after_days, {d.text(2)} "
+            f"SELECT w.id, {d.time_param(1)}, w.stale_after_days, {d.text_param(2)} "
             "FROM workspace w JOIN (SELECT DISTINCT workspace_id FROM s) sw ON sw.workspace_id = w.id "
             "ON CONFLICT (workspace_id, sweep_id) DO NOTHING RETURNING id, workspace_id), "
             f"e AS (INSERT INTO stale_token_report_entry ({_ENTRY_COLUMNS}) "
@@ -224,7 +178,7 @@ async def _write_reports(conn: BaseDBAsyncClient, d: "_Dialect", at: Any, sweep_
         return sorted(row["report_id"] for row in rows), sum(int(row["n"]) for row in rows)
     reports = await conn.execute_query_dict(
         f"INSERT INTO stale_token_report ({_REPORT_COLUMNS}) "  # noqa: S608
-        f"SELECT w.id, {d.now(1)}, w.stale_after_days, {d.text(2)} FROM workspace w "
+        f"SELECT w.id, {d.time_param(1)}, w.stale_after_days, {d.text_param(2)} FROM workspace w "
         f"WHERE w.id IN (SELECT s.workspace_id FROM ({_stale_tokens(d)}) s) "
         "ON CONFLICT (workspace_id, sweep_id) DO NOTHING RETURNING id",
         [at, sweep_id],
@@ -241,28 +195,43 @@ async def _write_reports(conn: BaseDBAsyncClient, d: "_Dialect", at: Any, sweep_
     return report_ids, entries
 
 
+@dataclass(frozen=True)
+class TokenChange:
+    """What the sweep does to some of a run's tokens, and how it audits it."""
+
+    assignment: Callable[[str], str]  # the SET list, given the SQL time it assigns
+    still_needed: Callable[[str], str]  # given a table alias ("" for none): the token has not had it yet
+    entries: str  # which of the run's entries it applies to ("" for all), on entry alias `e`
+    action: str  # the audit action
+    automatic: bool = False  # audited as done automatically (the `automatic` detail)
+
+
+FLAG = TokenChange(
+    assignment=lambda now: f"stale_since = {now}",
+    still_needed=lambda alias: f"{alias}.stale_since IS NULL" if alias else "stale_since IS NULL",
+    entries="",
+    action="management_token.flagged_stale",
+)
+AUTO_REVOKE = TokenChange(
+    assignment=revocation_sql,
+    still_needed=lambda alias: REVOKED.passes_sql(alias, ""),
+    entries="AND e.auto_revoked",
+    action="management_token.revoked",
+    automatic=True,
+)
+
+
 async def _change_and_audit(
-    conn: BaseDBAsyncClient,
-    d: "_Dialect",
-    assignment: str,
-    unchanged: str,
-    entry_filter: str,
-    action: str,
-    at: Any,
-    recorded_at: Any,
-    report_ids: Any,
-    *,
-    automatic: bool = False,
+    conn: BaseDBAsyncClient, d: Dialect, change: TokenChange, *, report_ids: Any, changed_at: Any, recorded_at: Any
 ) -> int:
-    """Change the run's tokens that still need it, and audit exactly those, without reading them.
+    """Apply `change` to the run's tokens that still need it, and audit exactly those, without reading them.
 
     The rows never come to Python, so a sweep over a million tokens holds no more memory than
     one over ten. PostgreSQL does both in one statement (a data-modifying CTE audits what the
     UPDATE returned); SQLite has no such CTE, but its one writer holds the database for this
     transaction, so auditing the same selection just before the UPDATE is as exact.
     """
-    # Parameters: 1 the time assigned (flagged: the sweep's time; revoked: now), 2 the report ids,
-    # 3 when the events are recorded.
+    # Parameters: 1 the time assigned (`changed_at`), 2 the report ids, 3 when the events are recorded.
     details = d.json_object(
         "name",
         "t.name",
@@ -272,22 +241,23 @@ async def _change_and_audit(
         "e.reason",
         "idleDays",
         "e.idle_days",
-        *(("automatic", d.true) if automatic else ()),
+        *(("automatic", d.json_true) if change.automatic else ()),
     )
-    run_entries = f"{d.in_ids('e.report_id', 2)} {entry_filter}"
+    run_entries = f"{d.in_ids('e.report_id', 2)} {change.entries}"
     update = (
-        f"UPDATE management_token SET {assignment.format(now=d.now(1))} "  # noqa: S608
-        f"WHERE {unchanged} AND id IN (SELECT e.token_id FROM stale_token_report_entry e WHERE {run_entries})"
+        f"UPDATE management_token SET {change.assignment(d.time_param(1))} "  # noqa: S608
+        f"WHERE {change.still_needed('')} "
+        f"AND id IN (SELECT e.token_id FROM stale_token_report_entry e WHERE {run_entries})"
     )
     audit = (
         "INSERT INTO audit_event (workspace_id, occurred_at, actor_kind, actor_id, actor_label, action, "  # noqa: S608
         "target_type, target_id, ip_address, details) "
-        f"SELECT t.workspace_id, {d.now(3)}, '{SYSTEM_ACTOR.kind}', NULL, '{SYSTEM_ACTOR.label}', '{action}', "
-        f"'ManagementToken', 'ManagementToken:' || t.id, NULL, {details} "
+        f"SELECT t.workspace_id, {d.time_param(3)}, '{SYSTEM_ACTOR.kind}', NULL, '{SYSTEM_ACTOR.label}', "
+        f"'{change.action}', 'ManagementToken', 'ManagementToken:' || t.id, NULL, {details} "
         f"FROM {{tokens}} t JOIN stale_token_report_entry e ON e.token_id = t.id AND {run_entries} "
         "{where}"
     )
-    params = [at, report_ids, recorded_at]
+    params = [changed_at, report_ids, recorded_at]
     if d.postgres:
         rows = await conn.execute_query_dict(
             f"WITH t AS ({update} RETURNING id, workspace_id, name, key_prefix), "  # noqa: S608
@@ -295,6 +265,6 @@ async def _change_and_audit(
             params,
         )
         return int(rows[0]["n"])
-    await conn.execute_query(audit.format(tokens="management_token", where=f"WHERE t.{unchanged}"), params)
+    await conn.execute_query(audit.format(tokens="management_token", where=f"WHERE {change.still_needed('t')}"), params)
     changed, _ = await conn.execute_query(update, params[:2])
     return changed

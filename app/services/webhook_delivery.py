@@ -21,13 +21,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import orjson
 from tortoise.connection import get_connection
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from app.clock import utcnow
 from app.db_errors import is_database_unavailable
 from app.db_outage import DatabaseOutage
 from app.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -48,10 +49,6 @@ CLAIM_BATCH = 50
 CONCURRENT_ATTEMPTS = 10
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def retry_delay(failed_attempts: int, rng: Callable[[], float] = random.random) -> timedelta:

@@ -6,12 +6,13 @@ from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
+from app.clock import utcnow
 from app.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.webhooks import PENDING
 from app.security.principal import Principal
 from app.services import audit, events
 from app.services.errors import NotFound, UserInputError
-from app.services.events import EventType, utcnow
+from app.services.events import EventType
 from app.services.pagination import Page, paginate
 from app.services.validation import clean_description
 from app.settings import get_settings

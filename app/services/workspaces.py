@@ -10,7 +10,7 @@ from app.security.passwords import hash_password
 from app.security.permissions import WorkspaceRole
 from app.security.principal import Principal
 from app.services import audit, events, login_throttle
-from app.services.auth import email_taken
+from app.services.accounts import email_taken
 from app.services.errors import UserInputError
 from app.services.password_policy import check_password
 from app.services.row_locks import Lock, locked

@@ -15,11 +15,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from app.clock import utcnow
 from app.usage.availability import Availability
 from app.usage.flush import FlushResult, flush
 from app.usage.memory import MemoryUsageBuffer
@@ -137,7 +138,7 @@ class UsageRuntime:
 
         `ip` is kept only when it is an IP address (else the use is recorded from an unknown address).
         """
-        await self.buffer.record(Use(kind, pk, at or datetime.now(UTC), ip_or_none(ip)))
+        await self.buffer.record(Use(kind, pk, at or utcnow(), ip_or_none(ip)))
 
     # ---- background work ----
 

@@ -10,7 +10,7 @@ from app.graphql.directives import require_signed_in
 from app.graphql.errors import with_user_errors
 from app.graphql.types.common import UserError
 from app.graphql.types.workspace import Viewer
-from app.services import auth
+from app.services import accounts
 
 
 @strawberry.input
@@ -43,7 +43,7 @@ def _client_ip(info: Info[Context, Any]) -> str | None:
     return info.context.principal.ip_address or (client.host if client else None)
 
 
-def _signed_in(result: auth.SignedIn) -> dict[str, Any]:
+def _signed_in(result: accounts.SignedIn) -> dict[str, Any]:
     return {"session_token": result.session_token, "viewer": Viewer.of(result.principal)}
 
 
@@ -52,17 +52,19 @@ class AuthMutations:
     @strawberry.mutation(description="Public: creates a person, a workspace, and the OWNER membership.")
     async def sign_up(self, info: Info[Context, Any], input: SignUpInput) -> AuthPayload:
         async def work() -> dict[str, Any]:
-            return _signed_in(await auth.sign_up(input.email, input.password, input.workspace_name, _client_ip(info)))
+            return _signed_in(
+                await accounts.sign_up(input.email, input.password, input.workspace_name, _client_ip(info))
+            )
 
         return await with_user_errors(AuthPayload, work)
 
     @strawberry.mutation(description="Public.")
     async def log_in(self, info: Info[Context, Any], input: LogInInput) -> AuthPayload:
         async def work() -> dict[str, Any]:
-            return _signed_in(await auth.log_in(input.email, input.password, _client_ip(info)))
+            return _signed_in(await accounts.log_in(input.email, input.password, _client_ip(info)))
 
         return await with_user_errors(AuthPayload, work)
 
     @strawberry.mutation(description="Ends the calling session at once.")
     async def log_out(self, info: Info[Context, Any]) -> LogOutPayload:
-        return LogOutPayload(ok=await auth.log_out(require_signed_in(info)))
+        return LogOutPayload(ok=await accounts.log_out(require_signed_in(info)))

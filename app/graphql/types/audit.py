@@ -2,9 +2,9 @@ from datetime import datetime
 
 import strawberry
 
-from app import models
 from app.graphql.ids import stored_ref_to_global_id, to_global_id
 from app.graphql.types.common import Actor, Node
+from app.services.records import AuditEventRecord
 
 
 @strawberry.type
@@ -20,7 +20,7 @@ class AuditEvent(Node):
     ip_address: str | None
 
     @classmethod
-    def from_model(cls, row: models.AuditEvent) -> "AuditEvent":
+    def from_model(cls, row: AuditEventRecord) -> "AuditEvent":
         return cls(
             id=to_global_id("AuditEvent", row.id),
             occurred_at=row.occurred_at,

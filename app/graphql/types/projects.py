@@ -6,7 +6,6 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from app import models
 from app.graphql.context import Context
 from app.graphql.directives import requires_permission
 from app.graphql.ids import to_global_id
@@ -14,6 +13,7 @@ from app.graphql.types.common import Actor, Connection, Node, to_connection
 from app.security.permissions import Permission
 from app.services import api_keys as api_key_service
 from app.services.projects import ProjectRow
+from app.services.records import ApiKeyRecord, ProjectRecord
 
 
 @strawberry.type
@@ -33,7 +33,7 @@ class Project(Node):
         return to_connection(page, ApiKey.from_model)
 
     @classmethod
-    def from_model(cls, row: models.Project | ProjectRow) -> "Project":
+    def from_model(cls, row: ProjectRecord | ProjectRow) -> "Project":
         return cls(
             id=to_global_id("Project", row.id),
             name=row.name,
@@ -63,7 +63,7 @@ class ApiKey(Node):
         return Project.from_model(row) if row else None
 
     @classmethod
-    def from_model(cls, row: models.ApiKey) -> "ApiKey":
+    def from_model(cls, row: ApiKeyRecord) -> "ApiKey":
         return cls(
             id=to_global_id("ApiKey", row.id),
             name=row.name,

@@ -6,13 +6,15 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from app import models
+from app.clock import utcnow
 from app.graphql.context import Context
 from app.graphql.enums import ManagementTokenStatus, PermissionEnum, StaleReason
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Actor, Node
 from app.security.permissions import PERMISSION_ORDER, decode_permissions
-from app.services.stale_reports import ENTRY_ORDER
+from app.services import stale_reports
+from app.services.credential_state import CredentialKind, state_of
+from app.services.records import ManagementTokenRecord, StaleTokenReportRecord
 
 
 @strawberry.type
@@ -49,14 +51,14 @@ class ManagementToken(Node):
         return ManagementToken.from_model(row) if row else None
 
     @classmethod
-    def from_model(cls, row: models.ManagementToken) -> "ManagementToken":
+    def from_model(cls, row: ManagementTokenRecord) -> "ManagementToken":
         granted = decode_permissions(row.permissions)
         return cls(
             id=to_global_id("ManagementToken", row.id),
             name=row.name,
             key_prefix=row.key_prefix,
             permissions=[p for p in PERMISSION_ORDER if p in granted],
-            status=ManagementTokenStatus.REVOKED if row.revoked_at else ManagementTokenStatus.ACTIVE,
+            status=ManagementTokenStatus[state_of(CredentialKind.MANAGEMENT_TOKEN, row, utcnow()).name],
             created_at=row.created_at,
             last_used_at=row.last_used_at,
             last_used_ip=row.last_used_ip,
@@ -86,12 +88,8 @@ class StaleTokenReport(Node):
     pk: strawberry.Private[int]
 
     @strawberry.field
-    async def entries(self) -> list[StaleTokenEntry]:
-        rows = (
-            await models.StaleTokenReportEntry.filter(report_id=self.pk)
-            .order_by(*ENTRY_ORDER)
-            .prefetch_related("token")
-        )
+    async def entries(self, info: Info[Context, Any]) -> list[StaleTokenEntry]:
+        rows = await stale_reports.entries_of(info.context.principal, self.pk)
         return [
             StaleTokenEntry(
                 token=ManagementToken.from_model(row.token),
@@ -104,7 +102,7 @@ class StaleTokenReport(Node):
         ]
 
     @classmethod
-    def from_model(cls, row: models.StaleTokenReport) -> "StaleTokenReport":
+    def from_model(cls, row: StaleTokenReportRecord) -> "StaleTokenReport":
         return cls(
             id=to_global_id("StaleTokenReport", row.id),
             generated_at=row.generated_at,

@@ -6,13 +6,13 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from app import models
 from app.graphql.context import Context
 from app.graphql.enums import WebhookDeliveryStatus, WebhookEventEnum
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Connection, Node, to_connection
 from app.services import events as event_service
 from app.services import webhooks as webhook_service
+from app.services.records import WebhookDeliveryRecord, WebhookEndpointRecord
 
 
 def event_enum(type_value: str) -> WebhookEventEnum:
@@ -37,7 +37,7 @@ class WebhookDelivery(Node):
     next_attempt_at: datetime | None = strawberry.field(description="When the next attempt is due; null when done.")
 
     @classmethod
-    def from_model(cls, row: models.WebhookDelivery) -> "WebhookDelivery":
+    def from_model(cls, row: WebhookDeliveryRecord) -> "WebhookDelivery":
         return cls(
             id=to_global_id("WebhookDelivery", row.id),
             event=event_enum(row.type),
@@ -81,7 +81,7 @@ class WebhookEndpoint(Node):
         return to_connection(page, WebhookDelivery.from_model)
 
     @classmethod
-    def from_model(cls, row: models.WebhookEndpoint) -> "WebhookEndpoint":
+    def from_model(cls, row: WebhookEndpointRecord) -> "WebhookEndpoint":
         return cls(
             id=to_global_id("WebhookEndpoint", row.id),
             url=row.url,

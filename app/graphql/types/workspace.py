@@ -1,11 +1,12 @@
 import strawberry
 
-from app import models
 from app.graphql.enums import PermissionEnum, WorkspaceRoleEnum
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Node
 from app.security.permissions import PERMISSION_ORDER
 from app.security.principal import Principal
+from app.services import workspaces
+from app.services.records import WorkspaceRecord
 
 
 @strawberry.type
@@ -20,7 +21,7 @@ class Workspace(Node):
     )
 
     @classmethod
-    def from_model(cls, row: models.Workspace) -> "Workspace":
+    def from_model(cls, row: WorkspaceRecord) -> "Workspace":
         return cls(
             id=to_global_id("Workspace", row.id),
             name=row.name,
@@ -40,7 +41,7 @@ class Viewer:
 
     @strawberry.field
     async def workspace(self) -> Workspace:
-        return Workspace.from_model(await models.Workspace.get(id=self.principal.workspace_id))
+        return Workspace.from_model(await workspaces.get_workspace(self.principal))
 
     @classmethod
     def of(cls, principal: Principal) -> "Viewer":

@@ -1,17 +1,17 @@
-"""Turning a bearer token into a Principal, and the sign-up / log-in / log-out flows."""
+"""Accounts: sign-up, log-in and log-out, each opening or closing a session."""
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from tortoise.connection import get_connection
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from app.clock import utcnow
 from app.models import Membership, Session, User, Workspace
 from app.security import tokens
 from app.security.passwords import hash_password, verify_password
-from app.security.permissions import ROLE_PERMISSIONS, WorkspaceRole, decode_permissions
+from app.security.permissions import ROLE_PERMISSIONS, WorkspaceRole
 from app.security.principal import Principal, PrincipalKind
 from app.security.tokens import TokenKind
 from app.services import audit, login_throttle
@@ -19,84 +19,6 @@ from app.services.errors import UserInputError
 from app.services.password_policy import check_password
 from app.services.validation import clean_email, clean_name
 from app.settings import get_settings
-
-
-class AuthenticationFailed(Exception):
-    """The credential is missing, malformed, unknown, expired or revoked. The message is safe to show."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def token_label(name: str, key_prefix: str) -> str:
-    return f"{name} ({key_prefix}…)"
-
-
-async def authenticate(value: str, ip_address: str | None) -> Principal:
-    """One indexed lookup by SHA-256; a bad shape or checksum never reaches the database."""
-    try:
-        parsed = tokens.parse(value)
-    except tokens.MalformedToken as exc:
-        raise AuthenticationFailed("The bearer token is not a valid Keyward token.") from exc
-    if parsed.kind is TokenKind.API_KEY:
-        raise AuthenticationFailed(
-            "API keys (kwk_) are for data-plane services and cannot call the Management API: "
-            "use a management token (kwm_) or a signed-in session."
-        )
-    if parsed.kind is TokenKind.MANAGEMENT:
-        return await _authenticate_management_token(parsed, ip_address)
-    if parsed.kind is TokenKind.WEBHOOK_SIGNING_SECRET:
-        raise AuthenticationFailed("A webhook signing secret (kwh_) signs webhook deliveries and cannot call the API.")
-    return await _authenticate_session(parsed, ip_address)
-
-
-# The one query every management-token request pays, written by hand: building it with the
-# query builder cost more CPU than running it.
-_ACTIVE_KEY_LOOKUP = (
-    "SELECT id, workspace_id, name, key_prefix, permissions FROM management_token "
-    "WHERE token_hash = {} AND revoked_at IS NULL"
-)
-_ACTIVE_KEY_LOOKUP_SQL = {"postgres": _ACTIVE_KEY_LOOKUP.format("$1"), "sqlite": _ACTIVE_KEY_LOOKUP.format("?")}
-
-
-async def _authenticate_management_token(parsed: tokens.ParsedToken, ip_address: str | None) -> Principal:
-    conn = get_connection("default")
-    rows = await conn.execute_query_dict(_ACTIVE_KEY_LOOKUP_SQL[conn.capabilities.dialect], [parsed.digest])
-    if not rows:
-        raise AuthenticationFailed("The management token is unknown or has been revoked.")
-    token = rows[0]
-    return Principal(
-        kind=PrincipalKind.MANAGEMENT_TOKEN,
-        workspace_id=token["workspace_id"],
-        permissions=decode_permissions(token["permissions"]),
-        token_id=token["id"],
-        token_label=token_label(token["name"], token["key_prefix"]),
-        ip_address=ip_address,
-    )
-
-
-async def _authenticate_session(parsed: tokens.ParsedToken, ip_address: str | None) -> Principal:
-    row = await Session.filter(token_hash=parsed.digest, revoked_at__isnull=True, expires_at__gt=utcnow()).values(
-        "id", "membership__workspace_id", "membership__role", "membership__user_id", "membership__user__email"
-    )
-    if not row:
-        raise AuthenticationFailed("The session is unknown, expired or logged out: log in again.")
-    session = row[0]
-    role = WorkspaceRole(session["membership__role"])
-    return Principal(
-        kind=PrincipalKind.USER,
-        workspace_id=session["membership__workspace_id"],
-        permissions=ROLE_PERMISSIONS[role],
-        role=role,
-        user_id=session["membership__user_id"],
-        email=session["membership__user__email"],
-        session_id=session["id"],
-        ip_address=ip_address,
-    )
-
-
-# ---- sign-up, log-in, log-out -------------------------------------------------------------
 
 
 @dataclass
