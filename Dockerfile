@@ -13,6 +13,7 @@ RUN python -m venv /opt/keyward \
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY workers ./workers
+COPY keyward ./keyward
 RUN /opt/keyward/bin/pip install --no-deps --no-build-isolation .
 
 FROM ${PYTHON_IMAGE}

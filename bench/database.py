@@ -40,7 +40,7 @@ async def drop_schema(database_url: str) -> None:
 def migrate(database_url: str) -> None:
     """`keyward migrate`, as an operator runs it: the project's migrations, never hand-made tables."""
     done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "app.cli", "migrate"],
+        [sys.executable, "-m", "keyward", "migrate"],
         cwd=ROOT,
         env=service_env(database_url),
         capture_output=True,

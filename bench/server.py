@@ -120,7 +120,7 @@ def worker(database_url: str, redis_url: str) -> Iterator[subprocess.Popen]:  # 
     with tempfile.NamedTemporaryFile(prefix="keyward-bench-worker-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
         process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "app.cli", "worker"],
+            [sys.executable, "-m", "keyward", "worker"],
             cwd=ROOT,
             env=service_env(database_url, redis_url),
             stdin=subprocess.DEVNULL,

@@ -30,7 +30,7 @@ async def keyward(settings: Settings, *args: str, redis_url: str | None = None) 
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "app.cli",
+        "keyward",
         *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,

@@ -145,7 +145,7 @@ def workers(count: int, database_url: str, redis_url: str, **settings: str) -> I
             logs.append(log)
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "app.cli", "worker"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                    [sys.executable, "-m", "keyward", "worker"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
                 )
             )
         yield processes

@@ -20,7 +20,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 def keyward_scan(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYWARD_")}
     return subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "app.cli", "scan", *args],
+        [sys.executable, "-m", "keyward", "scan", *args],
         cwd=REPOSITORY,
         env=env,
         capture_output=True,

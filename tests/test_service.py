@@ -15,7 +15,7 @@ from app.settings import Settings
 from tests.support.api import Api
 from tests.support.ports import free_port
 
-KEYWARD = [sys.executable, "-m", "app.cli"]
+KEYWARD = [sys.executable, "-m", "keyward"]
 
 
 async def test_probes(api: Api) -> None:

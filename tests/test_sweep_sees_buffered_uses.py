@@ -162,7 +162,7 @@ async def test_sweep_with_redis_and_a_worker_counts_uses_in_redis(
         async with httpx.AsyncClient(base_url=server.base_url, limits=CLIENT_LIMITS, timeout=30) as http:
             tokens = await _tokens(Api(http))
         worker = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "app.cli", "worker"),
+            *(sys.executable, "-m", "keyward", "worker"),
             env=keyward_environment(database_url, redis_url, settings),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,

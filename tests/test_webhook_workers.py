@@ -55,7 +55,7 @@ def worker(database_url: str, redis_url: str, log: Path) -> Iterator[subprocess.
     env.update(WEBHOOK_ENV, KEYWARD_DATABASE_URL=database_url, KEYWARD_REDIS_URL=redis_url)
     with log.open("ab") as out:
         process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "app.cli", "worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "keyward", "worker"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     try:
         yield process

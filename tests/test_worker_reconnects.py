@@ -37,7 +37,7 @@ def worker_process(database_url: str, redis_url: str) -> Iterator[tuple[subproce
     settings = {"usage_flush_seconds": "1", "stale_sweep_cron": "off"}
     with tempfile.NamedTemporaryFile(prefix="keyward-worker-", suffix=".log") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker"],
+            [sys.executable, "-m", "keyward", "worker"],
             cwd=ROOT,
             env=keyward_environment(database_url, redis_url, settings),
             stdout=log,

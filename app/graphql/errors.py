@@ -3,8 +3,8 @@ anything unexpected masked with a request id."""
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -12,13 +12,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from app.db_errors import is_database_unavailable
-from app.graphql.types.common import UserError
 from app.http.unavailable import CODE as UNAVAILABLE
 from app.http.unavailable import MESSAGE as UNAVAILABLE_MESSAGE
 from app.services.errors import UserInputError
 
 log = logging.getLogger("keyward.graphql")
-P = TypeVar("P")
 
 
 def bad_input(error: UserInputError) -> GraphQLError:
@@ -26,15 +24,6 @@ def bad_input(error: UserInputError) -> GraphQLError:
     if error.field:
         extensions["field"] = list(error.field)
     return GraphQLError(error.message, extensions=extensions, original_error=error)
-
-
-async def with_user_errors(payload: Callable[..., P], work: Callable[[], Awaitable[dict[str, Any]]]) -> P:
-    """Run a mutation's service call; input a person can fix becomes the payload's userErrors."""
-    try:
-        values = await work()
-    except UserInputError as error:
-        return payload(user_errors=[UserError.from_exception(error)])
-    return payload(user_errors=[], **values)
 
 
 def has_code(error: GraphQLError, code: str) -> bool:

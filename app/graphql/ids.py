@@ -6,6 +6,7 @@ import binascii
 import strawberry
 
 from app.services import global_ids
+from app.services.errors import NotFound
 
 
 def to_global_id(type_name: str, pk: int) -> strawberry.ID:
@@ -31,6 +32,14 @@ def pk_of(value: str, type_name: str) -> int | None:
     if parsed is None or parsed[0] != type_name:
         return None
     return parsed[1]
+
+
+def require_pk(value: str, type_name: str, what: str, field: tuple[str, ...] = ("id",)) -> int:
+    """The primary key of an ID of `type_name`; anything else is refused here as `what` not found."""
+    pk = pk_of(value, type_name)
+    if pk is None:
+        raise NotFound(what, field)
+    return pk
 
 
 def stored_ref_to_global_id(ref: str | None) -> strawberry.ID | None:

@@ -36,7 +36,7 @@ async def list_api_keys(
     return await paginate(query, first, after, newest_first=True)
 
 
-async def create_api_key(principal: Principal, project_id: int | None, name: str) -> CreatedApiKey:
+async def create_api_key(principal: Principal, project_id: int, name: str) -> CreatedApiKey:
     clean = clean_name(name)
     actor = actor_of(principal)
     token = tokens.generate(TokenKind.API_KEY)
@@ -65,12 +65,10 @@ async def create_api_key(principal: Principal, project_id: int | None, name: str
     return CreatedApiKey(key, token.value)
 
 
-async def delete_api_key(principal: Principal, key_id: int | None) -> int:
+async def delete_api_key(principal: Principal, key_id: int) -> int:
     """Exactly one of concurrent deletes of a key (or of its project) deletes and audits it."""
     async with in_transaction():
-        key = None
-        if key_id is not None:
-            key = await locked(ApiKey.filter(id=key_id, workspace_id=principal.workspace_id), Lock.DELETE).first()
+        key = await locked(ApiKey.filter(id=key_id, workspace_id=principal.workspace_id), Lock.DELETE).first()
         if key is None:
             raise NotFound("API key")
         await ApiKey.filter(id=key.id).delete()

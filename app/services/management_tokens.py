@@ -41,11 +41,9 @@ def _duplicate_name(name: str) -> UserInputError:
     )
 
 
-async def get_token(principal: Principal, token_id: int | None, *, lock: Lock | None = None) -> ManagementToken:
+async def get_token(principal: Principal, token_id: int, *, lock: Lock | None = None) -> ManagementToken:
     """The caller's token; with `lock`, read inside the caller's transaction to act on it (row_locks)."""
-    token = None
-    if token_id is not None:
-        token = await locked(ManagementToken.filter(id=token_id, workspace_id=principal.workspace_id), lock).first()
+    token = await locked(ManagementToken.filter(id=token_id, workspace_id=principal.workspace_id), lock).first()
     if token is None:
         raise NotFound("Management token")
     return token
@@ -124,7 +122,7 @@ async def create_token(principal: Principal, name: str, permissions: list[Permis
     return created
 
 
-async def revoke_token(principal: Principal, token_id: int | None) -> ManagementToken:
+async def revoke_token(principal: Principal, token_id: int) -> ManagementToken:
     async with in_transaction():
         token = await get_token(principal, token_id, lock=Lock.CHANGE)
         now = utcnow()
@@ -144,7 +142,7 @@ async def revoke_token(principal: Principal, token_id: int | None) -> Management
     return token
 
 
-async def rotate_token(principal: Principal, token_id: int | None, name: str | None) -> CreatedToken:
+async def rotate_token(principal: Principal, token_id: int, name: str | None) -> CreatedToken:
     """A replacement with the same permissions; the old token stays valid until it is revoked."""
     new_name = clean_name(name) if name is not None else None
     async with in_transaction():

@@ -17,12 +17,10 @@ from app.sql_dialect import read_time, statement
 
 
 async def get_project(
-    principal: Principal, project_id: int | None, field: tuple[str, ...] = ("id",), *, lock: Lock | None = None
+    principal: Principal, project_id: int, field: tuple[str, ...] = ("id",), *, lock: Lock | None = None
 ) -> Project:
     """The caller's project; with `lock`, read inside the caller's transaction to act on it (row_locks)."""
-    project = None
-    if project_id is not None:
-        project = await locked(Project.filter(id=project_id, workspace_id=principal.workspace_id), lock).first()
+    project = await locked(Project.filter(id=project_id, workspace_id=principal.workspace_id), lock).first()
     if project is None:
         raise NotFound("Project", field)
     return project
@@ -90,7 +88,7 @@ async def create_project(principal: Principal, name: str, description: str | Non
 
 
 async def update_project(
-    principal: Principal, project_id: int | None, name: str | None, description: str | None, *, set_description: bool
+    principal: Principal, project_id: int, name: str | None, description: str | None, *, set_description: bool
 ) -> Project:
     if name is None and not set_description:
         raise UserInputError("Nothing to update: give a name or a description.", "NOTHING_TO_UPDATE", None)
@@ -108,7 +106,7 @@ async def update_project(
     return project
 
 
-async def delete_project(principal: Principal, project_id: int | None) -> int:
+async def delete_project(principal: Principal, project_id: int) -> int:
     """Deletes the project and its keys, auditing each exactly once.
 
     Locked first, the project waits for key creations already under way (they are deleted and

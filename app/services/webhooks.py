@@ -58,10 +58,8 @@ def _clean_events(types: list[EventType]) -> str:
     return events.encode_events(types)
 
 
-async def get_endpoint(principal: Principal, endpoint_id: int | None) -> WebhookEndpoint:
-    endpoint = None
-    if endpoint_id is not None:
-        endpoint = await WebhookEndpoint.get_or_none(id=endpoint_id, workspace_id=principal.workspace_id)
+async def get_endpoint(principal: Principal, endpoint_id: int) -> WebhookEndpoint:
+    endpoint = await WebhookEndpoint.get_or_none(id=endpoint_id, workspace_id=principal.workspace_id)
     if endpoint is None:
         raise NotFound("Webhook endpoint")
     return endpoint
@@ -110,7 +108,7 @@ async def create_endpoint(
 
 async def update_endpoint(
     principal: Principal,
-    endpoint_id: int | None,
+    endpoint_id: int,
     *,
     url: str | None = None,
     types: list[EventType] | None = None,
@@ -152,7 +150,7 @@ async def update_endpoint(
     return endpoint
 
 
-async def delete_endpoint(principal: Principal, endpoint_id: int | None) -> int:
+async def delete_endpoint(principal: Principal, endpoint_id: int) -> int:
     async with in_transaction():
         endpoint = await get_endpoint(principal, endpoint_id)
         deleted = await WebhookEndpoint.filter(id=endpoint.id).delete()
@@ -164,7 +162,7 @@ async def delete_endpoint(principal: Principal, endpoint_id: int | None) -> int:
     return endpoint.id
 
 
-async def roll_secret(principal: Principal, endpoint_id: int | None, previous_valid_hours: int) -> EndpointWithSecret:
+async def roll_secret(principal: Principal, endpoint_id: int, previous_valid_hours: int) -> EndpointWithSecret:
     """A new signing secret; the old one also signs for `previous_valid_hours` (0: it stops at once)."""
     if not 0 <= previous_valid_hours <= MAX_PREVIOUS_SECRET_HOURS:
         raise UserInputError(
@@ -202,7 +200,7 @@ def _require_enabled(endpoint: WebhookEndpoint) -> None:
         raise UserInputError("This endpoint is disabled: enable it first.", "ENDPOINT_DISABLED", ("id",))
 
 
-async def send_test(principal: Principal, endpoint_id: int | None) -> WebhookDelivery:
+async def send_test(principal: Principal, endpoint_id: int) -> WebhookDelivery:
     """A PING to this endpoint alone, outside the order of its other deliveries."""
     async with in_transaction():
         endpoint = await get_endpoint(principal, endpoint_id)
@@ -217,12 +215,10 @@ async def send_test(principal: Principal, endpoint_id: int | None) -> WebhookDel
     return delivery
 
 
-async def redeliver(principal: Principal, delivery_id: int | None) -> WebhookDelivery:
+async def redeliver(principal: Principal, delivery_id: int) -> WebhookDelivery:
     """The same event (same `id`) to the same endpoint once more, as a new delivery outside the order."""
     async with in_transaction():
-        original = None
-        if delivery_id is not None:
-            original = await WebhookDelivery.get_or_none(id=delivery_id, workspace_id=principal.workspace_id)
+        original = await WebhookDelivery.get_or_none(id=delivery_id, workspace_id=principal.workspace_id)
         if original is None:
             raise NotFound("Webhook delivery")
         endpoint = await WebhookEndpoint.get(id=original.endpoint_id)  # type: ignore[attr-defined]

@@ -33,7 +33,7 @@ async def _burst_flush(bench: Bench) -> None:
     """`keyward worker --burst`: the worker's flush, once, as an operator would run it."""
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "app.cli", "worker", "--burst"],
+        [sys.executable, "-m", "keyward", "worker", "--burst"],
         cwd=database.ROOT,
         env=database.service_env(bench.database_url, bench.redis_url),
         capture_output=True,

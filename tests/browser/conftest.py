@@ -73,7 +73,7 @@ def base_url(chromium: str, database_url: str, server_log: Path) -> Iterator[str
             [
                 sys.executable,
                 "-m",
-                "app.cli",
+                "keyward",
                 "serve",
                 "--host",
                 "127.0.0.1",

@@ -36,7 +36,7 @@ def base_url(chromium: str, database_url: str, server_log: Path) -> Iterator[str
     log_path = server_log.with_name("browser-webhooks-server.log")
     with log_path.open("wb") as log:
         server = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "keyward", "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -79,7 +79,7 @@ def _start(
         log_path = Path(log.name)
         process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", log_level),
+                *(sys.executable, "-m", "keyward", "serve", "--port", str(port), "--log-level", log_level),
                 *(("--workers", str(workers)) if workers > 1 else ()),
             ],
             cwd=ROOT,
@@ -136,7 +136,7 @@ def serve(
 async def run_keyward(database_url: str, redis_url: str | None, *args: str, **settings: str) -> tuple[int, str]:
     """Run `keyward <args>` to its end with the given KEYWARD_* settings: (exit status, stdout and stderr)."""
     process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "app.cli", *args),
+        *(sys.executable, "-m", "keyward", *args),
         cwd=ROOT,
         env=keyward_environment(database_url, redis_url, settings),
         stdout=asyncio.subprocess.PIPE,

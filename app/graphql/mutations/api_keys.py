@@ -5,9 +5,9 @@ from strawberry.types import Info
 
 from app.graphql.context import Context
 from app.graphql.directives import requires_permission
-from app.graphql.errors import with_user_errors
-from app.graphql.ids import pk_of, to_global_id
+from app.graphql.ids import require_pk, to_global_id
 from app.graphql.mutations.projects import DeleteInput, DeletePayload
+from app.graphql.payloads import run_mutation
 from app.graphql.types.common import UserError
 from app.graphql.types.projects import ApiKey
 from app.security.permissions import Permission
@@ -33,18 +33,18 @@ class CreateApiKeyPayload:
 class ApiKeyMutations:
     @strawberry.mutation(extensions=requires_permission(Permission.CREATE_API_KEY))
     async def create_api_key(self, info: Info[Context, Any], input: CreateApiKeyInput) -> CreateApiKeyPayload:
-        async def work() -> dict[str, Any]:
-            created = await api_keys.create_api_key(
-                info.context.principal, pk_of(input.project_id, "Project"), input.name
-            )
-            return {"api_key": ApiKey.from_model(created.api_key), "secret": created.secret}
-
-        return await with_user_errors(CreateApiKeyPayload, work)
+        return await run_mutation(
+            CreateApiKeyPayload,
+            lambda: api_keys.create_api_key(
+                info.context.principal, require_pk(input.project_id, "Project", "Project", ("projectId",)), input.name
+            ),
+            lambda created: {"api_key": ApiKey.from_model(created.api_key), "secret": created.secret},
+        )
 
     @strawberry.mutation(extensions=requires_permission(Permission.DELETE_API_KEYS))
     async def delete_api_key(self, info: Info[Context, Any], input: DeleteInput) -> DeletePayload:
-        async def work() -> dict[str, Any]:
-            pk = await api_keys.delete_api_key(info.context.principal, pk_of(input.id, "ApiKey"))
-            return {"deleted_id": to_global_id("ApiKey", pk)}
-
-        return await with_user_errors(DeletePayload, work)
+        return await run_mutation(
+            DeletePayload,
+            lambda: api_keys.delete_api_key(info.context.principal, require_pk(input.id, "ApiKey", "API key")),
+            lambda pk: {"deleted_id": to_global_id("ApiKey", pk)},
+        )

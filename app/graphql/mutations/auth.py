@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from app.graphql.context import Context
 from app.graphql.directives import require_signed_in
-from app.graphql.errors import with_user_errors
+from app.graphql.payloads import run_mutation
 from app.graphql.types.common import UserError
 from app.graphql.types.workspace import Viewer
 from app.services import accounts
@@ -51,19 +51,17 @@ def _signed_in(result: accounts.SignedIn) -> dict[str, Any]:
 class AuthMutations:
     @strawberry.mutation(description="Public: creates a person, a workspace, and the OWNER membership.")
     async def sign_up(self, info: Info[Context, Any], input: SignUpInput) -> AuthPayload:
-        async def work() -> dict[str, Any]:
-            return _signed_in(
-                await accounts.sign_up(input.email, input.password, input.workspace_name, _client_ip(info))
-            )
-
-        return await with_user_errors(AuthPayload, work)
+        return await run_mutation(
+            AuthPayload,
+            lambda: accounts.sign_up(input.email, input.password, input.workspace_name, _client_ip(info)),
+            _signed_in,
+        )
 
     @strawberry.mutation(description="Public.")
     async def log_in(self, info: Info[Context, Any], input: LogInInput) -> AuthPayload:
-        async def work() -> dict[str, Any]:
-            return _signed_in(await accounts.log_in(input.email, input.password, _client_ip(info)))
-
-        return await with_user_errors(AuthPayload, work)
+        return await run_mutation(
+            AuthPayload, lambda: accounts.log_in(input.email, input.password, _client_ip(info)), _signed_in
+        )
 
     @strawberry.mutation(description="Ends the calling session at once.")
     async def log_out(self, info: Info[Context, Any]) -> LogOutPayload:

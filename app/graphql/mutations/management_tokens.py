@@ -6,8 +6,8 @@ from strawberry.types import Info
 from app.graphql.context import Context
 from app.graphql.directives import requires_role
 from app.graphql.enums import PermissionEnum
-from app.graphql.errors import with_user_errors
-from app.graphql.ids import pk_of
+from app.graphql.ids import require_pk
+from app.graphql.payloads import run_mutation
 from app.graphql.types.common import UserError
 from app.graphql.types.tokens import ManagementToken
 from app.security.permissions import WorkspaceRole
@@ -46,6 +46,10 @@ class ManagementTokenPayload:
     user_errors: list[UserError]
 
 
+def _token_pk(value: strawberry.ID) -> int:
+    return require_pk(value, "ManagementToken", "Management token")
+
+
 def _created(result: management_tokens.CreatedToken) -> dict[str, Any]:
     return {"management_token": ManagementToken.from_model(result.token), "secret": result.secret}
 
@@ -56,12 +60,11 @@ class ManagementTokenMutations:
     async def create_management_token(
         self, info: Info[Context, Any], input: CreateManagementTokenInput
     ) -> CreateManagementTokenPayload:
-        async def work() -> dict[str, Any]:
-            return _created(
-                await management_tokens.create_token(info.context.principal, input.name, list(input.permissions))
-            )
-
-        return await with_user_errors(CreateManagementTokenPayload, work)
+        return await run_mutation(
+            CreateManagementTokenPayload,
+            lambda: management_tokens.create_token(info.context.principal, input.name, list(input.permissions)),
+            _created,
+        )
 
     @strawberry.mutation(
         extensions=requires_role(WorkspaceRole.ADMIN),
@@ -70,11 +73,11 @@ class ManagementTokenMutations:
     async def revoke_management_token(
         self, info: Info[Context, Any], input: RevokeManagementTokenInput
     ) -> ManagementTokenPayload:
-        async def work() -> dict[str, Any]:
-            row = await management_tokens.revoke_token(info.context.principal, pk_of(input.id, "ManagementToken"))
-            return {"management_token": ManagementToken.from_model(row)}
-
-        return await with_user_errors(ManagementTokenPayload, work)
+        return await run_mutation(
+            ManagementTokenPayload,
+            lambda: management_tokens.revoke_token(info.context.principal, _token_pk(input.id)),
+            lambda row: {"management_token": ManagementToken.from_model(row)},
+        )
 
     @strawberry.mutation(
         extensions=requires_role(WorkspaceRole.ADMIN),
@@ -83,11 +86,8 @@ class ManagementTokenMutations:
     async def rotate_management_token(
         self, info: Info[Context, Any], input: RotateManagementTokenInput
     ) -> CreateManagementTokenPayload:
-        async def work() -> dict[str, Any]:
-            return _created(
-                await management_tokens.rotate_token(
-                    info.context.principal, pk_of(input.id, "ManagementToken"), input.name
-                )
-            )
-
-        return await with_user_errors(CreateManagementTokenPayload, work)
+        return await run_mutation(
+            CreateManagementTokenPayload,
+            lambda: management_tokens.rotate_token(info.context.principal, _token_pk(input.id), input.name),
+            _created,
+        )

@@ -5,12 +5,13 @@ from strawberry.types import Info
 
 from app.graphql.context import Context
 from app.graphql.directives import requires_permission
-from app.graphql.errors import with_user_errors
-from app.graphql.ids import pk_of, to_global_id
+from app.graphql.ids import require_pk, to_global_id
+from app.graphql.payloads import run_mutation
 from app.graphql.types.common import UserError
 from app.graphql.types.projects import Project
 from app.security.permissions import Permission
 from app.services import projects
+from app.services.records import ProjectRecord
 
 
 @strawberry.input
@@ -45,39 +46,47 @@ class DeletePayload:
     user_errors: list[UserError]
 
 
+def _project_pk(value: strawberry.ID) -> int:
+    return require_pk(value, "Project", "Project")
+
+
+def _project(row: ProjectRecord) -> dict[str, Any]:
+    return {"project": Project.from_model(row)}
+
+
 @strawberry.type
 class ProjectMutations:
     @strawberry.mutation(extensions=requires_permission(Permission.MANAGE_PROJECTS))
     async def create_project(self, info: Info[Context, Any], input: CreateProjectInput) -> ProjectPayload:
-        async def work() -> dict[str, Any]:
-            row = await projects.create_project(info.context.principal, input.name, input.description)
-            return {"project": Project.from_model(row)}
-
-        return await with_user_errors(ProjectPayload, work)
+        return await run_mutation(
+            ProjectPayload,
+            lambda: projects.create_project(info.context.principal, input.name, input.description),
+            _project,
+        )
 
     @strawberry.mutation(extensions=requires_permission(Permission.MANAGE_PROJECTS))
     async def update_project(self, info: Info[Context, Any], input: UpdateProjectInput) -> ProjectPayload:
-        async def work() -> dict[str, Any]:
-            name = input.name if input.name is not strawberry.UNSET else None
-            set_description = input.description is not strawberry.UNSET
-            row = await projects.update_project(
+        name = input.name if input.name is not strawberry.UNSET else None
+        set_description = input.description is not strawberry.UNSET
+        return await run_mutation(
+            ProjectPayload,
+            lambda: projects.update_project(
                 info.context.principal,
-                pk_of(input.id, "Project"),
+                _project_pk(input.id),
                 name,
                 input.description if set_description else None,
                 set_description=set_description,
-            )
-            return {"project": Project.from_model(row)}
-
-        return await with_user_errors(ProjectPayload, work)
+            ),
+            _project,
+        )
 
     @strawberry.mutation(
         extensions=requires_permission(Permission.MANAGE_PROJECTS),
         description="Deletes the project and every API key in it (each is recorded in the audit log).",
     )
     async def delete_project(self, info: Info[Context, Any], input: DeleteInput) -> DeletePayload:
-        async def work() -> dict[str, Any]:
-            pk = await projects.delete_project(info.context.principal, pk_of(input.id, "Project"))
-            return {"deleted_id": to_global_id("Project", pk)}
-
-        return await with_user_errors(DeletePayload, work)
+        return await run_mutation(
+            DeletePayload,
+            lambda: projects.delete_project(info.context.principal, _project_pk(input.id)),
+            lambda pk: {"deleted_id": to_global_id("Project", pk)},
+        )

@@ -8,14 +8,15 @@ from strawberry.types import Info
 from app.graphql.context import Context
 from app.graphql.directives import requires_role
 from app.graphql.enums import WebhookEventEnum
-from app.graphql.errors import with_user_errors
-from app.graphql.ids import pk_of, to_global_id
+from app.graphql.ids import require_pk, to_global_id
 from app.graphql.mutations.projects import DeleteInput, DeletePayload
+from app.graphql.payloads import run_mutation
 from app.graphql.types.common import UserError
 from app.graphql.types.webhooks import WebhookDelivery, WebhookEndpoint
 from app.security.permissions import WorkspaceRole
 from app.services import webhooks
 from app.services.events import EventType
+from app.services.records import WebhookDeliveryRecord
 
 
 def _types(values: list[WebhookEventEnum]) -> list[EventType]:
@@ -77,6 +78,14 @@ class WebhookDeliveryPayload:
     user_errors: list[UserError] = strawberry.field(description="Input a person can fix.")
 
 
+def _endpoint_pk(value: strawberry.ID) -> int:
+    return require_pk(value, "WebhookEndpoint", "Webhook endpoint")
+
+
+def _delivery(row: WebhookDeliveryRecord) -> dict[str, Any]:
+    return {"webhook_delivery": WebhookDelivery.from_model(row)}
+
+
 def _with_secret(result: webhooks.EndpointWithSecret) -> dict[str, Any]:
     return {"webhook_endpoint": WebhookEndpoint.from_model(result.endpoint), "signing_secret": result.signing_secret}
 
@@ -90,14 +99,13 @@ class WebhookMutations:
     async def create_webhook_endpoint(
         self, info: Info[Context, Any], input: CreateWebhookEndpointInput
     ) -> CreateWebhookEndpointPayload:
-        async def work() -> dict[str, Any]:
-            return _with_secret(
-                await webhooks.create_endpoint(
-                    info.context.principal, input.url, _types(input.events), input.description, input.enabled
-                )
-            )
-
-        return await with_user_errors(CreateWebhookEndpointPayload, work)
+        return await run_mutation(
+            CreateWebhookEndpointPayload,
+            lambda: webhooks.create_endpoint(
+                info.context.principal, input.url, _types(input.events), input.description, input.enabled
+            ),
+            _with_secret,
+        )
 
     @strawberry.mutation(
         extensions=requires_role(WorkspaceRole.ADMIN), description="Changes an endpoint's URL, events, note or state."
@@ -105,31 +113,31 @@ class WebhookMutations:
     async def update_webhook_endpoint(
         self, info: Info[Context, Any], input: UpdateWebhookEndpointInput
     ) -> WebhookEndpointPayload:
-        async def work() -> dict[str, Any]:
-            set_description = input.description is not strawberry.UNSET
-            row = await webhooks.update_endpoint(
+        set_description = input.description is not strawberry.UNSET
+        return await run_mutation(
+            WebhookEndpointPayload,
+            lambda: webhooks.update_endpoint(
                 info.context.principal,
-                pk_of(input.id, "WebhookEndpoint"),
+                _endpoint_pk(input.id),
                 url=input.url if input.url not in (strawberry.UNSET, None) else None,
                 types=_types(input.events) if input.events not in (strawberry.UNSET, None) else None,
                 description=input.description if set_description else None,
                 set_description=set_description,
                 enabled=input.enabled if input.enabled not in (strawberry.UNSET, None) else None,
-            )
-            return {"webhook_endpoint": WebhookEndpoint.from_model(row)}
-
-        return await with_user_errors(WebhookEndpointPayload, work)
+            ),
+            lambda row: {"webhook_endpoint": WebhookEndpoint.from_model(row)},
+        )
 
     @strawberry.mutation(
         extensions=requires_role(WorkspaceRole.ADMIN),
         description="Removes an endpoint and its delivery history; nothing more is sent to it.",
     )
     async def delete_webhook_endpoint(self, info: Info[Context, Any], input: DeleteInput) -> DeletePayload:
-        async def work() -> dict[str, Any]:
-            pk = await webhooks.delete_endpoint(info.context.principal, pk_of(input.id, "WebhookEndpoint"))
-            return {"deleted_id": to_global_id("WebhookEndpoint", pk)}
-
-        return await with_user_errors(DeletePayload, work)
+        return await run_mutation(
+            DeletePayload,
+            lambda: webhooks.delete_endpoint(info.context.principal, _endpoint_pk(input.id)),
+            lambda pk: {"deleted_id": to_global_id("WebhookEndpoint", pk)},
+        )
 
     @strawberry.mutation(
         extensions=requires_role(WorkspaceRole.ADMIN),
@@ -138,33 +146,34 @@ class WebhookMutations:
     async def roll_webhook_endpoint_secret(
         self, info: Info[Context, Any], input: RollWebhookEndpointSecretInput
     ) -> CreateWebhookEndpointPayload:
-        async def work() -> dict[str, Any]:
-            return _with_secret(
-                await webhooks.roll_secret(
-                    info.context.principal, pk_of(input.id, "WebhookEndpoint"), input.previous_secret_valid_hours
-                )
-            )
-
-        return await with_user_errors(CreateWebhookEndpointPayload, work)
+        return await run_mutation(
+            CreateWebhookEndpointPayload,
+            lambda: webhooks.roll_secret(
+                info.context.principal, _endpoint_pk(input.id), input.previous_secret_valid_hours
+            ),
+            _with_secret,
+        )
 
     @strawberry.mutation(
         extensions=requires_role(WorkspaceRole.ADMIN),
         description="Sends a PING to the endpoint (the input's id is a WebhookEndpoint).",
     )
     async def send_test_webhook(self, info: Info[Context, Any], input: DeleteInput) -> WebhookDeliveryPayload:
-        async def work() -> dict[str, Any]:
-            row = await webhooks.send_test(info.context.principal, pk_of(input.id, "WebhookEndpoint"))
-            return {"webhook_delivery": WebhookDelivery.from_model(row)}
-
-        return await with_user_errors(WebhookDeliveryPayload, work)
+        return await run_mutation(
+            WebhookDeliveryPayload,
+            lambda: webhooks.send_test(info.context.principal, _endpoint_pk(input.id)),
+            _delivery,
+        )
 
     @strawberry.mutation(
         extensions=requires_role(WorkspaceRole.ADMIN),
         description="Sends a delivery's event again, with the same event id (the input's id is a WebhookDelivery).",
     )
     async def redeliver_webhook(self, info: Info[Context, Any], input: DeleteInput) -> WebhookDeliveryPayload:
-        async def work() -> dict[str, Any]:
-            row = await webhooks.redeliver(info.context.principal, pk_of(input.id, "WebhookDelivery"))
-            return {"webhook_delivery": WebhookDelivery.from_model(row)}
-
-        return await with_user_errors(WebhookDeliveryPayload, work)
+        return await run_mutation(
+            WebhookDeliveryPayload,
+            lambda: webhooks.redeliver(
+                info.context.principal, require_pk(input.id, "WebhookDelivery", "Webhook delivery")
+            ),
+            _delivery,
+        )

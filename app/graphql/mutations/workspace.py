@@ -6,8 +6,8 @@ from strawberry.types import Info
 from app.graphql.context import Context
 from app.graphql.directives import requires_role
 from app.graphql.enums import WorkspaceRoleEnum
-from app.graphql.errors import with_user_errors
 from app.graphql.ids import to_global_id
+from app.graphql.payloads import run_mutation
 from app.graphql.types.common import UserError
 from app.graphql.types.workspace import Workspace
 from app.security.permissions import WorkspaceRole
@@ -57,10 +57,11 @@ class WorkspaceMutations:
     async def update_workspace_settings(
         self, info: Info[Context, Any], input: WorkspaceSettingsInput
     ) -> WorkspacePayload:
-        async def work() -> dict[str, Any]:
-            set_auto = input.auto_revoke_stale_after_days is not strawberry.UNSET
-            stale_after = input.stale_after_days if input.stale_after_days is not strawberry.UNSET else None
-            row = await workspaces.update_settings(
+        set_auto = input.auto_revoke_stale_after_days is not strawberry.UNSET
+        stale_after = input.stale_after_days if input.stale_after_days is not strawberry.UNSET else None
+        return await run_mutation(
+            WorkspacePayload,
+            lambda: workspaces.update_settings(
                 info.context.principal,
                 stale_after,
                 input.auto_revoke_stale_after_days if set_auto else None,
@@ -68,19 +69,19 @@ class WorkspaceMutations:
                 revoke_leaked_credentials=input.revoke_leaked_credentials
                 if input.revoke_leaked_credentials not in (strawberry.UNSET, None)
                 else None,
-            )
-            return {"workspace": Workspace.from_model(row)}
-
-        return await with_user_errors(WorkspacePayload, work)
+            ),
+            lambda row: {"workspace": Workspace.from_model(row)},
+        )
 
     @strawberry.mutation(
         extensions=requires_role(WorkspaceRole.ADMIN),
         description="Creates a person's account in this workspace with the given role (OWNER only by an OWNER).",
     )
     async def add_member(self, info: Info[Context, Any], input: AddMemberInput) -> AddMemberPayload:
-        async def work() -> dict[str, Any]:
-            membership = await workspaces.add_member(info.context.principal, input.email, input.password, input.role)
-            user = await membership.user
-            return {"member": Member(id=to_global_id("User", user.id), email=user.email, role=membership.role)}
-
-        return await with_user_errors(AddMemberPayload, work)
+        return await run_mutation(
+            AddMemberPayload,
+            lambda: workspaces.add_member(info.context.principal, input.email, input.password, input.role),
+            lambda added: {
+                "member": Member(id=to_global_id("User", added.user.id), email=added.user.email, role=added.role)
+            },
+        )

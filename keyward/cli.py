@@ -87,7 +87,7 @@ def _stale_sweep(args: argparse.Namespace) -> int:
 
 def _stale_report(args: argparse.Namespace) -> int:
     from app.services.errors import NotFound
-    from app.stale_report_output import WORKSPACE_ID_HELP, parse_workspace_id, render
+    from keyward.stale_report_output import WORKSPACE_ID_HELP, parse_workspace_id, render
 
     workspace_id = None
     if args.workspace is not None:
