@@ -1,10 +1,24 @@
 """GraphQL views of the domain enums (the Python enums themselves stay free of strawberry)."""
 
 import enum
+from typing import Any
 
 import strawberry
 
 from app.security.permissions import PERMISSION_DESCRIPTIONS, Permission, WorkspaceRole
+from app.services.actors import ACTOR_KIND_DESCRIPTIONS, ActorKind
+from app.services.audit import AUDIT_ACTION_DESCRIPTIONS, AuditAction
+from app.services.errors import USER_ERROR_DESCRIPTIONS, UserErrorCode
+
+
+def _published(source: type[enum.Enum], name: str, description: str, values: dict[Any, str]) -> Any:
+    """A GraphQL enum of a domain enum: the members' names, each with its one-line description.
+
+    The domain enums stay free of strawberry; their values are what services store.
+    """
+    members = {m.name: strawberry.enum_value(m.value, description=values[m]) for m in source}
+    return strawberry.enum(enum.Enum(name, members), name=name, description=description)  # type: ignore[misc]
+
 
 PermissionEnum = strawberry.enum(
     Permission,
@@ -75,3 +89,22 @@ class WebhookDeliveryStatus(enum.Enum):
     )
     DELIVERED = strawberry.enum_value("DELIVERED", description="The endpoint answered 2xx.")
     FAILED = strawberry.enum_value("FAILED", description="Every attempt for 24 hours failed; no more retries.")
+
+
+UserErrorCodeEnum = _published(
+    UserErrorCode,
+    "UserErrorCode",
+    "Why a mutation refused its input; the message says it in words.",
+    USER_ERROR_DESCRIPTIONS,
+)
+
+ActorKindEnum = _published(
+    ActorKind, "ActorKind", "Who did something (Actor) or who is calling (Viewer).", ACTOR_KIND_DESCRIPTIONS
+)
+
+AuditActionEnum = _published(
+    AuditAction,
+    "AuditAction",
+    "What an audit event records; `AuditEvent.action` carries the same as text (e.g. management_token.created).",
+    AUDIT_ACTION_DESCRIPTIONS,
+)

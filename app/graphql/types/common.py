@@ -5,8 +5,10 @@ from typing import Generic, TypeVar
 
 import strawberry
 
+from app.graphql.enums import ActorKindEnum, UserErrorCodeEnum
 from app.graphql.ids import stored_ref_to_global_id
-from app.services.errors import UserInputError
+from app.services.actors import ActorKind
+from app.services.errors import UserErrorCode, UserInputError
 from app.services.pagination import Page
 
 T = TypeVar("T")
@@ -59,21 +61,25 @@ def to_connection(page: Page, convert: Callable[[R], T]) -> Connection[T]:  # ty
 
 @strawberry.type(description="Input a person can fix. `field` is the path inside the mutation's input.")
 class UserError:
-    field: list[str] | None
-    message: str
-    code: str
+    field: list[str] | None = strawberry.field(description="The path of the input field at fault; null: all of it.")
+    message: str = strawberry.field(description="What is wrong and how to fix it, in words a person can read.")
+    code: UserErrorCodeEnum = strawberry.field(description="What is wrong, for programs.")  # type: ignore[valid-type]
 
     @classmethod
     def from_exception(cls, error: UserInputError) -> "UserError":
-        return cls(field=list(error.field) if error.field else None, message=error.message, code=error.code)
+        return cls(
+            field=list(error.field) if error.field else None,
+            message=error.message,
+            code=UserErrorCodeEnum[UserErrorCode(error.code).name],
+        )
 
 
 @strawberry.type(description="Who did something: a person (email), a management token (name and prefix) or the system.")
 class Actor:
-    kind: str
-    id: strawberry.ID | None
-    label: str
+    kind: ActorKindEnum = strawberry.field(description="A person, a management token or the system.")  # type: ignore[valid-type]
+    id: strawberry.ID | None = strawberry.field(description="The person (User) or token's ID; null for the system.")
+    label: str = strawberry.field(description="Email, or token name and key prefix, as it was then.")
 
     @classmethod
     def from_record(cls, kind: str, ref: str | None, label: str) -> "Actor":
-        return cls(kind=kind, id=stored_ref_to_global_id(ref), label=label)
+        return cls(kind=ActorKindEnum[ActorKind(kind).name], id=stored_ref_to_global_id(ref), label=label)

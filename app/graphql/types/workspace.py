@@ -1,6 +1,6 @@
 import strawberry
 
-from app.graphql.enums import PermissionEnum, WorkspaceRoleEnum
+from app.graphql.enums import ActorKindEnum, PermissionEnum, WorkspaceRoleEnum
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Node
 from app.security.permissions import PERMISSION_ORDER
@@ -33,7 +33,7 @@ class Workspace(Node):
 
 @strawberry.type
 class Viewer:
-    kind: str = strawberry.field(description='"USER" or "MANAGEMENT_TOKEN"')
+    kind: ActorKindEnum = strawberry.field(description="USER or MANAGEMENT_TOKEN")  # type: ignore[valid-type]
     permissions: list[PermissionEnum] = strawberry.field(description="What the caller may do right now.")  # type: ignore[valid-type]
     role: WorkspaceRoleEnum | None = strawberry.field(description="null for a management token")  # type: ignore[valid-type]
     email: str | None = strawberry.field(description="null for a management token")
@@ -46,7 +46,7 @@ class Viewer:
     @classmethod
     def of(cls, principal: Principal) -> "Viewer":
         return cls(
-            kind=principal.kind.value,
+            kind=ActorKindEnum[principal.kind.value],
             permissions=[p for p in PERMISSION_ORDER if p in principal.permissions],
             role=principal.role,
             email=principal.email,
