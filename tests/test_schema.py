@@ -17,8 +17,18 @@ def test_committed_schema_matches_code() -> None:
     assert COMMITTED_SDL.read_text() == sdl()
 
 
+def _one_line_signatures(text: str) -> str:
+    """The SDL without descriptions, each field's arguments on one line as `(a: X, b: Y)`."""
+    text = re.sub(r'"""[\s\S]*?"""|"[^"\n]*"(?=\s*\n)', "", text)
+    return re.sub(
+        r"\(([^()]*)\)",
+        lambda m: "(" + ", ".join(part.strip() for part in m.group(1).split("\n") if part.strip()) + ")",
+        text,
+    )
+
+
 def test_protected_fields_show_their_directive_in_the_sdl() -> None:
-    text = sdl()
+    text = _one_line_signatures(sdl())
     assert (
         "projects(first: Int = null, after: String = null): ProjectConnection! @requiresPermission(permission: VIEW_PROJECTS)"
         in text
@@ -128,3 +138,27 @@ def test_every_principal_that_can_call_is_a_published_actor_kind() -> None:
     assert {PrincipalKind.USER.value, PrincipalKind.MANAGEMENT_TOKEN.value, PrincipalKind.SYSTEM.value} <= {
         k.value for k in ActorKind
     }
+
+
+def test_every_type_field_argument_and_enum_value_has_a_description() -> None:
+    # GraphiQL's docs pane shows these; a new field without one fails here
+    from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
+
+    from app.graphql.schema import schema
+
+    undescribed = []
+    for name, graphql_type in schema._schema.type_map.items():
+        if name.startswith("__") or name in ("String", "Int", "Float", "Boolean", "ID"):
+            continue
+        if not graphql_type.description:
+            undescribed.append(name)
+        if isinstance(graphql_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
+            for field_name, field in graphql_type.fields.items():
+                if not field.description:
+                    undescribed.append(f"{name}.{field_name}")
+                for arg_name, argument in getattr(field, "args", {}).items():
+                    if not argument.description:
+                        undescribed.append(f"{name}.{field_name}({arg_name})")
+        if isinstance(graphql_type, GraphQLEnumType):
+            undescribed += [f"{name}.{value}" for value, v in graphql_type.values.items() if not v.description]
+    assert undescribed == []

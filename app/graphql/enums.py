@@ -20,26 +20,45 @@ def _published(source: type[enum.Enum], name: str, description: str, values: dic
     return strawberry.enum(enum.Enum(name, members), name=name, description=description)  # type: ignore[misc]
 
 
-PermissionEnum = strawberry.enum(
-    Permission,
-    name="Permission",
-    description="What a management token or a role may do in its workspace.\n\n"
-    + "\n".join(f"- {p.value}: {PERMISSION_DESCRIPTIONS[p]}" for p in Permission),
+def _with_value_descriptions(wrapped: Any, descriptions: dict[Any, str]) -> Any:
+    """Give each value of an enum strawberry wraps in place (the domain enum itself) its description."""
+    for value in wrapped.__strawberry_definition__.values:
+        value.description = descriptions[wrapped[value.name]]
+    return wrapped
+
+
+PermissionEnum = _with_value_descriptions(
+    strawberry.enum(
+        Permission,
+        name="Permission",
+        description="What a management token or a role may do in its workspace.\n\n"
+        + "\n".join(f"- {p.value}: {PERMISSION_DESCRIPTIONS[p]}" for p in Permission),
+    ),
+    PERMISSION_DESCRIPTIONS,
 )
 
-WorkspaceRoleEnum = strawberry.enum(WorkspaceRole, name="WorkspaceRole", description="OWNER > ADMIN > MEMBER")
+WorkspaceRoleEnum = _with_value_descriptions(
+    strawberry.enum(WorkspaceRole, name="WorkspaceRole", description="OWNER > ADMIN > MEMBER"),
+    {
+        WorkspaceRole.OWNER: "Everything an admin may, and makes or removes other owners.",
+        WorkspaceRole.ADMIN: "Every permission, management tokens, webhooks, members and workspace settings.",
+        WorkspaceRole.MEMBER: "Views projects and API keys.",
+    },
+)
 
 
-@strawberry.enum(name="ManagementTokenStatus")
+@strawberry.enum(name="ManagementTokenStatus", description="Whether requests with a management token are accepted.")
 class ManagementTokenStatus(enum.Enum):
-    ACTIVE = "ACTIVE"
-    REVOKED = "REVOKED"
+    ACTIVE = strawberry.enum_value("ACTIVE", description="Accepted.")
+    REVOKED = strawberry.enum_value("REVOKED", description="Revoked for good: every request with it is refused.")
 
 
-@strawberry.enum(name="StaleReason")
+@strawberry.enum(name="StaleReason", description="Why the stale-token sweep counted a token as stale.")
 class StaleReason(enum.Enum):
-    NEVER_USED = "NEVER_USED"
-    INACTIVE = "INACTIVE"
+    NEVER_USED = strawberry.enum_value(
+        "NEVER_USED", description="Never used since it was created, for longer than staleAfterDays."
+    )
+    INACTIVE = strawberry.enum_value("INACTIVE", description="Not used for longer than staleAfterDays.")
 
 
 @strawberry.enum(name="WebhookEvent", description="What a webhook delivery reports; the body's `type` is in brackets.")

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -9,7 +9,7 @@ from app.graphql.enums import ManagementTokenStatus
 from app.graphql.ids import pk_of
 from app.graphql.node import resolve_node
 from app.graphql.types.audit import AuditEvent
-from app.graphql.types.common import Connection, Node, to_connection
+from app.graphql.types.common import After, Connection, First, Node, to_connection
 from app.graphql.types.projects import ApiKey, Project
 from app.graphql.types.tokens import ManagementToken, StaleTokenReport
 from app.graphql.types.webhooks import WebhookEndpoint
@@ -19,10 +19,14 @@ from app.services import api_keys, audit, management_tokens, projects, stale_rep
 from app.services.credential_state import CredentialState
 
 
-@strawberry.type
+@strawberry.type(description="What a caller can read; every list is the caller's workspace only.")
 class Query:
     @strawberry.field(description="Any object of the caller's workspace by its global ID; null when unknown.")
-    async def node(self, info: Info[Context, Any], id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info[Context, Any],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global ID from any field of this API.")],
+    ) -> Node | None:
         require_signed_in(info)
         return await resolve_node(info, id)
 
@@ -30,20 +34,24 @@ class Query:
     def viewer(self, info: Info[Context, Any]) -> Viewer:
         return Viewer.of(require_signed_in(info))
 
-    @strawberry.field(extensions=requires_permission(Permission.VIEW_PROJECTS))
-    async def projects(
-        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
-    ) -> Connection[Project]:
+    @strawberry.field(
+        extensions=requires_permission(Permission.VIEW_PROJECTS), description="The workspace's projects, oldest first."
+    )
+    async def projects(self, info: Info[Context, Any], first: First = None, after: After = None) -> Connection[Project]:
         page = await projects.list_projects(info.context.principal, first, after)
         return to_connection(page, Project.from_model)
 
-    @strawberry.field(extensions=requires_permission(Permission.VIEW_API_KEYS))
+    @strawberry.field(
+        extensions=requires_permission(Permission.VIEW_API_KEYS), description="The workspace's API keys, newest first."
+    )
     async def api_keys(
         self,
         info: Info[Context, Any],
-        project_id: strawberry.ID | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        project_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this project's keys (none for another ID).")
+        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[ApiKey]:
         project_pk = pk_of(project_id, "Project") if project_id is not None else None
         page = await api_keys.list_api_keys(
@@ -51,29 +59,37 @@ class Query:
         )
         return to_connection(page, ApiKey.from_model)
 
-    @strawberry.field(extensions=requires_role(WorkspaceRole.ADMIN))
+    @strawberry.field(
+        extensions=requires_role(WorkspaceRole.ADMIN), description="The workspace's management tokens, newest first."
+    )
     async def management_tokens(
         self,
         info: Info[Context, Any],
-        first: int | None = None,
-        after: str | None = None,
-        status: ManagementTokenStatus | None = None,
-        stale: bool | None = None,
+        first: First = None,
+        after: After = None,
+        status: Annotated[
+            ManagementTokenStatus | None, strawberry.argument(description="Only tokens in this status.")
+        ] = None,
+        stale: Annotated[
+            bool | None, strawberry.argument(description="true: only tokens flagged stale; false: only the others.")
+        ] = None,
     ) -> Connection[ManagementToken]:
         state = None if status is None else CredentialState[status.name]
         page = await management_tokens.list_tokens(info.context.principal, first, after, status=state, stale=stale)
         return to_connection(page, ManagementToken.from_model)
 
-    @strawberry.field(extensions=requires_role(WorkspaceRole.ADMIN))
+    @strawberry.field(
+        extensions=requires_role(WorkspaceRole.ADMIN), description="What the stale-token sweep found, newest first."
+    )
     async def stale_token_reports(
-        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+        self, info: Info[Context, Any], first: First = None, after: After = None
     ) -> Connection[StaleTokenReport]:
         page = await stale_reports.list_reports(info.context.principal, first, after)
         return to_connection(page, StaleTokenReport.from_model)
 
-    @strawberry.field(extensions=requires_role(WorkspaceRole.ADMIN))
+    @strawberry.field(extensions=requires_role(WorkspaceRole.ADMIN), description="The audit log, newest first.")
     async def audit_events(
-        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+        self, info: Info[Context, Any], first: First = None, after: After = None
     ) -> Connection[AuditEvent]:
         page = await audit.list_events(info.context.principal, first, after)
         return to_connection(page, AuditEvent.from_model)
@@ -83,7 +99,7 @@ class Query:
         description="Where the workspace's events are sent, newest first.",
     )
     async def webhook_endpoints(
-        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+        self, info: Info[Context, Any], first: First = None, after: After = None
     ) -> Connection[WebhookEndpoint]:
         page = await webhooks.list_endpoints(info.context.principal, first, after)
         return to_connection(page, WebhookEndpoint.from_model)

@@ -30,7 +30,7 @@ from app.graphql.types.workspace import Workspace
 from app.settings import Settings, get_settings
 
 
-@strawberry.type
+@strawberry.type(description="What a caller can change; input a person can fix comes back as userErrors.")
 class Mutation(
     AuthMutations, ProjectMutations, ApiKeyMutations, ManagementTokenMutations, WorkspaceMutations, WebhookMutations
 ):

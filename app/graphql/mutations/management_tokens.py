@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -8,42 +8,46 @@ from app.graphql.directives import requires_role
 from app.graphql.enums import PermissionEnum
 from app.graphql.ids import require_pk
 from app.graphql.payloads import run_mutation
-from app.graphql.types.common import UserError
+from app.graphql.types.common import UserError, user_errors
 from app.graphql.types.tokens import ManagementToken
 from app.security.permissions import WorkspaceRole
 from app.services import management_tokens
 
 
-@strawberry.input
+@strawberry.input(description="A new management token.")
 class CreateManagementTokenInput:
-    name: str
-    permissions: list[PermissionEnum]  # type: ignore[valid-type]
+    name: str = strawberry.field(description="1 to 100 characters, unique among the workspace's active tokens.")
+    permissions: list[PermissionEnum] = strawberry.field(description="What it may do (at least one).")  # type: ignore[valid-type]
 
 
-@strawberry.input
+@strawberry.input(description="The token to revoke.")
 class RevokeManagementTokenInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The ManagementToken.")
 
 
-@strawberry.input
+@strawberry.input(description="The token to replace.")
 class RotateManagementTokenInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The ManagementToken (active, not rotated before).")
     name: str | None = strawberry.field(default=None, description="Defaults to the replaced token's name.")
 
 
-@strawberry.type
+@strawberry.type(description="The token, and its value: returned here once and never again.")
 class CreateManagementTokenPayload:
-    management_token: ManagementToken | None = None
+    management_token: ManagementToken | None = strawberry.field(
+        default=None, description="The token; null when refused."
+    )
     secret: str | None = strawberry.field(
         default=None, description="The token value: returned here once and never again."
     )
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
 
 
-@strawberry.type
+@strawberry.type(description="The token after the change.")
 class ManagementTokenPayload:
-    management_token: ManagementToken | None = None
-    user_errors: list[UserError]
+    management_token: ManagementToken | None = strawberry.field(
+        default=None, description="The token; null when refused."
+    )
+    user_errors: list[UserError] = user_errors()
 
 
 def _token_pk(value: strawberry.ID) -> int:
@@ -56,9 +60,16 @@ def _created(result: management_tokens.CreatedToken) -> dict[str, Any]:
 
 @strawberry.type
 class ManagementTokenMutations:
-    @strawberry.mutation(extensions=requires_role(WorkspaceRole.ADMIN))
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="Creates a management token; its value is in the payload, once.",
+    )
     async def create_management_token(
-        self, info: Info[Context, Any], input: CreateManagementTokenInput
+        self,
+        info: Info[Context, Any],
+        input: Annotated[
+            CreateManagementTokenInput, strawberry.argument(description="The token's name and permissions.")
+        ],
     ) -> CreateManagementTokenPayload:
         return await run_mutation(
             CreateManagementTokenPayload,
@@ -71,7 +82,9 @@ class ManagementTokenMutations:
         description="Disables the token at once and for good; requests with it are refused from now on.",
     )
     async def revoke_management_token(
-        self, info: Info[Context, Any], input: RevokeManagementTokenInput
+        self,
+        info: Info[Context, Any],
+        input: Annotated[RevokeManagementTokenInput, strawberry.argument(description="The token to revoke.")],
     ) -> ManagementTokenPayload:
         return await run_mutation(
             ManagementTokenPayload,
@@ -84,7 +97,12 @@ class ManagementTokenMutations:
         description="Creates a replacement with the same permissions; the old token stays valid until revoked.",
     )
     async def rotate_management_token(
-        self, info: Info[Context, Any], input: RotateManagementTokenInput
+        self,
+        info: Info[Context, Any],
+        input: Annotated[
+            RotateManagementTokenInput,
+            strawberry.argument(description="The token to replace, and the replacement's name."),
+        ],
     ) -> CreateManagementTokenPayload:
         return await run_mutation(
             CreateManagementTokenPayload,

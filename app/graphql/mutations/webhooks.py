@@ -1,6 +1,6 @@
 """Webhook endpoints: create (the signing secret shown once), update, delete, roll the secret, test, redeliver."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -11,7 +11,7 @@ from app.graphql.enums import WebhookEventEnum
 from app.graphql.ids import require_pk, to_global_id
 from app.graphql.mutations.projects import DeleteInput, DeletePayload
 from app.graphql.payloads import run_mutation
-from app.graphql.types.common import UserError
+from app.graphql.types.common import UserError, user_errors
 from app.graphql.types.webhooks import WebhookDelivery, WebhookEndpoint
 from app.security.permissions import WorkspaceRole
 from app.services import webhooks
@@ -61,13 +61,13 @@ class CreateWebhookEndpointPayload:
     signing_secret: str | None = strawberry.field(
         default=None, description="The kwh_ secret that signs deliveries: returned here once and never again."
     )
-    user_errors: list[UserError] = strawberry.field(description="Input a person can fix.")
+    user_errors: list[UserError] = user_errors()
 
 
 @strawberry.type(description="The endpoint after the change.")
 class WebhookEndpointPayload:
     webhook_endpoint: WebhookEndpoint | None = strawberry.field(default=None, description="The endpoint.")
-    user_errors: list[UserError] = strawberry.field(description="Input a person can fix.")
+    user_errors: list[UserError] = user_errors()
 
 
 @strawberry.type(description="The delivery just queued.")
@@ -75,7 +75,7 @@ class WebhookDeliveryPayload:
     webhook_delivery: WebhookDelivery | None = strawberry.field(
         default=None, description="The new delivery (PENDING): the worker sends it within seconds."
     )
-    user_errors: list[UserError] = strawberry.field(description="Input a person can fix.")
+    user_errors: list[UserError] = user_errors()
 
 
 def _endpoint_pk(value: strawberry.ID) -> int:
@@ -97,7 +97,11 @@ class WebhookMutations:
         description="Adds an endpoint; its signing secret is in the payload, once.",
     )
     async def create_webhook_endpoint(
-        self, info: Info[Context, Any], input: CreateWebhookEndpointInput
+        self,
+        info: Info[Context, Any],
+        input: Annotated[
+            CreateWebhookEndpointInput, strawberry.argument(description="The URL and the events to send there.")
+        ],
     ) -> CreateWebhookEndpointPayload:
         return await run_mutation(
             CreateWebhookEndpointPayload,
@@ -111,7 +115,9 @@ class WebhookMutations:
         extensions=requires_role(WorkspaceRole.ADMIN), description="Changes an endpoint's URL, events, note or state."
     )
     async def update_webhook_endpoint(
-        self, info: Info[Context, Any], input: UpdateWebhookEndpointInput
+        self,
+        info: Info[Context, Any],
+        input: Annotated[UpdateWebhookEndpointInput, strawberry.argument(description="The endpoint and what changes.")],
     ) -> WebhookEndpointPayload:
         set_description = input.description is not strawberry.UNSET
         return await run_mutation(
@@ -132,7 +138,11 @@ class WebhookMutations:
         extensions=requires_role(WorkspaceRole.ADMIN),
         description="Removes an endpoint and its delivery history; nothing more is sent to it.",
     )
-    async def delete_webhook_endpoint(self, info: Info[Context, Any], input: DeleteInput) -> DeletePayload:
+    async def delete_webhook_endpoint(
+        self,
+        info: Info[Context, Any],
+        input: Annotated[DeleteInput, strawberry.argument(description="The WebhookEndpoint to remove.")],
+    ) -> DeletePayload:
         return await run_mutation(
             DeletePayload,
             lambda: webhooks.delete_endpoint(info.context.principal, _endpoint_pk(input.id)),
@@ -144,7 +154,12 @@ class WebhookMutations:
         description="A new signing secret (in the payload, once); the old one may sign alongside for a while.",
     )
     async def roll_webhook_endpoint_secret(
-        self, info: Info[Context, Any], input: RollWebhookEndpointSecretInput
+        self,
+        info: Info[Context, Any],
+        input: Annotated[
+            RollWebhookEndpointSecretInput,
+            strawberry.argument(description="The endpoint, and how long the old secret still signs."),
+        ],
     ) -> CreateWebhookEndpointPayload:
         return await run_mutation(
             CreateWebhookEndpointPayload,
@@ -158,7 +173,11 @@ class WebhookMutations:
         extensions=requires_role(WorkspaceRole.ADMIN),
         description="Sends a PING to the endpoint (the input's id is a WebhookEndpoint).",
     )
-    async def send_test_webhook(self, info: Info[Context, Any], input: DeleteInput) -> WebhookDeliveryPayload:
+    async def send_test_webhook(
+        self,
+        info: Info[Context, Any],
+        input: Annotated[DeleteInput, strawberry.argument(description="The WebhookEndpoint to send a PING to.")],
+    ) -> WebhookDeliveryPayload:
         return await run_mutation(
             WebhookDeliveryPayload,
             lambda: webhooks.send_test(info.context.principal, _endpoint_pk(input.id)),
@@ -169,7 +188,11 @@ class WebhookMutations:
         extensions=requires_role(WorkspaceRole.ADMIN),
         description="Sends a delivery's event again, with the same event id (the input's id is a WebhookDelivery).",
     )
-    async def redeliver_webhook(self, info: Info[Context, Any], input: DeleteInput) -> WebhookDeliveryPayload:
+    async def redeliver_webhook(
+        self,
+        info: Info[Context, Any],
+        input: Annotated[DeleteInput, strawberry.argument(description="The WebhookDelivery to send again.")],
+    ) -> WebhookDeliveryPayload:
         return await run_mutation(
             WebhookDeliveryPayload,
             lambda: webhooks.redeliver(

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -8,15 +8,17 @@ from app.graphql.directives import requires_role
 from app.graphql.enums import WorkspaceRoleEnum
 from app.graphql.ids import to_global_id
 from app.graphql.payloads import run_mutation
-from app.graphql.types.common import UserError
+from app.graphql.types.common import UserError, user_errors
 from app.graphql.types.workspace import Workspace
 from app.security.permissions import WorkspaceRole
 from app.services import workspaces
 
 
-@strawberry.input
+@strawberry.input(description="Changes to the workspace's settings; fields left out stay as they are.")
 class WorkspaceSettingsInput:
-    stale_after_days: int | None = strawberry.UNSET
+    stale_after_days: int | None = strawberry.field(
+        default=strawberry.UNSET, description="A token unused this many days (1 to 3650) is stale."
+    )
     auto_revoke_stale_after_days: int | None = strawberry.field(
         default=strawberry.UNSET, description="null turns automatic revocation off; leave it out to keep it."
     )
@@ -25,37 +27,41 @@ class WorkspaceSettingsInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The workspace after the change.")
 class WorkspacePayload:
-    workspace: Workspace | None = None
-    user_errors: list[UserError]
+    workspace: Workspace | None = strawberry.field(default=None, description="The workspace; null when refused.")
+    user_errors: list[UserError] = user_errors()
 
 
-@strawberry.input
+@strawberry.input(description="A new person in the workspace.")
 class AddMemberInput:
-    email: str
+    email: str = strawberry.field(description="Their email; it must not have an account yet.")
     password: str = strawberry.field(description="The initial password; the person signs in with it.")
-    role: WorkspaceRoleEnum  # type: ignore[valid-type]
+    role: WorkspaceRoleEnum = strawberry.field(description="Their role (OWNER only by an owner).")  # type: ignore[valid-type]
 
 
-@strawberry.type
+@strawberry.type(description="A person in the workspace.")
 class Member:
-    id: strawberry.ID
-    email: str
-    role: WorkspaceRoleEnum  # type: ignore[valid-type]
+    id: strawberry.ID = strawberry.field(description="The person's global ID (a User).")
+    email: str = strawberry.field(description="Their email.")
+    role: WorkspaceRoleEnum = strawberry.field(description="Their role in this workspace.")  # type: ignore[valid-type]
 
 
-@strawberry.type
+@strawberry.type(description="The person added.")
 class AddMemberPayload:
-    member: Member | None = None
-    user_errors: list[UserError]
+    member: Member | None = strawberry.field(default=None, description="The new member; null when refused.")
+    user_errors: list[UserError] = user_errors()
 
 
 @strawberry.type
 class WorkspaceMutations:
-    @strawberry.mutation(extensions=requires_role(WorkspaceRole.ADMIN))
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN), description="Changes the stale-token and leak settings."
+    )
     async def update_workspace_settings(
-        self, info: Info[Context, Any], input: WorkspaceSettingsInput
+        self,
+        info: Info[Context, Any],
+        input: Annotated[WorkspaceSettingsInput, strawberry.argument(description="The settings that change.")],
     ) -> WorkspacePayload:
         set_auto = input.auto_revoke_stale_after_days is not strawberry.UNSET
         stale_after = input.stale_after_days if input.stale_after_days is not strawberry.UNSET else None
@@ -77,7 +83,13 @@ class WorkspaceMutations:
         extensions=requires_role(WorkspaceRole.ADMIN),
         description="Creates a person's account in this workspace with the given role (OWNER only by an OWNER).",
     )
-    async def add_member(self, info: Info[Context, Any], input: AddMemberInput) -> AddMemberPayload:
+    async def add_member(
+        self,
+        info: Info[Context, Any],
+        input: Annotated[
+            AddMemberInput, strawberry.argument(description="The person's email, initial password and role.")
+        ],
+    ) -> AddMemberPayload:
         return await run_mutation(
             AddMemberPayload,
             lambda: workspaces.add_member(info.context.principal, input.email, input.password, input.role),

@@ -1,7 +1,7 @@
 """Shapes shared by every part of the schema: Node, Relay connections, UserError, Actor."""
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
@@ -15,32 +15,49 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+# Arguments every connection field takes.
+First = Annotated[int | None, strawberry.argument(description="How many to return: 0 to 100, 20 when left out.")]
+After = Annotated[
+    str | None, strawberry.argument(description="Continue after this cursor (pageInfo.endCursor of the last page).")
+]
+
+
+def node_id() -> Any:
+    """The `id` field of a Node type (a field object is made per type)."""
+    return strawberry.field(description="Opaque global ID: pass it to node(id:) or to mutations.")
+
+
+def user_errors() -> Any:
+    """The `userErrors` field of a mutation payload."""
+    return strawberry.field(description="Input a person can fix; empty when the mutation succeeded.")
+
+
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Opaque global ID: pass it to node(id:) or to mutations.")
 
 
-@strawberry.type
+@strawberry.type(description="Where a page sits in its connection.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="More items follow: ask again with after: endCursor.")
+    has_previous_page: bool = strawberry.field(description="This page was asked for with `after`.")
+    start_cursor: str | None = strawberry.field(description="The first item's cursor; null on an empty page.")
+    end_cursor: str | None = strawberry.field(description="The last item's cursor; null on an empty page.")
 
 
-@strawberry.type
+@strawberry.type(description="One item of a page, with the cursor that points at it.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(description="Pass it as `after` to continue after this item.")
+    node: T = strawberry.field(description="The item.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of items (Relay cursor connection).")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page, each with its cursor.")
+    page_info: PageInfo = strawberry.field(description="Whether more pages follow, and the cursors to ask for them.")
     page: strawberry.Private[Page]  # type: ignore[type-arg]
 
-    @strawberry.field
+    @strawberry.field(description="How many items all pages hold together (one more query: ask only when needed).")
     async def total_count(self) -> int:
         return await self.page.total_count()
 

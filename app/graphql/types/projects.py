@@ -9,25 +9,27 @@ from strawberry.types import Info
 from app.graphql.context import Context
 from app.graphql.directives import requires_permission
 from app.graphql.ids import to_global_id
-from app.graphql.types.common import Actor, Connection, Node, to_connection
+from app.graphql.types.common import Actor, After, Connection, First, Node, node_id, to_connection
 from app.security.permissions import Permission
 from app.services import api_keys as api_key_service
 from app.services.projects import ProjectRow
 from app.services.records import ApiKeyRecord, ProjectRecord
 
 
-@strawberry.type
+@strawberry.type(description="A group of API keys, e.g. one service or one environment.")
 class Project(Node):
-    id: strawberry.ID
-    name: str
-    description: str | None
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = node_id()
+    name: str = strawberry.field(description="Shown in the console; need not be unique.")
+    description: str | None = strawberry.field(description="A note for people; null when none.")
+    created_at: datetime = strawberry.field(description="When the project was created.")
+    updated_at: datetime = strawberry.field(description="When its name or description last changed.")
     pk: strawberry.Private[int]
 
-    @strawberry.field(extensions=requires_permission(Permission.VIEW_API_KEYS))
+    @strawberry.field(
+        extensions=requires_permission(Permission.VIEW_API_KEYS), description="The project's API keys, newest first."
+    )
     async def api_keys(
-        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+        self, info: Info[Context, Any], first: First = None, after: After = None
     ) -> Connection["ApiKey"]:
         page = await api_key_service.list_api_keys(info.context.principal, self.pk, first, after, filter_project=True)
         return to_connection(page, ApiKey.from_model)
@@ -44,20 +46,24 @@ class Project(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description="A data-plane key (kwk_) of one project; data-plane services check it at /v1/keys/verify.")
 class ApiKey(Node):
-    id: strawberry.ID
-    name: str
+    id: strawberry.ID = node_id()
+    name: str = strawberry.field(description="Shown in the console; need not be unique.")
     key_prefix: str = strawberry.field(description="Enough of the key to recognise it; never the whole key.")
-    created_at: datetime
-    last_used_at: datetime | None
+    created_at: datetime = strawberry.field(description="When the key was created.")
+    last_used_at: datetime | None = strawberry.field(
+        description="The newest verification, within a flush interval (about 10 s); null if never used."
+    )
     leaked_at: datetime | None = strawberry.field(
         description="When the key was reported leaked while the workspace only flags leaks; null if never."
     )
-    created_by: Actor
+    created_by: Actor = strawberry.field(description="Who created the key.")
     project_pk: strawberry.Private[int]
 
-    @strawberry.field(extensions=requires_permission(Permission.VIEW_PROJECTS))
+    @strawberry.field(
+        extensions=requires_permission(Permission.VIEW_PROJECTS), description="The project the key belongs to."
+    )
     async def project(self, info: Info[Context, Any]) -> Project | None:
         row = await info.context.project_loader.load(self.project_pk)
         return Project.from_model(row) if row else None

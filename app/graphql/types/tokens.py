@@ -10,31 +10,33 @@ from app.clock import utcnow
 from app.graphql.context import Context
 from app.graphql.enums import ManagementTokenStatus, PermissionEnum, StaleReason
 from app.graphql.ids import to_global_id
-from app.graphql.types.common import Actor, Node
+from app.graphql.types.common import Actor, Node, node_id
 from app.security.permissions import PERMISSION_ORDER, decode_permissions
 from app.services import stale_reports
 from app.services.credential_state import CredentialKind, state_of
 from app.services.records import ManagementTokenRecord, StaleTokenReportRecord
 
 
-@strawberry.type
+@strawberry.type(description="A workspace-scoped token (kwm_) for automation, with a subset of the five permissions.")
 class ManagementToken(Node):
-    id: strawberry.ID
-    name: str
-    key_prefix: str
-    permissions: list[PermissionEnum]  # type: ignore[valid-type]
-    status: ManagementTokenStatus
-    created_at: datetime
-    last_used_at: datetime | None
+    id: strawberry.ID = node_id()
+    name: str = strawberry.field(description="Unique among the workspace's active tokens.")
+    key_prefix: str = strawberry.field(description="Enough of the token to recognise it; never the whole token.")
+    permissions: list[PermissionEnum] = strawberry.field(description="What the token may do.")  # type: ignore[valid-type]
+    status: ManagementTokenStatus = strawberry.field(description="Whether requests with the token are accepted.")
+    created_at: datetime = strawberry.field(description="When the token was created.")
+    last_used_at: datetime | None = strawberry.field(
+        description="The newest request with the token, within a flush interval (about 10 s); null if never used."
+    )
     last_used_ip: str | None = strawberry.field(description="The client IP of the newest use.")
-    revoked_at: datetime | None
+    revoked_at: datetime | None = strawberry.field(description="When the token was revoked; null while active.")
     stale_since: datetime | None = strawberry.field(
         description="Set by the stale-token sweep; cleared when the token is used again."
     )
     leaked_at: datetime | None = strawberry.field(
         description="When the token was first reported leaked (POST /v1/leaks); null if never."
     )
-    created_by: Actor
+    created_by: Actor = strawberry.field(description="Who created the token.")
     pk: strawberry.Private[int]
     replaces_pk: strawberry.Private[int | None]
 
@@ -71,23 +73,25 @@ class ManagementToken(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description="One stale token in a report.")
 class StaleTokenEntry:
-    token: ManagementToken
-    reason: StaleReason
-    last_used_at: datetime | None
-    idle_days: int
-    auto_revoked: bool
+    token: ManagementToken = strawberry.field(description="The token as it is now.")
+    reason: StaleReason = strawberry.field(description="Never used, or not used lately.")
+    last_used_at: datetime | None = strawberry.field(description="Its last use when the sweep judged it.")
+    idle_days: int = strawberry.field(description="Whole days without use (never used: since creation).")
+    auto_revoked: bool = strawberry.field(
+        description="The sweep revoked it (the workspace's autoRevokeStaleAfterDays)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What one run of the stale-token sweep found in the workspace.")
 class StaleTokenReport(Node):
-    id: strawberry.ID
-    generated_at: datetime
-    stale_after_days: int
+    id: strawberry.ID = node_id()
+    generated_at: datetime = strawberry.field(description="The time the sweep judged the tokens at.")
+    stale_after_days: int = strawberry.field(description="The workspace's staleAfterDays then.")
     pk: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The stale tokens, the longest idle first.")
     async def entries(self, info: Info[Context, Any]) -> list[StaleTokenEntry]:
         rows = await stale_reports.entries_of(info.context.principal, self.pk)
         return [

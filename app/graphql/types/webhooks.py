@@ -9,7 +9,7 @@ from strawberry.types import Info
 from app.graphql.context import Context
 from app.graphql.enums import WebhookDeliveryStatus, WebhookEventEnum
 from app.graphql.ids import to_global_id
-from app.graphql.types.common import Connection, Node, to_connection
+from app.graphql.types.common import After, Connection, First, Node, node_id, to_connection
 from app.services import events as event_service
 from app.services import webhooks as webhook_service
 from app.services.records import WebhookDeliveryRecord, WebhookEndpointRecord
@@ -21,7 +21,7 @@ def event_enum(type_value: str) -> WebhookEventEnum:
 
 @strawberry.type(description="One event on its way to one endpoint, with the outcome of its attempts.")
 class WebhookDelivery(Node):
-    id: strawberry.ID
+    id: strawberry.ID = node_id()
     event: WebhookEventEnum = strawberry.field(description="The kind of event delivered.")
     event_id: str = strawberry.field(
         description="The body's `id` (evt_…): the same in every delivery of the event, so receivers drop duplicates."
@@ -56,7 +56,7 @@ class WebhookDelivery(Node):
     description="A URL that receives signed events. The signing secret is shown once, when created or rolled."
 )
 class WebhookEndpoint(Node):
-    id: strawberry.ID
+    id: strawberry.ID = node_id()
     url: str = strawberry.field(description="Where events are POSTed (https unless the server allows http).")
     events: list[WebhookEventEnum] = strawberry.field(description="The events this endpoint receives.")
     description: str | None = strawberry.field(description="A note for people: what listens there.")
@@ -75,7 +75,7 @@ class WebhookEndpoint(Node):
 
     @strawberry.field(description="Deliveries to this endpoint, newest first.")
     async def deliveries(
-        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+        self, info: Info[Context, Any], first: First = None, after: After = None
     ) -> Connection[WebhookDelivery]:
         page = await webhook_service.list_deliveries(info.context.principal, self.pk, first, after)
         return to_connection(page, WebhookDelivery.from_model)

@@ -2,17 +2,17 @@ import strawberry
 
 from app.graphql.enums import ActorKindEnum, PermissionEnum, WorkspaceRoleEnum
 from app.graphql.ids import to_global_id
-from app.graphql.types.common import Node
+from app.graphql.types.common import Node, node_id
 from app.security.permissions import PERMISSION_ORDER
 from app.security.principal import Principal
 from app.services import workspaces
 from app.services.records import WorkspaceRecord
 
 
-@strawberry.type
+@strawberry.type(description="Where projects, keys, tokens and people belong; every ID is scoped to one.")
 class Workspace(Node):
-    id: strawberry.ID
-    name: str
+    id: strawberry.ID = node_id()
+    name: str = strawberry.field(description="Shown in the console.")
     stale_after_days: int = strawberry.field(description="A token unused this long is stale (default 90).")
     auto_revoke_stale_after_days: int | None = strawberry.field(description="null: never revoke automatically.")
     revoke_leaked_credentials: bool = strawberry.field(
@@ -31,7 +31,7 @@ class Workspace(Node):
         )
 
 
-@strawberry.type
+@strawberry.type(description="The caller: a signed-in person or a management token.")
 class Viewer:
     kind: ActorKindEnum = strawberry.field(description="USER or MANAGEMENT_TOKEN")  # type: ignore[valid-type]
     permissions: list[PermissionEnum] = strawberry.field(description="What the caller may do right now.")  # type: ignore[valid-type]
@@ -39,7 +39,7 @@ class Viewer:
     email: str | None = strawberry.field(description="null for a management token")
     principal: strawberry.Private[Principal]
 
-    @strawberry.field
+    @strawberry.field(description="The caller's workspace.")
     async def workspace(self) -> Workspace:
         return Workspace.from_model(await workspaces.get_workspace(self.principal))
 
