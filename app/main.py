@@ -13,7 +13,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
-from app import cron, db
+from app import cron, db, keyward_version
 from app.db_outage import DatabaseOutage
 from app.graphql.schema import build_schema
 from app.graphql.view import KeywardGraphQL
@@ -27,6 +27,11 @@ from app.http.limits import BodySizeLimit
 from app.http.openapi import openapi_json
 from app.http.unavailable import DatabaseOutageGuard
 from app.http.verify import verify_key
+from app.observability import exposition, metrics
+from app.observability.requests import RequestObservation
+from app.observability.startup import log_startup, without_password
+from app.observability.tracing import require_packages, tracing_middleware
+from app.observability.usage_gauges import sample_every, sample_process_buffer
 from app.services.stale_sweep import sweep_when_usage_settled
 from app.services.webhook_delivery import DeliveryConfig, run_deliveries_every
 from app.settings import Settings, get_settings
@@ -62,8 +67,20 @@ def tune_garbage_collection() -> None:
         gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])
 
 
+@asynccontextmanager
+async def database_open(app: Starlette, settings: Settings) -> AsyncIterator[None]:
+    """Tortoise for the app's lifetime, with one log line when it opens and one when it is closed."""
+    timeouts = db.DatabaseTimeouts.from_settings(settings)
+    async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url, timeouts)):
+        log.info("database: connected to %s", without_password(settings.database_url))
+        yield
+    log.info("database: connections closed")
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    if settings.otel:
+        require_packages()  # before anything imports them: one clear message when they are missing
     redact_query_strings()
     usage = UsageRuntime.from_settings(settings)
     database = DatabaseOutage(db.ping)
@@ -82,21 +99,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
             result.revoked,
         )
 
+    def sample_gauges() -> None:
+        sample_process_buffer(usage.in_process)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log_startup(settings, "API")
         if db.is_embedded(settings.database_url):
             # The embedded default migrates itself, so one command starts a working service.
             await db.migrate(settings.database_url)
-        async with RegisterTortoise(
-            app, config=db.tortoise_config(settings.database_url, db.DatabaseTimeouts.from_settings(settings))
-        ):
+        async with database_open(app, settings):
             pending = await db.pending_migrations()
             if pending:
                 raise UnmigratedDatabase(
                     f"The database has {len(pending)} unapplied migration(s): run `keyward migrate` first."
                 )
             await usage.start()
-            sweeper = deliverer = None
+            sweeper = deliverer = sampler = None
+            if settings.metrics:
+                exposition.forget_dead_processes()
+                metrics.BUILD_INFO.labels(keyward_version()).set(1)
+                sampler = asyncio.create_task(sample_every(sample_gauges))
             if not usage.uses_redis:
                 sweeper = asyncio.create_task(cron.run_on_schedule(settings.stale_sweep_cron, embedded_sweep))
                 deliverer = asyncio.create_task(
@@ -106,7 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             try:
                 yield
             finally:
-                for task in (sweeper, deliverer):
+                for task in (sweeper, deliverer, sampler):
                     if task is not None:
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
@@ -115,23 +138,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await database.close()
                 # Last flush (embedded) or last hand-over to Redis, while the database is still open.
                 await usage.stop()
+                if settings.metrics:
+                    exposition.mark_this_process_dead()
 
     graphql_app = KeywardGraphQL(build_schema(settings), graphql_ide="graphiql" if settings.introspection else None)
     authenticated_graphql = AuthenticationMiddleware(
         graphql_app, backend=BearerTokenBackend(usage), on_error=unauthenticated_response
     )
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readiness.answer),
+        Route("/v1/keys/verify", verify_key, methods=["POST"]),
+        Route("/openapi.json", openapi_json),
+        Route("/v1/leaks", leaks_endpoint(settings.leaks_rate_limit), methods=["POST"]),
+        Route("/graphql", authenticated_graphql, methods=["GET", "POST"]),
+        *console_routes(),
+        *(graphiql_routes() if settings.introspection else []),
+    ]
+    if settings.metrics:
+        routes.append(Route("/metrics", exposition.metrics_endpoint(settings.metrics_token, sample_gauges)))
     application = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readiness.answer),
-            Route("/v1/keys/verify", verify_key, methods=["POST"]),
-            Route("/openapi.json", openapi_json),
-            Route("/v1/leaks", leaks_endpoint(settings.leaks_rate_limit), methods=["POST"]),
-            Route("/graphql", authenticated_graphql, methods=["GET", "POST"]),
-            *console_routes(),
-            *(graphiql_routes() if settings.introspection else []),
-        ],
+        routes=routes,
         middleware=[
+            # Outermost: it sees every answer, the body limit's 413 and the outage guard's 503 included.
+            Middleware(RequestObservation, routes=routes, count=settings.metrics),
+            *(tracing_middleware(routes) if settings.otel else []),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(DatabaseOutageGuard, outage=database),
         ],

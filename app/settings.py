@@ -1,16 +1,27 @@
 """Runtime configuration, read once from ``KEYWARD_*`` environment variables."""
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
+    """Every setting, with the description `docs/configuration.md` is generated from (`scripts/config-reference`)."""
+
     model_config = SettingsConfigDict(env_prefix="KEYWARD_", extra="ignore")
 
-    database_url: str = "sqlite://keyward.sqlite3"
-    redis_url: str | None = None
+    database_url: str = Field(
+        default="sqlite://keyward.sqlite3",
+        description="Tortoise database URL. The default is a SQLite file, relative to the working directory; "
+        "production: `postgres://user:password@host:5432/keyward`.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for the usage buffer and `keyward worker` (`redis://:password@host:6379/0`). Unset: the "
+        "API process buffers, flushes, sweeps and delivers webhooks itself.",
+    )
 
     # Bounds on every wait of the API process (`keyward serve`) for its database, so that an outage
     # is answered 503 UNAVAILABLE within seconds instead of hanging (app.db.DatabaseTimeouts).
@@ -30,68 +41,162 @@ class Settings(BaseSettings):
         "second later, also when the server does not answer at all).",
     )
 
-    session_ttl_hours: float = Field(default=12.0, gt=0)
+    session_ttl_hours: float = Field(default=12.0, gt=0, description="How long a log-in session lasts.")
 
     # Log-in budgets, counted before the password is checked, over fixed windows of
-    # `login_lockout_seconds` (app/services/login_throttle.py): failed log-ins per email and client
-    # address, per client address (any email), and per email from addresses that never logged in to
-    # it successfully. A budget spent refuses only what it counts, until its window ends.
-    login_max_failures: int = Field(default=5, ge=1)
-    login_max_failures_per_ip: int = Field(default=30, ge=1)
-    login_max_failures_per_email: int = Field(default=20, ge=1)
-    login_lockout_seconds: int = Field(default=900, ge=1)
-    # signUp and addMember attempts per client address that did not create an account (they may
-    # answer EMAIL_TAKEN, which tells that an email has an account somewhere), per window.
-    signup_max_refusals_per_ip: int = Field(default=10, ge=1)
-    signup_window_seconds: int = Field(default=3600, ge=1)
+    # `login_lockout_seconds` (app/services/login_throttle.py).
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed log-ins per email and client address in a window; then that address is refused for "
+        "that email until the window ends.",
+    )
+    login_max_failures_per_ip: int = Field(
+        default=30, ge=1, description="Failed log-ins per client address (any email; IPv6 per /64) in a window."
+    )
+    login_max_failures_per_email: int = Field(
+        default=20,
+        ge=1,
+        description="Failed log-ins per email in a window from addresses that have not logged in to it in 30 days "
+        "(recognised addresses skip this budget).",
+    )
+    login_lockout_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="The window of the three log-in budgets; a spent budget stays closed for one window from the "
+        "attempt that spent it.",
+    )
+    signup_max_refusals_per_ip: int = Field(
+        default=10,
+        ge=1,
+        description="`signUp` and `addMember` attempts per client address that created no account (e.g. "
+        "`EMAIL_TAKEN`, which tells that an email has an account) per window.",
+    )
+    signup_window_seconds: int = Field(
+        default=3600, ge=1, description="The window of `KEYWARD_SIGNUP_MAX_REFUSALS_PER_IP`."
+    )
 
-    introspection: bool = True
-    max_query_depth: int = Field(default=12, ge=1)
-    max_aliases: int = Field(default=30, ge=1)
-    max_query_tokens: int = Field(default=2000, ge=1)
-    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    introspection: bool = Field(default=True, description="Schema introspection and the GraphiQL page.")
+    max_query_depth: int = Field(default=12, ge=1, description="Deepest selection a GraphQL document may have.")
+    max_aliases: int = Field(default=30, ge=1, description="Most aliases in one GraphQL document.")
+    max_query_tokens: int = Field(default=2000, ge=1, description="Most lexical tokens in one GraphQL document.")
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest request body, in bytes (413 beyond).")
 
-    # Last-used batching: how often buffered uses are written to the database (the arq cron with
-    # Redis, a lifespan task without), how long a request may wait for Redis before its use is kept
-    # in process instead, and how long to leave a failing Redis alone before trying again.
-    usage_flush_seconds: float = Field(default=10.0, gt=0)
-    usage_redis_timeout_seconds: float = Field(default=0.1, gt=0)
-    usage_redis_retry_seconds: float = Field(default=1.0, gt=0)
-    usage_redis_max_connections: int = Field(default=32, ge=1)
-    # Single-flight flush across workers: the flush holds a lease this long, renewed every third of
-    # it while it runs; a worker killed mid-flush is taken over once its lease has expired.
-    usage_flush_lease_seconds: float = Field(default=30.0, gt=0)
-    # Where an API process keeps uses the database did not take (a failed flush, a shutdown during an
-    # outage) until the database takes them; one subfolder per database; relative to the working directory.
-    usage_spool_dir: str = "keyward-usage-spool"
-    # How long the stale sweep waits before judging, so that uses still buffered in API processes
-    # reach the database first: at least usage_flush_seconds; unset: usage_flush_seconds + 5.
-    stale_sweep_settle_seconds: float | None = Field(default=None, ge=0)
-    # Five-field cron (minute hour day month weekday, UTC) for the stale-token sweep; "off" to
-    # run it only on demand (`keyward stale-sweep`).
-    stale_sweep_cron: str = "17 3 * * *"
+    # Last-used batching (app/usage/).
+    usage_flush_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often buffered uses are written to the database (the worker with Redis, the API process "
+        "without); every process must use the same value.",
+    )
+    usage_redis_timeout_seconds: float = Field(
+        default=0.1,
+        gt=0,
+        description="How long a request waits for Redis to record a use before keeping it in process instead.",
+    )
+    usage_redis_retry_seconds: float = Field(
+        default=1.0, gt=0, description="How long an API process leaves a failing Redis alone before trying again."
+    )
+    usage_redis_max_connections: int = Field(
+        default=32,
+        ge=1,
+        description="Connections to Redis per API process; requests beyond wait for one (within the timeout).",
+    )
+    usage_flush_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="The flush lease: renewed every third of it while a flush runs; a worker killed mid-flush is "
+        "taken over once it expired.",
+    )
+    usage_spool_dir: str = Field(
+        default="keyward-usage-spool",
+        description="Where an API process keeps uses the database did not take until it takes them; a subfolder "
+        "per database; relative to the working directory.",
+    )
+    stale_sweep_settle_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="How long the stale sweep waits before judging, so uses still buffered in API processes reach "
+        "the database first; at least `KEYWARD_USAGE_FLUSH_SECONDS`. Unset: the flush interval plus 5 s.",
+    )
+    stale_sweep_cron: str = Field(
+        default="17 3 * * *",
+        description="When the stale-token sweep runs: five-field cron (minute hour day month weekday) in UTC, or "
+        "`off` (then only `keyward stale-sweep` runs it).",
+    )
 
-    # Proxies whose X-Forwarded-For is trusted (uvicorn's forwarded_allow_ips).
-    forwarded_allow_ips: str = "127.0.0.1"
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose `X-Forwarded-For` is trusted for client addresses (uvicorn's "
+        "`forwarded_allow_ips`; comma-separated).",
+    )
 
-    # Webhooks. Endpoint URLs must be https unless `webhook_allow_http`; deliveries never go to
-    # loopback, link-local, private or reserved addresses (checked after DNS resolution, on the
-    # address connected to) unless the host, the address or a CIDR range containing it is listed
-    # in `webhook_allowed_hosts` (comma-separated). Due deliveries are sent every
-    # `webhook_delivery_seconds` (the arq worker with Redis, the API process without; 0: never,
-    # e.g. in tests that deliver by hand); one attempt may take `webhook_timeout_seconds`, and a
-    # claimed delivery whose worker died is taken over after `webhook_claim_seconds`. An endpoint
-    # whose attempts have all failed for `webhook_disable_after_days` is disabled.
-    webhook_allow_http: bool = False
-    webhook_allowed_hosts: str = ""
-    webhook_delivery_seconds: float = Field(default=5.0, ge=0)
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    webhook_claim_seconds: float = Field(default=60.0, gt=0)
-    webhook_disable_after_days: float = Field(default=3.0, gt=0)
-    webhook_retention_days: int = Field(default=30, ge=1)
+    # Webhooks (app/webhooks/, app/services/webhook_delivery.py).
+    webhook_allow_http: bool = Field(
+        default=False, description="Allow `http://` webhook URLs (tests, local receivers)."
+    )
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="Host names, addresses and CIDR ranges webhooks may reach although they are not public "
+        "(comma-separated).",
+    )
+    webhook_delivery_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often due webhook deliveries are sent (the worker with Redis, the API process without); "
+        "`0`: never.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="One webhook delivery attempt, DNS included."
+    )
+    webhook_claim_seconds: float = Field(
+        default=60.0, gt=0, description="A claimed delivery whose worker died is taken over after this."
+    )
+    webhook_disable_after_days: float = Field(
+        default=3.0, gt=0, description="An endpoint whose attempts have all failed this long is disabled."
+    )
+    webhook_retention_days: int = Field(
+        default=30, ge=1, description="Finished webhook events and their deliveries are kept this long."
+    )
 
-    # POST /v1/leaks: requests per client address (a `limits` rate string, per API process).
-    leaks_rate_limit: str = "60/minute"
+    leaks_rate_limit: str = Field(
+        default="60/minute",
+        description="`POST /v1/leaks` requests per client address, per API process (e.g. `60/minute`, `1000/hour`).",
+    )
+
+    # Operations (app/observability/).
+    metrics: bool = Field(
+        default=False,
+        description="Serve Prometheus metrics at `GET /metrics` (and on `KEYWARD_WORKER_METRICS_PORT` in "
+        "`keyward worker`).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, `/metrics` and the worker's metrics answer only `Authorization: Bearer <this>`.",
+    )
+    metrics_max_operation_names: int = Field(
+        default=200,
+        ge=1,
+        description="Distinct GraphQL operation names each process counts under their own name; later ones "
+        "are counted as `other`.",
+    )
+    worker_metrics_port: int = Field(
+        default=9464, ge=1, le=65535, description="The port of `keyward worker`'s metrics (with `KEYWARD_METRICS`)."
+    )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1",
+        description="The address `keyward worker`'s metrics listen on (`0.0.0.0` in a container).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`text`: one readable line per record with its time; `json`: one JSON object per line (time, "
+        "level, logger, message, request id, route, status, duration).",
+    )
+    otel: bool = Field(
+        default=False,
+        description="Trace requests and GraphQL operations with OpenTelemetry (needs `pip install "
+        "keyward[otel]`; exporter from the standard `OTEL_*` variables).",
+    )
 
     @field_validator("webhook_allowed_hosts")
     @classmethod

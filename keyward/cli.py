@@ -1,10 +1,12 @@
-"""`keyward serve | migrate | worker | stale-sweep | stale-report | scan`."""
+"""`keyward serve | migrate | worker | stale-sweep | stale-report | scan | check | config`."""
 
 import argparse
 import asyncio
-import logging
+import os
+import shutil
 import signal
 import sys
+import tempfile
 
 from app.settings import get_settings
 
@@ -25,18 +27,32 @@ def _uses_dropped_exit(signum: int, frame: object) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.observability.exposition import MULTIPROC_ENV
+    from app.observability.logs import logging_config
+
     settings = get_settings()
     signal.signal(signal.SIGTERM, _uses_dropped_exit)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        log_level=args.log_level,
-    )
+    # Several worker processes share one port: each writes its metrics to files in one folder,
+    # and whichever answers GET /metrics reads them all (prometheus-client's multiprocess mode).
+    metrics_dir = None
+    if settings.metrics and args.workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        metrics_dir = tempfile.mkdtemp(prefix="keyward-metrics-")
+        os.environ[MULTIPROC_ENV] = metrics_dir
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            log_level=args.log_level,
+            log_config=logging_config(settings.log_format, args.log_level),
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     from app.usage.runtime import uses_dropped_at_shutdown
 
     return 1 if uses_dropped_at_shutdown() else 0
@@ -123,39 +139,89 @@ def _scan(args: argparse.Namespace) -> int:
     return run(args.paths, args.report)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="keyward", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _check(args: argparse.Namespace) -> int:
+    from keyward.checks import run_checks
 
-    serve = commands.add_parser("serve", help="Run the API (GraphQL at /graphql).")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--log-level", default="info")
+    return run_checks(timeout=args.timeout)
+
+
+def _config(args: argparse.Namespace) -> int:
+    from keyward.settings_report import effective_configuration
+
+    sys.stdout.write(effective_configuration(get_settings(), args.format))
+    return 0
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default in --help."""
+
+
+def _command(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]", name: str, text: str
+) -> argparse.ArgumentParser:
+    return commands.add_parser(name, help=text, description=text, formatter_class=_HelpFormatter)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app import keyward_version
+
+    parser = argparse.ArgumentParser(prog="keyward", description=__doc__, formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"keyward {keyward_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = _command(commands, "serve", "Run the API (GraphQL at /graphql).")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug", "trace"],
+        help="uvicorn's log level (Keyward's own lines stay at info)",
+    )
     serve.set_defaults(run=_serve)
 
-    migrate = commands.add_parser("migrate", help="Apply the database migrations.")
+    migrate = _command(commands, "migrate", "Apply the database migrations.")
     migrate.set_defaults(run=_migrate)
 
-    worker = commands.add_parser("worker", help="Run the arq worker (needs KEYWARD_REDIS_URL): flush and sweep.")
+    worker = _command(commands, "worker", "Run the arq worker (needs KEYWARD_REDIS_URL): flush and sweep.")
     worker.add_argument("--burst", action="store_true", help="Run what is due (a flush) and queued, then exit.")
     worker.set_defaults(run=_worker)
 
-    sweep = commands.add_parser("stale-sweep", help="Flag, report and (if the workspace asks) revoke stale tokens now.")
+    sweep = _command(commands, "stale-sweep", "Flag, report and (if the workspace asks) revoke stale tokens now.")
     sweep.set_defaults(run=_stale_sweep)
 
-    report = commands.add_parser("stale-report", help="Print the newest stale-token report.")
+    report = _command(commands, "stale-report", "Print the newest stale-token report.")
     report.add_argument("--workspace", help="Workspace id (number or GraphQL ID); default: every workspace")
-    report.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    report.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format")
     report.set_defaults(run=_stale_report)
 
-    scan = commands.add_parser("scan", help="Find Keyward secrets in files and folders (exit 1 when found).")
-    scan.add_argument("paths", nargs="+", metavar="PATH")
+    scan = _command(commands, "scan", "Find Keyward secrets in files and folders (exit 1 when found).")
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="files and folders to search")
     scan.add_argument("--report", metavar="URL", help="Send what was found to a Keyward server's /v1/leaks URL.")
     scan.set_defaults(run=_scan)
 
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    check = _command(
+        commands,
+        "check",
+        "Validate every setting, connect to the database and Redis, report pending migrations "
+        "(exit 1 with one line per problem).",
+    )
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each connection")
+    check.set_defaults(run=_check)
+
+    config = _command(commands, "config", "Print the effective configuration, secrets masked.")
+    config.add_argument("--format", choices=["env", "json"], default="env", help="output format")
+    config.set_defaults(run=_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.run is not _check:  # `check` reports bad settings itself, one line each
+        from app.observability.logs import configure_logging
+
+        configure_logging(get_settings().log_format)
     return int(args.run(args))
 
 

@@ -166,6 +166,7 @@ async def test_an_unexpected_failure_is_masked_with_a_request_id_and_logged(
     assert errors[0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     request_id = errors[0]["extensions"]["requestId"]
     assert request_id in errors[0]["message"]
+    assert response.headers["x-request-id"] == request_id  # the request's own id, also on its log lines
     assert "project" not in errors[0]["message"].lower()
     # and the log has the detail under the same id
     logged = [r for r in caplog.records if request_id in r.getMessage()]

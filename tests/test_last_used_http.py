@@ -24,6 +24,7 @@ from app.usage.model import UsageKind, Use
 from app.usage.redis_buffer import RedisUsageBuffer
 from tests.support.api import ALL_PERMISSIONS, Api
 from tests.support.ports import free_port
+from tests.support.required_tools import tool_missing
 from tests.support.running_app import CLIENT_IP, empty_tables
 from tests.support.sql_statements import key_row, statements, token_row
 from workers import context, jobs
@@ -192,7 +193,7 @@ class ThrowawayRedis:
 @pytest.fixture
 def throwaway_redis() -> Iterator[ThrowawayRedis]:
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        tool_missing("redis-server", "`apt-get install redis-server`")
     with tempfile.TemporaryDirectory(prefix="keyward-redis-") as tmp:
         server = ThrowawayRedis(free_port(), Path(tmp))
         server.start()

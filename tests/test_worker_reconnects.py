@@ -5,8 +5,6 @@ and started (never the shared one)."""
 import asyncio
 import logging
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +22,7 @@ from app.usage.model import UsageKind, Use
 from app.usage.redis_buffer import RedisUsageBuffer
 from tests.support.api import Api
 from tests.support.many_tokens import seed_tokens
-from tests.support.serve_processes import ROOT, keyward_environment
+from tests.support.serve_processes import worker
 from tests.support.throwaway_services import ThrowawayRedis, throwaway_redis
 
 MT = UsageKind.MANAGEMENT_TOKEN
@@ -34,24 +32,8 @@ DOWN, UP = "Redis is unavailable", "Redis is available again"
 @contextmanager
 def worker_process(database_url: str, redis_url: str) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """A real `keyward worker` that flushes every second; its output in a file."""
-    settings = {"usage_flush_seconds": "1", "stale_sweep_cron": "off"}
-    with tempfile.NamedTemporaryFile(prefix="keyward-worker-", suffix=".log") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "keyward", "worker"],
-            cwd=ROOT,
-            env=keyward_environment(database_url, redis_url, settings),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield process, Path(log.name)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with worker(database_url, redis_url, usage_flush_seconds="1", stale_sweep_cron="off") as running:
+        yield running
 
 
 async def _record(server: ThrowawayRedis, pk: int) -> datetime:

@@ -4,15 +4,41 @@
 buffer); arq adds `job_id` and friends when it runs them.
 """
 
+import functools
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from app.observability import metrics
 from app.services.stale_sweep import SweepResult, sweep_when_usage_settled
 from app.services.webhook_delivery import DeliveryConfig, delivery_round
 from app.usage.flush import FlushResult, flush
 
 log = logging.getLogger("keyward.worker")
+
+R = TypeVar("R")
+
+
+def observed(job: Callable[[dict[str, Any]], Awaitable[R]]) -> Callable[[dict[str, Any]], Awaitable[R]]:
+    """Count the job's runs by outcome and time them (keyward_worker_jobs_total, ..._duration_seconds)."""
+    name = job.__name__
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any]) -> R:
+        started = time.perf_counter()
+        try:
+            result = await job(ctx)
+        except BaseException:  # a failure, or arq's job timeout cancelling it
+            metrics.WORKER_JOBS.labels(name, "failure").inc()
+            raise
+        finally:
+            metrics.WORKER_JOB_DURATION.labels(name).observe(time.perf_counter() - started)
+        metrics.WORKER_JOBS.labels(name, "success").inc()
+        return result
+
+    return run
 
 
 def _outcome(result: FlushResult) -> dict[str, Any]:
@@ -25,6 +51,7 @@ def _outcome(result: FlushResult) -> dict[str, Any]:
     }
 
 
+@observed
 async def flush_usage(ctx: dict[str, Any]) -> dict[str, Any]:
     """Buffered uses → database. Single-flight: while another flush holds the lease, this one does nothing."""
     result: FlushResult = await flush(ctx["usage"])
@@ -46,6 +73,7 @@ async def _flush_everything(ctx: dict[str, Any]) -> None:
         log.info("flushed %d uses before the stale sweep", result.uses)
 
 
+@observed
 async def stale_sweep(ctx: dict[str, Any]) -> dict[str, Any]:
     """Sweep once every use made before it started is in the database (see `sweep_when_usage_settled`).
 
@@ -73,6 +101,7 @@ async def stale_sweep(ctx: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@observed
 async def deliver_webhooks(ctx: dict[str, Any]) -> dict[str, int]:
     """Send the due webhook deliveries (claims keep concurrent runs and workers from sending one twice)."""
     settings = ctx["settings"]

@@ -15,8 +15,10 @@ from arq import cron
 from arq.connections import RedisSettings
 
 from app.cron import cron_options, every_seconds, is_off
+from app.observability.startup import log_startup
 from app.settings import get_settings
 from workers import context
+from workers import metrics as worker_metrics
 from workers.jobs import deliver_webhooks, flush_usage, stale_sweep
 
 _settings = get_settings()
@@ -24,10 +26,17 @@ _settings = get_settings()
 
 async def on_startup(ctx: dict[str, Any]) -> None:
     await context.startup(ctx)
+    log_startup(ctx["settings"], "worker")
+    if ctx["settings"].metrics:
+        ctx["metrics"] = worker_metrics.start(ctx["settings"], ctx)
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
-    await context.shutdown(ctx)
+    try:
+        await context.shutdown(ctx)
+    finally:
+        if "metrics" in ctx:
+            await ctx.pop("metrics").stop()
 
 
 class WorkerSettings:

@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from app.db_errors import is_database_unavailable
 from app.http.unavailable import CODE as UNAVAILABLE
 from app.http.unavailable import MESSAGE as UNAVAILABLE_MESSAGE
+from app.observability.request_context import current_request
 from app.services.errors import UserInputError
 
 log = logging.getLogger("keyward.graphql")
@@ -67,7 +68,8 @@ class ErrorPolicy(SchemaExtension):
             return GraphQLError(
                 UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path, extensions={"code": UNAVAILABLE}
             )
-        request_id = uuid.uuid4().hex
+        request = current_request()  # the id the client also gets in X-Request-ID
+        request_id = request.request_id if request is not None else uuid.uuid4().hex
         log.error("unexpected error in GraphQL request %s at %s", request_id, error.path, exc_info=original)
         return GraphQLError(
             f"Internal server error (request id {request_id}).",

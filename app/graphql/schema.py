@@ -21,12 +21,14 @@ from app.graphql.mutations.management_tokens import ManagementTokenMutations
 from app.graphql.mutations.projects import ProjectMutations
 from app.graphql.mutations.webhooks import WebhookMutations
 from app.graphql.mutations.workspace import WorkspaceMutations
+from app.graphql.operation_metrics import OperationMetrics
 from app.graphql.queries import Query
 from app.graphql.types.audit import AuditEvent
 from app.graphql.types.projects import ApiKey, Project
 from app.graphql.types.tokens import ManagementToken, StaleTokenReport
 from app.graphql.types.webhooks import WebhookDelivery, WebhookEndpoint
 from app.graphql.types.workspace import Workspace
+from app.observability.metrics import OperationNames
 from app.settings import Settings, get_settings
 
 
@@ -63,6 +65,13 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
+    if settings.metrics:
+        names = OperationNames(settings.metrics_max_operation_names)
+        extensions.append(lambda: OperationMetrics(names))
+    if settings.otel:
+        from app.graphql.tracing import KeywardOpenTelemetry
+
+        extensions.append(KeywardOpenTelemetry)
     return KeywardSchema(
         query=Query,
         mutation=Mutation,

@@ -5,6 +5,7 @@ from starlette.authentication import AuthCredentials, AuthenticationBackend, Aut
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from app.observability.metrics import AUTH_REFUSALS
 from app.security.principal import ANONYMOUS, Principal, PrincipalKind
 from app.services.authentication import AuthenticationFailed, authenticate
 from app.usage import UsageKind
@@ -31,10 +32,12 @@ class BearerTokenBackend(AuthenticationBackend):
             return AuthCredentials(), Principal(kind=ANONYMOUS.kind, ip_address=client_ip(conn))
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
+            AUTH_REFUSALS.labels("not_bearer").inc()
             raise AuthenticationError("Use `Authorization: Bearer <token>`.")
         try:
             principal = await authenticate(value.strip(), client_ip(conn))
         except AuthenticationFailed as exc:
+            AUTH_REFUSALS.labels(exc.reason).inc()
             raise AuthenticationError(str(exc)) from None
         if self.usage is not None and principal.kind is PrincipalKind.MANAGEMENT_TOKEN and principal.token_id:
             await self.usage.record(UsageKind.MANAGEMENT_TOKEN, principal.token_id, principal.ip_address)

@@ -5,6 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.graphql.ids import to_global_id
+from app.observability.metrics import VERIFY_ANSWERS
 from app.services import api_keys
 from app.usage import UsageKind
 
@@ -25,11 +26,14 @@ async def verify_key(request: Request) -> Response:
     try:
         payload = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
+        VERIFY_ANSWERS.labels("BAD_REQUEST").inc()
         return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
     key = payload.get("key") if isinstance(payload, dict) else None
     if not isinstance(key, str):
+        VERIFY_ANSWERS.labels("BAD_REQUEST").inc()
         return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
     result = await api_keys.verify(key)
+    VERIFY_ANSWERS.labels("VALID" if result.valid else result.code or "INVALID").inc()
     if not result.valid:
         code = result.code or ""
         return _json(

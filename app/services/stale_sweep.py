@@ -21,6 +21,7 @@ Running it twice at once or twice in a row is safe:
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from tortoise import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
+from app.observability import metrics
 from app.security.principal import SYSTEM
 from app.services import events
 from app.services.actors import actor_of
@@ -77,7 +79,21 @@ async def sweep_when_usage_settled(
         log.info("stale sweep: waiting %.1f s for uses buffered in API processes to reach the database", settle_seconds)
         await asyncio.sleep(settle_seconds)
     await flush_reachable_usage()
-    return await run_sweep(sweep_id=sweep_id, now=as_of)
+    return await observed_sweep(sweep_id=sweep_id, now=as_of)
+
+
+async def observed_sweep(*, sweep_id: str | None = None, now: datetime | None = None) -> SweepResult:
+    """`run_sweep`, counted and timed in the metrics."""
+    started = time.perf_counter()
+    try:
+        result = await run_sweep(sweep_id=sweep_id, now=now)
+    except Exception:
+        metrics.SWEEPS.labels("failed").inc()
+        raise
+    metrics.SWEEPS.labels("ok").inc()
+    metrics.SWEEP_DURATION.observe(time.perf_counter() - started)
+    metrics.SWEEP_LAST.set(time.time())
+    return result
 
 
 async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None) -> SweepResult:

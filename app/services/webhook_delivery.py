@@ -33,6 +33,7 @@ from app.db_errors import is_database_unavailable
 from app.db_outage import DatabaseOutage
 from app.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.webhooks import DELIVERED, FAILED, PENDING
+from app.observability import metrics
 from app.security.principal import SYSTEM
 from app.services import audit
 from app.services.global_ids import global_id
@@ -269,6 +270,7 @@ async def deliver_due(
         if not ids:
             break
         for outcome in await asyncio.gather(*(one(i) for i in ids)):
+            metrics.WEBHOOK_ATTEMPTS.labels(outcome.lower()).inc()
             result.attempted += 1
             result.delivered += outcome == "DELIVERED"
             result.failed_attempts += outcome in ("RETRY", "FAILED", "DISABLED")

@@ -15,20 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from prometheus_client import Counter
 
+from app.observability.metrics import USES_DEAD_LETTERED
 from app.usage.model import Use
 
 log = logging.getLogger("keyward.usage")
 
 REFUSED = "refused"
 UNREADABLE = "unreadable"
-
-USES_DEAD_LETTERED = Counter(
-    "keyward_usage_uses_dead_lettered_total",
-    "Buffered uses moved aside instead of written: the database refused them, or they could not be read.",
-    ["reason"],
-)
 
 # Log lines per call: a batch of thousands of bad rows gets a summary, not thousands of lines.
 LOGGED_PER_CALL = 10

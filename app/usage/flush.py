@@ -15,11 +15,13 @@ it back (in process). The next round is taken while the database writes the curr
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from app.observability import metrics
 from app.usage.dead_letters import DeadLetter
 from app.usage.isolation import write_isolating
 from app.usage.lease import Lease
@@ -90,10 +92,21 @@ async def flush(
     `wait`: how long to wait for a running flush to finish first (None: as long as it runs; its
     lease bounds that when its owner died). `hook(step)` runs after "taken" and "written" (tests crash there).
     """
-    async with source.exclusive(wait=wait) as lease:
-        if lease is None:
-            return FlushResult(skipped=True)
-        return await _flush_holding(source, lease, batch_size, hook)
+    started = time.perf_counter()
+    try:
+        async with source.exclusive(wait=wait) as lease:
+            if lease is None:
+                metrics.USAGE_FLUSHES.labels("skipped").inc()
+                return FlushResult(skipped=True)
+            result = await _flush_holding(source, lease, batch_size, hook)
+    except Exception:
+        metrics.USAGE_FLUSHES.labels("failed").inc()
+        raise
+    metrics.USAGE_FLUSHES.labels("ok").inc()
+    metrics.USAGE_FLUSH_DURATION.observe(time.perf_counter() - started)
+    metrics.USAGE_FLUSHED_USES.inc(result.uses)
+    metrics.USAGE_LAST_FLUSH.set(time.time())
+    return result
 
 
 async def _flush_holding(source: UsageSource, lease: Lease, batch_size: int, hook: Hook | None) -> FlushResult:

@@ -42,6 +42,10 @@ class MemoryUsageBuffer:
     async def record(self, use: Use) -> None:
         self.add(use)
 
+    def oldest(self) -> Use | None:
+        """The use that has waited longest (for the flush-lag gauge; walks the buffer)."""
+        return min(self._pending.values(), key=lambda use: use.at, default=None)
+
     def snapshot(self) -> list[Use]:
         return list(self._pending.values())
 

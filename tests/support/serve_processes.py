@@ -133,6 +133,28 @@ def serve(
         yield servers[0]
 
 
+@contextmanager
+def worker(database_url: str, redis_url: str, **settings: str) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """A real `keyward worker` with the given KEYWARD_* settings: the process and the file its output goes to."""
+    with tempfile.NamedTemporaryFile(prefix="keyward-worker-", suffix=".log") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "keyward", "worker"],
+            cwd=ROOT,
+            env=keyward_environment(database_url, redis_url, settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process, Path(log.name)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 async def run_keyward(database_url: str, redis_url: str | None, *args: str, **settings: str) -> tuple[int, str]:
     """Run `keyward <args>` to its end with the given KEYWARD_* settings: (exit status, stdout and stderr)."""
     process = await asyncio.create_subprocess_exec(

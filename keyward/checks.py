@@ -1,0 +1,114 @@
+"""`keyward check`: is this configuration ready to run? One line per finding, exit 1 on any problem.
+
+It validates every setting (as the service reads them), then connects to the database and to
+Redis with short timeouts, and lists migrations not yet applied. It changes nothing: a SQLite
+file that does not exist yet is reported, not created.
+"""
+
+import asyncio
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from app.cron import InvalidCron, cron_options, is_off
+from app.observability.startup import without_password
+from app.settings import Settings
+from keyward.settings_report import env_name
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per invalid setting: `KEYWARD_NAME: what is wrong`."""
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"])
+        name = env_name(field) if field else "settings"
+        lines.append(f"{name}: {item['msg']}")
+    return lines
+
+
+def _sqlite_path(url: str) -> Path | None:
+    path = url.split("://", 1)[1].split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+async def _database(settings: Settings, seconds: float) -> tuple[list[str], list[str]]:
+    from tortoise import Tortoise
+
+    from app import db
+
+    url = settings.database_url
+    shown = without_password(url)
+    if db.is_embedded(url):
+        path = _sqlite_path(url)
+        if path is not None and not path.exists():
+            return [f"database {shown}: the file does not exist yet (`keyward serve` creates and migrates it)"], []
+    try:
+        async with asyncio.timeout(seconds):
+            await Tortoise.init(config=db.tortoise_config(url))
+        try:
+            async with asyncio.timeout(seconds):
+                await db.ping()
+                pending = await db.pending_migrations()
+        finally:
+            await Tortoise.close_connections()
+    except Exception as exc:  # any failure to connect is the finding
+        return [], [f"database {shown}: cannot connect ({type(exc).__name__}: {_first_line(exc)})"]
+    if not pending:
+        return [f"database {shown}: reachable, every migration applied"], []
+    names = ", ".join(pending)
+    if db.is_embedded(url):
+        return [
+            f"database {shown}: reachable; {len(pending)} pending migration(s) `keyward serve` applies: {names}"
+        ], []
+    return [], [f"database {shown}: {len(pending)} pending migration(s), run `keyward migrate`: {names}"]
+
+
+async def _redis(settings: Settings, seconds: float) -> tuple[list[str], list[str]]:
+    if not settings.redis_url:
+        return ["redis: not used (embedded mode: the API process buffers, flushes and sweeps)"], []
+    from redis.asyncio import Redis
+
+    shown = without_password(settings.redis_url)
+    client = Redis.from_url(settings.redis_url, socket_connect_timeout=seconds, socket_timeout=seconds)
+    try:
+        async with asyncio.timeout(seconds):
+            await client.ping()
+    except Exception as exc:  # any failure to answer is the finding
+        return [], [f"redis {shown}: cannot connect ({type(exc).__name__}: {_first_line(exc)})"]
+    finally:
+        await client.aclose()
+    return [f"redis {shown}: reachable"], []
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0][:200] or "no answer"
+
+
+async def _connections(settings: Settings, seconds: float) -> tuple[list[str], list[str]]:
+    findings = [await _database(settings, seconds), await _redis(settings, seconds)]
+    return [line for ok, _ in findings for line in ok], [line for _, bad in findings for line in bad]
+
+
+def run_checks(timeout: float = 5.0) -> int:
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for line in settings_problems(error):
+            print(f"problem: {line}", file=sys.stderr)
+        print("problem: database and Redis not checked: fix the settings first", file=sys.stderr)
+        return 1
+    problems: list[str] = []
+    if not is_off(settings.stale_sweep_cron):
+        try:
+            cron_options(settings.stale_sweep_cron)
+        except InvalidCron as exc:
+            problems.append(f"KEYWARD_STALE_SWEEP_CRON: {exc}")
+    ok, bad = asyncio.run(_connections(settings, timeout))
+    problems.extend(bad)
+    print(f"ok: settings valid ({len(type(settings).model_fields)} settings; `keyward config` prints them)")
+    for line in ok:
+        print(f"ok: {line}")
+    for line in problems:
+        print(f"problem: {line}", file=sys.stderr)
+    return 1 if problems else 0
