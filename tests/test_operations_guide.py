@@ -15,13 +15,14 @@ import subprocess
 import threading
 from pathlib import Path
 
+import asyncpg
+import httpx
 import pytest
-from app.services.auth import sign_up
 from tortoise import Tortoise
 
 from app import db
-from app.models import Workspace
 from tests.support.required_tools import tool_missing
+from tests.support.serve_processes import run_keyward, serve
 from tests.support.throwaway_services import throwaway_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,20 +113,35 @@ def test_the_sqlite_backup_of_a_database_being_written_is_consistent(tmp_path: P
     assert asyncio.run(_keyward_reads(f"sqlite://{tmp_path / 'keyward-backup.sqlite3'}")) == []
 
 
-async def _seed(url: str) -> None:
-    await Tortoise.init(config=db.tortoise_config(url), _enable_global_fallback=True)
-    try:
-        await sign_up("backup@example.com", "a long and unusual passphrase 9417", "Backed Up Ltd", "192.0.2.1")
-    finally:
-        await Tortoise.close_connections()
+SIGN_UP = """mutation($input: SignUpInput!) { signUp(input: $input) { sessionToken userErrors { code } } }"""
 
 
-async def _restored(url: str) -> tuple[list[str], list[str]]:
-    await Tortoise.init(config=db.tortoise_config(url), _enable_global_fallback=True)
+def _seed(url: str) -> None:
+    """A workspace made through the API of a real `keyward serve` on that database."""
+    with serve(url) as server:
+        answer = httpx.post(
+            f"{server.base_url}/graphql",
+            json={
+                "query": SIGN_UP,
+                "variables": {
+                    "input": {
+                        "email": "backup@example.com",
+                        "password": "a long and unusual passphrase 9417",
+                        "workspaceName": "Backed Up Ltd",
+                    }
+                },
+            },
+            timeout=30,
+        )
+    assert answer.json()["data"]["signUp"]["sessionToken"], answer.text
+
+
+async def _workspace_names(url: str) -> list[str]:
+    connection = await asyncpg.connect(url)
     try:
-        return await db.pending_migrations(), list(await Workspace.all().values_list("name", flat=True))
+        return [row["name"] for row in await connection.fetch("SELECT name FROM workspace ORDER BY id")]
     finally:
-        await Tortoise.close_connections()
+        await connection.close()
 
 
 async def test_pg_dump_and_pg_restore_as_the_guide_says(tmp_path: Path) -> None:
@@ -137,7 +153,7 @@ async def test_pg_dump_and_pg_restore_as_the_guide_says(tmp_path: Path) -> None:
     with throwaway_postgres() as pg:
         # given: a migrated database with a workspace in it
         await db.migrate(pg.url)
-        await _seed(pg.url)
+        _seed(pg.url)
         server = f"postgres://postgres@127.0.0.1:{pg.port}"
         env = {
             "KEYWARD_DATABASE_URL": pg.url,
@@ -147,7 +163,9 @@ async def test_pg_dump_and_pg_restore_as_the_guide_says(tmp_path: Path) -> None:
         # when: dumped and restored into a new database, with the guide's commands
         run_block("postgres-backup", tmp_path, env)
         run_block("postgres-restore", tmp_path, env)
-        # then: Keyward reads the restored database: every migration applied, the data there
-        pending, workspaces = await _restored(f"{server}/keyward_restored")
-    assert pending == []
-    assert workspaces == ["Backed Up Ltd"]
+        # then: the data is there, and Keyward finds every migration applied
+        restored = f"{server}/keyward_restored"
+        assert await _workspace_names(restored) == ["Backed Up Ltd"]
+        status, output = await run_keyward(restored, None, "check")
+    assert status == 0, output
+    assert "reachable, every migration applied" in output
