@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -289,3 +290,33 @@ async def test_a_sqlite_file_locked_past_the_busy_timeout_is_a_503_and_then_serv
             assert response.status_code == 200 and "errors" not in response.json(), response.text
         log = server.log()
     assert "Traceback" not in log, first_traceback(log)
+
+
+async def test_an_operation_that_partly_resolved_keeps_its_data_with_unavailable_errors(
+    cluster: ThrowawayPostgres,
+) -> None:
+    """The partial-result rule: fields that resolved are kept (a 200, as GraphQL over HTTP requires
+    with data), a nullable field the database failed is null with UNAVAILABLE at its path, and
+    Retry-After is set. Here another session holds an exclusive lock on the project table, so the
+    `node` lookup of a project runs into the statement timeout while `viewer` needs no query."""
+    with serve(cluster.url, log_level="info", **SETTINGS) as server:
+        async with keep_alive_client(server) as http:
+            credentials = await given_credentials(http)
+            project = await Api(http).create_project(credentials.management_token, "Locked")
+            document = "query($id: ID!) { viewer { kind } node(id: $id) { id } }"
+            holder = await asyncpg.connect(cluster.url)
+            try:
+                async with holder.transaction():
+                    await holder.execute("LOCK TABLE project IN ACCESS EXCLUSIVE MODE")
+                    response = await http.post(
+                        "/graphql",
+                        json={"query": document, "variables": {"id": project}},
+                        headers={"Authorization": f"Bearer {credentials.management_token}"},
+                    )
+            finally:
+                await holder.close()
+    assert response.status_code == 200, response.text
+    assert response.headers["retry-after"].isdigit()
+    body = response.json()
+    assert body["data"] == {"viewer": {"kind": "MANAGEMENT_TOKEN"}, "node": None}, body
+    assert [(error["path"], error["extensions"]["code"]) for error in body["errors"]] == [(["node"], "UNAVAILABLE")]

@@ -10,12 +10,12 @@ GraphQL over HTTP as its specification says.
   coerce) gets 400 and no ``data`` entry. Clients that ask for ``application/json`` (or nothing)
   keep 200 with ``"data": null``. See ``app.graphql.media_types``.
 - A mutation sent with GET is refused with 405 and ``Allow: POST`` before it runs.
-- The database not answering: an operation in which nothing resolved because of it is a 503 with
-  ``Retry-After`` and one UNAVAILABLE error, the same answer as every other endpoint's
-  (``app.http.unavailable``). When some fields did resolve, the answer stays a 200 with their data
-  and UNAVAILABLE errors at the failed paths (plus ``Retry-After``): what resolved may be the
-  result of a mutation that committed (a secret shown once) and must not be thrown away, and
-  GraphQL over HTTP requires a 2xx whenever ``data`` is present.
+- The database not answering: an operation left with no data because of it (nothing resolved, or
+  a non-null field failed and nulled everything) is a 503 with ``Retry-After`` and one UNAVAILABLE
+  error, the same answer as every other endpoint's (``app.http.unavailable``). When data survives
+  (a nullable field failed beside fields that resolved), the answer stays a 200 with that data and
+  UNAVAILABLE errors at the failed paths (plus ``Retry-After``): the data is real and must not be
+  thrown away, and GraphQL over HTTP requires a 2xx whenever ``data`` is present.
 - GET with ``Accept: text/html`` is the GraphiQL page (``app.http.graphiql``), unless
   introspection is off.
 """
