@@ -5,7 +5,9 @@ URL's credentials by `app.db.connection_config`, but Tortoise acquires pool conn
 timeout: with the pool exhausted by statements stuck on a frozen server, every further request
 waited forever. Here acquiring (creating the pool on first use, waiting for a free connection,
 opening one) gives up after `acquire_timeout` seconds with `TimeoutError`, and releasing a
-connection is bounded by the same time (asyncpg's default for `release`).
+connection is bounded by the same time (asyncpg's default for `release`). A connection whose
+statement failed for want of a database (`app.db_errors`) is closed instead of released: waiting
+for its cancellation, or for a ROLLBACK, on a frozen server would add those bounds to the request.
 
 Tortoise loads an engine by module path and reads `client_class` (`"engine": __name__`).
 """
@@ -19,6 +21,8 @@ from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import PoolConnectionWrapper, TransactionContext, TransactionContextPooled
 from tortoise.connection import get_connections
 
+from app.db_errors import is_database_unavailable
+
 
 class BoundedPoolConnection(PoolConnectionWrapper[asyncpg.Connection]):
     def __init__(self, client: "BoundedAsyncpgClient") -> None:
@@ -31,6 +35,13 @@ class BoundedPoolConnection(PoolConnectionWrapper[asyncpg.Connection]):
             assert self.client._pool is not None
             self.connection = await self.client._pool.acquire(timeout=self.timeout)
         return self.connection
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        if exc_val is not None and self.connection is not None and is_database_unavailable(exc_val):
+            # Broken or timed out: close it at once rather than wait for its cancellation on a
+            # server that may not answer (the pool opens a new one when needed).
+            self.connection.terminate()
+        await super().__aexit__(exc_type, exc_val, exc_tb)
 
 
 class BoundedTransactionContext(TransactionContextPooled):
@@ -53,6 +64,14 @@ class BoundedTransactionContext(TransactionContextPooled):
                 await pool.release(self.client._connection)
             raise
         return self.client
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        if exc_val is not None and is_database_unavailable(exc_val):
+            # No ROLLBACK on a server that may not answer: closing the connection rolls the
+            # transaction back on the server's side, and the pool opens a new one when needed.
+            self.client._connection.terminate()
+            self.client._finalized = True
+        await super().__aexit__(exc_type, exc_val, exc_tb)
 
 
 class BoundedAsyncpgClient(AsyncpgDBClient):

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from app.db_outage import DatabaseOutage
 from app.usage.runtime import UsageRuntime
 
-READY_WITHIN_SECONDS = 0.8
+READY_WITHIN_SECONDS = 0.5
 
 
 async def healthz(request: Request) -> JSONResponse:
