@@ -76,10 +76,27 @@ class Settings(BaseSettings):
         default=3600, ge=1, description="The window of `KEYWARD_SIGNUP_MAX_REFUSALS_PER_IP`."
     )
 
-    introspection: bool = Field(default=True, description="Schema introspection and the GraphiQL page.")
+    introspection: bool = Field(
+        default=True,
+        description="Schema introspection and the GraphiQL page; off, errors suggest no names either.",
+    )
     max_query_depth: int = Field(default=12, ge=1, description="Deepest selection a GraphQL document may have.")
     max_aliases: int = Field(default=30, ge=1, description="Most aliases in one GraphQL document.")
     max_query_tokens: int = Field(default=2000, ge=1, description="Most lexical tokens in one GraphQL document.")
+    # What validating and executing one document may cost, measured before either runs
+    # (app/graphql/query_cost.py).
+    max_query_selections: int = Field(
+        default=300,
+        ge=1,
+        description="What validating one GraphQL document may cost: field selections with fragments expanded, "
+        "a repeated response name costing one more per repetition (QUERY_TOO_COMPLEX beyond).",
+    )
+    max_query_nodes: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most connection nodes one GraphQL document may ask for, counted as GitHub counts them: "
+        "each connection's `first` times those of the connections around it (QUERY_TOO_COMPLEX beyond).",
+    )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest request body, in bytes (413 beyond).")
 
     # Last-used batching (app/usage/).

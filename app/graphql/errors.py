@@ -84,7 +84,23 @@ class KeywardSchema(strawberry.Schema):
     inline literal (a password in `logIn(input: {password: "..."})`) would reach the log.
     Expected errors (FORBIDDEN, validation, user input) are the client's business; the
     unexpected ones are logged by ErrorPolicy under their request id, without the document.
+
+    With `hide_suggestions` (introspection off), execution tells graphql-core to leave out its
+    "Did you mean …?" hints (an enum value in a variable, say); validation does the same in
+    `app.graphql.document_checks`.
     """
+
+    def __init__(self, *args: Any, hide_suggestions: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hide_suggestions = hide_suggestions
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        if self.hide_suggestions:
+            kwargs["hide_suggestions"] = True
+        return kwargs
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         return None

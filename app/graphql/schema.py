@@ -9,11 +9,10 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 
+from app.graphql.document_checks import DocumentChecks
 from app.graphql.errors import ErrorPolicy, KeywardSchema
 from app.graphql.mutations.api_keys import ApiKeyMutations
 from app.graphql.mutations.auth import AuthMutations
@@ -62,8 +61,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ErrorPolicy,
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: AddValidationRules(guard_rules),
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        lambda: DocumentChecks(
+            max_selections=settings.max_query_selections,
+            max_nodes=settings.max_query_nodes,
+            hide_suggestions=not settings.introspection,
+        ),
     ]
     if settings.metrics:
         names = OperationNames(settings.metrics_max_operation_names)
@@ -86,6 +88,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             WebhookDelivery,
         ],
         extensions=extensions,
+        hide_suggestions=not settings.introspection,
     )
 
 
