@@ -25,6 +25,7 @@ from app.http.health import Readiness, healthz
 from app.http.leaks import leaks_endpoint
 from app.http.limits import BodySizeLimit
 from app.http.openapi import openapi_json
+from app.http.security_headers import SecurityHeaders
 from app.http.unavailable import DatabaseOutageGuard
 from app.http.verify import verify_key
 from app.observability import exposition, metrics
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Outermost: it sees every answer, the body limit's 413 and the outage guard's 503 included.
             Middleware(RequestObservation, routes=routes, count=settings.metrics),
             *(tracing_middleware(routes) if settings.otel else []),
+            Middleware(SecurityHeaders),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(DatabaseOutageGuard, outage=database),
         ],

@@ -14,6 +14,7 @@ from tests.test_hostile_queries import (
     _clean_errors,
     _send,
 )
+from tests.test_response_headers import MISSPELT_ENUM, MISSPELT_FIELD
 
 
 async def test_introspection_can_be_turned_off(database_url: str) -> None:
@@ -31,3 +32,17 @@ async def test_introspection_can_be_turned_off(database_url: str) -> None:
         assert typename.json() == {"data": {"__typename": "Query"}}
         assert "graphiql" not in ide.text.lower()
         assert assets.status_code == 404
+
+
+async def test_with_introspection_off_no_error_suggests_a_name(database_url: str) -> None:
+    async with running_api(database_url, introspection="false") as api:
+        owner = await api.sign_up()
+        # when: a misspelt field (validation), enum value (variable coercion) and argument
+        field = await api.post(MISSPELT_FIELD, token=owner.session)
+        enum = await api.post(MISSPELT_ENUM, {"s": "ACTIV"}, owner.session)
+        argument = await api.post("{ projects(frist: 1) { totalCount } }", token=owner.session)
+        # then: the error, without the names it would have suggested
+        for response, suggestion in ((field, "'projects'"), (enum, "ACTIVE"), (argument, "'first'")):
+            message = _clean_errors(response)[0]["message"]
+            assert "Did you mean" not in response.text, message
+            assert suggestion not in message, message

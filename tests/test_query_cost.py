@@ -7,7 +7,6 @@ send it, its fragment variants and nested connections, and check that what peopl
 """
 
 import re
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from app.graphql.query_cost import measure
 from app.graphql.schema import build_schema
 from app.settings import Settings
 from tests.support.api import Account, Api
+from tests.support.hostile_documents import repeated_viewer_document
 from tests.support.running_app import running_api
 from tests.test_hostile_queries import _clean_errors, _send
 
@@ -35,11 +35,6 @@ GRAPHIQL_INTROSPECTION = get_introspection_query(
     schema_description=True,
     input_value_deprecation=True,
 )
-
-
-def repeated_viewer_document(repetitions: int = 490) -> str:
-    """The issue's document: one field repeated, the operation named at random to miss every cache."""
-    return f"query Q{secrets.token_hex(4)} {{ {' '.join(['viewer{kind}'] * repetitions)} }}"
 
 
 def console_documents() -> dict[str, str]:

@@ -14,9 +14,9 @@ import time
 
 import httpx
 
+from tests.support.hostile_documents import repeated_viewer_document
 from tests.support.running_app import env_int
 from tests.support.serve_processes import CLIENT_LIMITS, Server, serve
-from tests.test_query_cost import repeated_viewer_document
 
 CONNECTIONS = 8
 RUN_SECONDS = env_int("KEYWARD_STALL_SECONDS", 5)
