@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         "each connection's `first` times those of the connections around it (QUERY_TOO_COMPLEX beyond).",
     )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest request body, in bytes (413 beyond).")
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest request line and headers together, in bytes (`keyward serve`; 431 beyond).",
+    )
 
     # Last-used batching (app/usage/).
     usage_flush_seconds: float = Field(

@@ -27,6 +27,7 @@ def _uses_dropped_exit(signum: int, frame: object) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.http.header_limit import HeaderBoundedHttpToolsProtocol
     from app.observability.exposition import MULTIPROC_ENV
     from app.observability.logs import logging_config
 
@@ -49,6 +50,8 @@ def _serve(args: argparse.Namespace) -> int:
             forwarded_allow_ips=settings.forwarded_allow_ips,
             log_level=args.log_level,
             log_config=logging_config(settings.log_format, args.log_level),
+            http=HeaderBoundedHttpToolsProtocol,
+            h11_max_incomplete_event_size=settings.max_header_bytes,
         )
     finally:
         if metrics_dir is not None:
