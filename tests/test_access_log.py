@@ -52,3 +52,18 @@ def test_the_access_log_keeps_the_request_line_without_the_query_string(server: 
     assert f'"GET /healthz{REDACTED} HTTP/1.1" 200' in log
     for secret in (PASSWORD, TOKEN, "logIn", "viewer"):
         assert secret not in log
+
+
+def test_at_trace_level_no_line_carries_what_a_url_did(database_url: str) -> None:
+    log_in = f'mutation {{ logIn(input: {{email: "ops@example.com", password: "{PASSWORD}"}}) {{ __typename }} }}'
+    with serve(database_url, log_level="trace") as server:
+        with httpx.Client(base_url=server.base_url, timeout=10) as client:
+            refused = client.get("/graphql?" + urlencode({"query": log_in}))
+            probe = client.get("/healthz?" + urlencode({"token": TOKEN}))
+        assert refused.status_code == 405 and probe.status_code == 200
+        # then: the whole output of the process, trace lines included
+        log = _wait_for(server, '"GET /healthz')
+    assert "ASGI [" in log and "Started scope=" in log  # uvicorn's trace lines were written
+    assert "'query_string': b'[redacted]'" in log
+    for secret in (PASSWORD, TOKEN, "logIn", "password", "token="):
+        assert secret not in log, secret
