@@ -9,11 +9,19 @@ from app.observability.metrics import AUTH_REFUSALS
 from app.security.principal import ANONYMOUS, Principal, PrincipalKind
 from app.services.authentication import AuthenticationFailed, authenticate
 from app.usage import UsageKind
+from app.usage.model import ip_or_none
 from app.usage.runtime import UsageRuntime
 
 
 def client_ip(conn: HTTPConnection) -> str | None:
-    return conn.client.host if conn.client else None
+    """The client's address as an IP address, or None (unknown): where every client address enters.
+
+    `conn.client` is the peer, or what a trusted proxy put in X-Forwarded-For (uvicorn's proxy
+    headers middleware copies that without checking it is an address). Whatever is not an IP
+    address is dropped here, so sessions, audit events, log-in budgets, usage and rate limits
+    never see it.
+    """
+    return ip_or_none(conn.client.host) if conn.client else None
 
 
 class BearerTokenBackend(AuthenticationBackend):

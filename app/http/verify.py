@@ -5,6 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.graphql.ids import to_global_id
+from app.http.authentication import client_ip
 from app.observability.metrics import VERIFY_ANSWERS
 from app.services import api_keys
 from app.usage import UsageKind
@@ -45,9 +46,7 @@ async def verify_key(request: Request) -> Response:
         )
     assert result.key_id and result.project_id and result.workspace_id
     # The key was used: into the usage buffer (no database write here), flushed later.
-    await request.app.state.usage.record(
-        UsageKind.API_KEY, result.key_id, request.client.host if request.client else None
-    )
+    await request.app.state.usage.record(UsageKind.API_KEY, result.key_id, client_ip(request))
     return _json(
         {
             "valid": True,

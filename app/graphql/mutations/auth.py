@@ -10,6 +10,7 @@ from app.graphql.directives import require_signed_in
 from app.graphql.payloads import run_mutation
 from app.graphql.types.common import UserError, user_errors
 from app.graphql.types.workspace import Viewer
+from app.http.authentication import client_ip
 from app.services import accounts
 
 
@@ -39,8 +40,7 @@ class LogOutPayload:
 
 
 def _client_ip(info: Info[Context, Any]) -> str | None:
-    client = info.context.request.client
-    return info.context.principal.ip_address or (client.host if client else None)
+    return client_ip(info.context.request)
 
 
 def _signed_in(result: accounts.SignedIn) -> dict[str, Any]:
