@@ -6,6 +6,10 @@ bounded run while this test probes `/healthz` every 10 ms on a connection of its
 each counted from when it was due, must stay under 100 ms (on main before the bound: the loop was
 blocked for the whole run, tens of seconds). The load runs in a
 process of its own (`tests/support/hostile_load.py`), so the probe shares no interpreter with it.
+
+The bound is absolute, so the machine must be able to meet it at all: the same run with
+`{ __typename }` goes first, and when even that misses 100 ms (a machine shared by many test runs:
+load averages of 20 on 2 cores did) the test is skipped with both figures, not judged.
 """
 
 import http.client
@@ -18,6 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.hostile_documents import repeated_viewer_document
 from tests.support.running_app import env_int
@@ -58,32 +63,49 @@ def _probe_while(server: Server, load: subprocess.Popen[bytes]) -> list[float]:
     return latencies
 
 
+def _run(server: Server, *kind: str) -> tuple[dict[int, int], list[float]]:
+    """One bounded run of the load (issue 11's documents, or `trivial` ones) while probing: (statuses, latencies)."""
+    load = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "tests.support.hostile_load"),
+            *(server.base_url, str(CONNECTIONS), str(RUN_SECONDS), *kind),
+        ],
+        cwd=REPOSITORY,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        stdout=subprocess.PIPE,
+    )
+    try:
+        latencies = _probe_while(server, load)
+    finally:
+        output, _ = load.communicate(timeout=120)
+    return {int(status): count for status, count in json.loads(output).items()}, latencies
+
+
+def _summary(statuses: dict[int, int], latencies: list[float]) -> tuple[float, str]:
+    p99 = statistics.quantiles(latencies, n=100, method="inclusive")[98]
+    return p99, (
+        f"{sum(statuses.values())} documents {statuses}, /healthz: {len(latencies)} probes, "
+        f"median {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
+        f"max {max(latencies) * 1000:.1f} ms"
+    )
+
+
 def test_expensive_documents_from_8_connections_keep_healthz_fast(database_url: str) -> None:
     with serve(database_url) as server:
         # given: a process that has answered one such document and one probe (its first-use costs paid)
         with httpx.Client(base_url=server.base_url, timeout=60) as warm_up:
             assert warm_up.post("/graphql", json={"query": repeated_viewer_document()}).status_code < 500
             assert warm_up.get("/healthz").status_code == 200
+        # and a machine that can answer within the bound at all: the same run with `{ __typename }`
+        baseline_p99, baseline = _summary(*_run(server, "trivial"))
+        print("trivial documents:", baseline)
+        if baseline_p99 >= P99_BOUND_SECONDS:
+            pytest.skip(f"this machine misses the bound with trivial documents already ({baseline}): too busy to judge")
         # when
-        load = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.hostile_load", server.base_url, str(CONNECTIONS), str(RUN_SECONDS)],
-            cwd=REPOSITORY,
-            env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
-            stdout=subprocess.PIPE,
-        )
-        try:
-            latencies = _probe_while(server, load)
-        finally:
-            output, _ = load.communicate(timeout=120)
+        statuses, latencies = _run(server)
         # then
-        statuses = {int(status): count for status, count in json.loads(output).items()}
-        p99 = statistics.quantiles(latencies, n=100, method="inclusive")[98]
-        summary = (
-            f"{sum(statuses.values())} documents {statuses}, /healthz: {len(latencies)} probes, "
-            f"median {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
-            f"max {max(latencies) * 1000:.1f} ms"
-        )
-        print(summary)
+        p99, summary = _summary(statuses, latencies)
+        print("issue 11's documents:", summary)
         assert set(statuses) <= {200, 400}, summary
         assert len(latencies) >= 100, summary
-        assert p99 < P99_BOUND_SECONDS, summary
+        assert p99 < P99_BOUND_SECONDS, f"{summary}; with trivial documents: {baseline}"

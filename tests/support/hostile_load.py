@@ -1,12 +1,14 @@
-"""`python -m tests.support.hostile_load URL CONNECTIONS SECONDS`: issue 11's documents from CONNECTIONS
-connections for SECONDS, in a process of its own (so that a test measuring the server meanwhile shares
-no interpreter with the load). Prints the status codes it got, as JSON, when done.
+"""`python -m tests.support.hostile_load URL CONNECTIONS SECONDS [trivial]`: issue 11's documents (or, with
+`trivial`, `{ __typename }`) from CONNECTIONS connections for SECONDS, in a process of its own (so that a
+test measuring the server meanwhile shares no interpreter with the load). Prints the status codes it got,
+as JSON, when done.
 """
 
 import asyncio
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import httpx
 import orjson
@@ -14,7 +16,11 @@ import orjson
 from tests.support.hostile_documents import repeated_viewer_document
 
 
-async def load(url: str, connections: int, seconds: float) -> Counter[int]:
+def trivial_document() -> str:
+    return "{ __typename }"
+
+
+async def load(url: str, connections: int, seconds: float, document: Callable[[], str]) -> Counter[int]:
     statuses: Counter[int] = Counter()
     deadline = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=1.0)
@@ -22,7 +28,7 @@ async def load(url: str, connections: int, seconds: float) -> Counter[int]:
 
         async def one_connection() -> None:
             while time.monotonic() < deadline:
-                response = await client.post("/graphql", json={"query": repeated_viewer_document()})
+                response = await client.post("/graphql", json={"query": document()})
                 statuses[response.status_code] += 1
 
         await asyncio.gather(*(one_connection() for _ in range(connections)))
@@ -31,4 +37,6 @@ async def load(url: str, connections: int, seconds: float) -> Counter[int]:
 
 if __name__ == "__main__":
     url, connections, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    print(orjson.dumps(asyncio.run(load(url, connections, seconds)), option=orjson.OPT_NON_STR_KEYS).decode())
+    document = trivial_document if sys.argv[4:] == ["trivial"] else repeated_viewer_document
+    statuses = asyncio.run(load(url, connections, seconds, document))
+    print(orjson.dumps(statuses, option=orjson.OPT_NON_STR_KEYS).decode())
