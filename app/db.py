@@ -4,12 +4,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
-from tortoise.migrations.api import migrate as migrate_api
 from tortoise.migrations.executor import MigrationExecutor
 
+from app import migrating
 from app.settings import get_settings
 
 if TYPE_CHECKING:
@@ -59,17 +58,20 @@ class DatabaseTimeouts:
         )
 
 
-def connection_config(url: str, timeouts: DatabaseTimeouts | None = None) -> str | dict[str, Any]:
-    if url.startswith("sqlite"):
-        if timeouts is None:
-            return url
-        config = expand_db_url(url)
-        config["credentials"]["busy_timeout"] = round(timeouts.acquire * 1000)
-        return config
-    if not url.startswith(("postgres://", "asyncpg://")):
-        return url
+POSTGRES_SCHEMES = ("postgres", "postgresql", "asyncpg")
+SQLITE_ENGINE = "app.sqlite_client"  # Tortoise's SQLite engine, with a private file (see there)
+
+
+def connection_config(url: str, timeouts: DatabaseTimeouts | None = None) -> dict[str, Any]:
     config = expand_db_url(url)
     credentials = config["credentials"]
+    if url.startswith("sqlite"):
+        config["engine"] = SQLITE_ENGINE
+        if timeouts is not None:
+            credentials["busy_timeout"] = round(timeouts.acquire * 1000)
+        return config
+    if url.split(":", 1)[0] not in POSTGRES_SCHEMES:
+        return config
     credentials["connection_class"] = PooledConnection
     if timeouts is not None:
         config["engine"] = "app.postgres_engine"
@@ -110,10 +112,11 @@ def is_embedded(database_url: str) -> bool:
     return database_url.startswith("sqlite")
 
 
-async def migrate(database_url: str | None = None) -> None:
-    """Apply every committed migration (Tortoise's own migration system)."""
-    await migrate_api(config=tortoise_config(database_url))
-    await Tortoise.close_connections()
+async def migrate(database_url: str | None = None) -> list[str]:
+    """Apply every committed migration not applied yet (see app.migrating); the names applied."""
+    settings = get_settings()
+    url = database_url or settings.database_url
+    return await migrating.migrate(tortoise_config(url), url, lock_timeout=settings.migrate_lock_timeout_seconds)
 
 
 async def pending_migrations() -> list[str]:
@@ -121,7 +124,7 @@ async def pending_migrations() -> list[str]:
     config = tortoise_config()
     executor = MigrationExecutor(get_connection("default"), config["apps"])
     plan = await executor.plan()
-    return [str(step) for step in plan]
+    return [step.migration.name for step in plan]
 
 
 async def ping() -> None:

@@ -1,7 +1,5 @@
 """The Starlette application: GraphQL at /graphql, key verification, probes; Tortoise in the lifespan."""
 
-import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -13,7 +11,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
-from app import cron, db, keyward_version
+from app import background, cron, db, keyward_version
 from app.db_outage import DatabaseOutage
 from app.graphql.schema import build_schema
 from app.graphql.view import KeywardGraphQL
@@ -116,31 +114,33 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     f"The database has {len(pending)} unapplied migration(s): run `keyward migrate` first."
                 )
             await usage.start()
-            sweeper = deliverer = sampler = None
+            tasks = []
             if settings.metrics:
                 exposition.forget_dead_processes()
                 metrics.BUILD_INFO.labels(keyward_version()).set(1)
-                sampler = asyncio.create_task(sample_every(sample_gauges))
+                tasks.append(background.start(sample_every(sample_gauges), "metrics sampler"))
             if not usage.uses_redis:
-                sweeper = asyncio.create_task(cron.run_on_schedule(settings.stale_sweep_cron, embedded_sweep))
-                deliverer = asyncio.create_task(
-                    run_deliveries_every(settings, DeliveryConfig.from_settings(settings), database)
+                tasks.append(background.start(cron.run_on_schedule(settings.stale_sweep_cron, embedded_sweep), "sweep"))
+                tasks.append(
+                    background.start(
+                        run_deliveries_every(settings, DeliveryConfig.from_settings(settings), database),
+                        "webhook deliveries",
+                    )
                 )
             tune_garbage_collection()
             try:
                 yield
             finally:
-                for task in (sweeper, deliverer, sampler):
-                    if task is not None:
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
-                await readiness.close()
-                await database.close()
-                # Last flush (embedded) or last hand-over to Redis, while the database is still open.
-                await usage.stop()
-                if settings.metrics:
-                    exposition.mark_this_process_dead()
+                try:
+                    await background.stop(tasks)
+                    await readiness.close()
+                    await database.close()
+                finally:
+                    # Last flush (embedded) or last hand-over to Redis, while the database is still open,
+                    # whatever happened to the other steps of the shutdown.
+                    await usage.stop()
+                    if settings.metrics:
+                        exposition.mark_this_process_dead()
 
     graphql_app = KeywardGraphQL(build_schema(settings), graphql_ide="graphiql" if settings.introspection else None)
     authenticated_graphql = AuthenticationMiddleware(

@@ -7,10 +7,40 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+ENV_PREFIX = "KEYWARD_"
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
+DATABASE_URL_FORMS = "sqlite:///path/to/keyward.sqlite3 or postgres://user@host:5432/database"
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def database_url_problem(url: str) -> str | None:
+    """What makes `url` unusable before any connection is tried (scheme, port, name, SQLite folder), or None."""
+    from urllib.parse import urlsplit
+
+    from app.sqlite_client import database_folder_problem
+
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in DATABASE_SCHEMES:
+        return f"unsupported scheme {scheme or url[:20]!r}: use {DATABASE_URL_FORMS}"
+    if scheme == "sqlite":
+        path = url.split("://", 1)[1].split("?", 1)[0]
+        if not path:
+            return f"no file path: use {DATABASE_URL_FORMS}"
+        return database_folder_problem(path)
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (raises on a port that is no number or out of range)
+    except ValueError:
+        return "the port is not a number from 1 to 65535"
+    if not parts.path.strip("/"):
+        return f"no database name: use {DATABASE_URL_FORMS}"
+    return None
+
+
 class Settings(BaseSettings):
     """Every setting, with the description `docs/configuration.md` is generated from (`scripts/config-reference`)."""
 
-    model_config = SettingsConfigDict(env_prefix="KEYWARD_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     database_url: str = Field(
         default="sqlite://keyward.sqlite3",
@@ -21,6 +51,12 @@ class Settings(BaseSettings):
         default=None,
         description="Redis for the usage buffer and `keyward worker` (`redis://:password@host:6379/0`). Unset: the "
         "API process buffers, flushes, sweeps and delivers webhooks itself.",
+    )
+    migrate_lock_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="How long `keyward migrate` (and an embedded start) waits for another migration of the same "
+        "database to finish before giving up.",
     )
 
     # Bounds on every wait of the API process (`keyward serve`) for its database, so that an outage
@@ -219,6 +255,30 @@ class Settings(BaseSettings):
         description="Trace requests and GraphQL operations with OpenTelemetry (needs `pip install "
         "keyward[otel]`; exporter from the standard `OTEL_*` variables).",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        problem = database_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and value.split("://", 1)[0] not in REDIS_SCHEMES:
+            raise ValueError("unsupported scheme: use redis://host:6379/0, rediss://… or unix:///path/to/socket")
+        return value
+
+    @field_validator("stale_sweep_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from app.cron import cron_options, is_off
+
+        if not is_off(value):
+            cron_options(value)  # raises InvalidCron (a ValueError) naming the bad field
+        return value
 
     @field_validator("webhook_allowed_hosts")
     @classmethod

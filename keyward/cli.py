@@ -2,13 +2,17 @@
 
 import argparse
 import asyncio
+import logging
 import os
 import shutil
 import signal
 import sys
 import tempfile
 
-from app.settings import get_settings
+from app.settings import Settings, get_settings
+from app.settings_errors import ConfigurationError, load_settings, redact, unknown_variable_warnings
+
+log = logging.getLogger("keyward")
 
 
 def _uses_dropped_exit(signum: int, frame: object) -> None:
@@ -24,6 +28,27 @@ def _uses_dropped_exit(signum: int, frame: object) -> None:
     signal.raise_signal(signal.SIGTERM)
 
 
+# With --workers, uvicorn kills a worker that does not answer its health check within this time and
+# starts another. Its default (5 s) is shorter than a worker's start on a busy host (a new
+# interpreter importing the app): workers were killed while starting, over and over.
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
+def _database_ready(settings: Settings, *, migrate_embedded: bool = False) -> None:
+    """Fail now, in one line, if the database cannot be reached or is not migrated."""
+    from app import db
+    from app.database_check import check_database, check_migrated
+
+    asyncio.run(check_database(settings.database_url))
+    if migrate_embedded and db.is_embedded(settings.database_url):
+        # Once, here, before any worker process starts: the workers then find nothing to do.
+        applied = asyncio.run(db.migrate(settings.database_url))
+        if applied:
+            log.info("Applied %s.", ", ".join(applied))
+    else:
+        asyncio.run(check_migrated(settings.database_url))
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -32,6 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
     from app.observability.logs import logging_config
 
     settings = get_settings()
+    _database_ready(settings, migrate_embedded=True)
     signal.signal(signal.SIGTERM, _uses_dropped_exit)
     # Several worker processes share one port: each writes its metrics to files in one folder,
     # and whichever answers GET /metrics reads them all (prometheus-client's multiprocess mode).
@@ -52,6 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
             log_config=logging_config(settings.log_format, args.log_level),
             http=HeaderBoundedHttpToolsProtocol,
             h11_max_incomplete_event_size=settings.max_header_bytes,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     finally:
         if metrics_dir is not None:
@@ -63,9 +90,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     from app import db
+    from app.database_check import check_database
 
-    asyncio.run(db.migrate())
-    print("Database is up to date.")
+    asyncio.run(check_database(get_settings().database_url))
+    applied = asyncio.run(db.migrate())
+    print(f"Applied {', '.join(applied)}." if applied else "Database is up to date.")
     return 0
 
 
@@ -77,6 +106,7 @@ def _worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    _database_ready(get_settings())
     from workers.reconnecting import run_worker
     from workers.settings import WorkerSettings
 
@@ -96,6 +126,7 @@ async def _sweep_once() -> dict[str, object]:
 
 
 def _stale_sweep(args: argparse.Namespace) -> int:
+    _database_ready(get_settings())
     result = asyncio.run(_sweep_once())
     print(
         f"Stale sweep {result['sweep_id']}: {result['stale']} stale token(s), {result['flagged']} newly flagged, "
@@ -114,6 +145,7 @@ def _stale_report(args: argparse.Namespace) -> int:
         if workspace_id is None:
             print(f"--workspace: {WORKSPACE_ID_HELP}", file=sys.stderr)
             return 2
+    _database_ready(get_settings())
     try:
         reports = asyncio.run(_load_reports(workspace_id))
     except NotFound:
@@ -221,11 +253,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.run is not _check:  # `check` reports bad settings itself, one line each
-        from app.observability.logs import configure_logging
+    if args.run is _check:  # `check` reports bad settings itself, one line each
+        return int(args.run(args))
+    if args.run is not _scan:  # scan reads files, not the settings
+        try:
+            load_settings()
+        except ConfigurationError as exc:
+            return _refuse(args.command, exc, status=2)
+    from app.observability.logs import configure_logging
 
-        configure_logging(get_settings().log_format)
-    return int(args.run(args))
+    configure_logging(get_settings().log_format)
+    if args.run is not _scan:
+        for warning in unknown_variable_warnings(os.environ):
+            log.warning("%s", warning)
+    try:
+        return int(args.run(args))
+    except Exception as exc:
+        if isinstance(exc, _one_line_errors()):
+            return _refuse(args.command, exc, status=1)
+        raise
+
+
+def _one_line_errors() -> tuple[type[BaseException], ...]:
+    """What a command reports in one line (the operator's to fix), not with a traceback (ours to fix).
+
+    Imported here, not at the top: uvicorn's worker processes import this module first, and must
+    answer their supervisor's first health check within seconds.
+    """
+    from app.database_check import DatabaseNotMigrated
+    from app.migrating import MigrationFailed
+    from app.migrating.lock import MigrationLockTimeout
+    from app.sqlite_client import SqliteFileUnusable
+
+    return (ConfigurationError, DatabaseNotMigrated, MigrationFailed, MigrationLockTimeout, SqliteFileUnusable)
+
+
+def _refuse(command: str, exc: BaseException, *, status: int) -> int:
+    for line in str(exc).splitlines():
+        print(f"keyward {command}: {redact(line)}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

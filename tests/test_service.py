@@ -59,7 +59,10 @@ def test_keyward_migrate_command(tmp_path: Path) -> None:
     env = {**os.environ, "KEYWARD_DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}"}
     done = subprocess.run([*KEYWARD, "migrate"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "up to date" in done.stdout
+    assert done.stdout.startswith("Applied 0001_initial, ")
+    again = subprocess.run([*KEYWARD, "migrate"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "Database is up to date."
 
 
 @pytest.fixture

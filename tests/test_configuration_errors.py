@@ -1,0 +1,141 @@
+"""Bad configuration fails fast: every command checks its settings (and reaches its database) before
+anything else, and says in one line which setting is wrong and why, never a password, never a
+traceback, never a hang. The real CLI in subprocesses, each bounded by a timeout."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from app.settings_errors import known_variables, redact, unknown_variable_warnings
+from tests.support.fresh_database import keyward, keyward_env, one_line_errors, run_postgres
+from tests.support.ports import free_port
+
+PASSWORD = "pw-N0t-F0r-Any-Output-7731"
+COMMANDS = ["serve", "migrate", "worker", "stale-sweep", "stale-report"]
+# A fast failure: well under this, or the test fails on the timeout (a hang).
+SECONDS = 60
+
+
+def _missing_folder(tmp: Path) -> tuple[dict[str, str], str, str]:
+    return {"database_url": f"sqlite://{tmp}/nodir/x.sqlite3"}, "KEYWARD_DATABASE_URL", "nodir' does not exist"
+
+
+def _wrong_scheme(tmp: Path) -> tuple[dict[str, str], str, str]:
+    return (
+        {"database_url": f"mysql://keyward:{PASSWORD}@127.0.0.1/keyward"},
+        "KEYWARD_DATABASE_URL",
+        "unsupported scheme 'mysql'",
+    )
+
+
+def _wrong_port(tmp: Path) -> tuple[dict[str, str], str, str]:
+    port = free_port()  # nothing listens there
+    return (
+        {"database_url": f"postgres://postgres:{PASSWORD}@127.0.0.1:{port}/keyward"},
+        "KEYWARD_DATABASE_URL",
+        f"cannot connect to 127.0.0.1:{port}: Connection refused",
+    )
+
+
+def _port_not_a_number(tmp: Path) -> tuple[dict[str, str], str, str]:
+    return (
+        {"database_url": f"postgres://postgres:{PASSWORD}@127.0.0.1:54x2/keyward"},
+        "KEYWARD_DATABASE_URL",
+        "the port is not a number",
+    )
+
+
+def _session_ttl_not_a_number(tmp: Path) -> tuple[dict[str, str], str, str]:
+    return {"session_ttl_hours": "twelve"}, "KEYWARD_SESSION_TTL_HOURS='twelve'", "valid number"
+
+
+def _invalid_cron(tmp: Path) -> tuple[dict[str, str], str, str]:
+    return {"stale_sweep_cron": "every day"}, "KEYWARD_STALE_SWEEP_CRON='every day'", "expected 5 fields"
+
+
+CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
+    "missing SQLite folder": _missing_folder,
+    "wrong scheme": _wrong_scheme,
+    "wrong port": _wrong_port,
+    "port not a number": _port_not_a_number,
+    "session TTL not a number": _session_ttl_not_a_number,
+    "invalid sweep cron": _invalid_cron,
+}
+
+
+def _environment(tmp_path: Path, settings: dict[str, str]) -> dict[str, str]:
+    # A working SQLite file unless the case breaks the URL; a Redis URL with the password in every
+    # case (the worker needs one), that nothing ever connects to.
+    base = {
+        "database_url": f"sqlite://{tmp_path / 'keyward.sqlite3'}",
+        "redis_url": f"redis://:{PASSWORD}@127.0.0.1:1/0",
+    }
+    merged = base | settings
+    return keyward_env(merged.pop("database_url"), **merged)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_bad_setting_stops_every_command_with_one_line(tmp_path: Path, case: str, command: str) -> None:
+    settings, names, reason = CASES[case](tmp_path)
+    # when a command starts with the bad setting
+    done = keyward(command, env=_environment(tmp_path, settings), cwd=tmp_path, timeout=SECONDS)
+    # then it exits non-zero, within seconds, with one line naming the setting and the reason
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    errors = one_line_errors(done.stderr, command)
+    assert len(errors) == 1, output
+    assert names in errors[0] and reason in errors[0], errors[0]
+    assert "Traceback" not in output
+    # and the password of a URL appears nowhere
+    assert PASSWORD not in output
+
+
+@pytest.mark.skipif(run_postgres() is None, reason="needs the run's PostgreSQL server (KEYWARD_TEST_DATABASE_URL)")
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_a_database_name_that_does_not_exist_is_named(tmp_path: Path, command: str) -> None:
+    server = run_postgres()
+    assert server is not None
+    head, _, _ = server.rpartition("/")
+    user_and_host = head.split("://", 1)[1].split("@")[-1]
+    url = f"postgres://postgres:{PASSWORD}@{user_and_host}/kw_no_such_database"
+    done = keyward(command, env=keyward_env(url), cwd=tmp_path, timeout=SECONDS)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    errors = one_line_errors(done.stderr, command)
+    assert len(errors) == 1 and "database 'kw_no_such_database' does not exist" in errors[0], output
+    assert PASSWORD not in output and "Traceback" not in output
+
+
+def test_a_misspelled_variable_is_named_with_the_closest_setting(tmp_path: Path) -> None:
+    # given a typo in the database variable (and the test suite's own variables, as in every run)
+    env = keyward_env(f"sqlite://{tmp_path / 'keyward.sqlite3'}")
+    env["KEYWARD_DATABSE_URL"] = f"postgres://postgres:{PASSWORD}@127.0.0.1/keyward"
+    env["KEYWARD_TEST_PORTS"] = "18400-18599"
+    # when migrating
+    done = keyward("migrate", env=env, cwd=tmp_path, timeout=SECONDS)
+    # then it warns, naming the variable it was probably meant to be, and nothing about the suite's own
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "KEYWARD_DATABSE_URL" in line]
+    assert len(warnings) == 1 and "did you mean KEYWARD_DATABASE_URL?" in warnings[0], done.stderr
+    assert "KEYWARD_TEST_PORTS" not in done.stderr
+    assert PASSWORD not in done.stdout + done.stderr
+
+
+def test_unknown_variable_warnings_leave_settings_and_tooling_variables_alone() -> None:
+    tooling = ["KEYWARD_TEST_PORTS", "KEYWARD_TEST_DATABASE_URL", "KEYWARD_TEST_STRICT", "KEYWARD_BENCH_PG_BIN"]
+    tooling += ["KEYWARD_FUZZ_EXAMPLES", "KEYWARD_LOAD_SECONDS", "KEYWARD_TIMING_SAMPLES", "PATH"]
+    assert unknown_variable_warnings([*known_variables(), *tooling]) == []
+    assert unknown_variable_warnings(["KEYWARD_REDIS_URI", "KEYWARD_NOTHING_LIKE_IT"]) == [
+        "KEYWARD_NOTHING_LIKE_IT is not a Keyward setting and is ignored",
+        "KEYWARD_REDIS_URI is not a Keyward setting and is ignored (did you mean KEYWARD_REDIS_URL?)",
+    ]
+
+
+def test_redact_masks_the_password_of_any_url() -> None:
+    text = f"postgres://postgres:{PASSWORD}@db:5432/k and redis://:{PASSWORD}@r:6379/0"
+    assert redact(text, environ={}) == "postgres://postgres:***@db:5432/k and redis://:***@r:6379/0"
+    # a password the pattern cannot see (an '@' in it) is masked because it is configured
+    odd = "p@ss-w0rd-4417"
+    assert odd not in redact(f"failed: {odd}", environ={"KEYWARD_DATABASE_URL": f"postgres://u:{odd}@h/db"})
