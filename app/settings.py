@@ -6,7 +6,6 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 ENV_PREFIX = "KEYWARD_"
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
 DATABASE_URL_FORMS = "sqlite:///path/to/keyward.sqlite3 or postgres://user@host:5432/database"
