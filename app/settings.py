@@ -270,15 +270,6 @@ class Settings(BaseSettings):
             raise ValueError("unsupported scheme: use redis://host:6379/0, rediss://… or unix:///path/to/socket")
         return value
 
-    @field_validator("stale_sweep_cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        from app.cron import cron_options, is_off
-
-        if not is_off(value):
-            cron_options(value)  # raises InvalidCron (a ValueError) naming the bad field
-        return value
-
     @field_validator("webhook_allowed_hosts")
     @classmethod
     def _allowed_hosts(cls, value: str) -> str:

@@ -89,12 +89,29 @@ def validation_error_lines(exc: ValidationError) -> list[str]:
     return [" ".join(line.split()) for line in lines]
 
 
-def load_settings() -> Settings:
-    """The settings, validated; a `ConfigurationError` of one line per invalid setting otherwise."""
+def schedule_problems(settings: Settings) -> list[str]:
+    """The schedules a service would run, checked the way the worker and the embedded sweep read them."""
+    from app.cron import InvalidCron, cron_options, is_off
+
+    if is_off(settings.stale_sweep_cron):
+        return []
     try:
-        return get_settings()
+        cron_options(settings.stale_sweep_cron)
+    except InvalidCron as exc:
+        return [f"{variable_name('stale_sweep_cron')}={_shown(settings.stale_sweep_cron)}: {exc}"]
+    return []
+
+
+def load_settings() -> Settings:
+    """The settings, validated, schedules included; a `ConfigurationError` of one line per problem otherwise."""
+    try:
+        settings = get_settings()
     except ValidationError as exc:
         raise ConfigurationError("\n".join(validation_error_lines(exc))) from None
+    problems = schedule_problems(settings)
+    if problems:
+        raise ConfigurationError("\n".join(problems))
+    return settings
 
 
 def _is_tooling(name: str) -> bool:
@@ -109,7 +126,10 @@ def unknown_variable_warnings(environ: Iterable[str]) -> list[str]:
         upper = name.upper()
         if not upper.startswith(ENV_PREFIX) or upper in known or _is_tooling(upper):
             continue
-        closest = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
-        hint = f" (did you mean {closest[0]}?)" if closest else ""
+        # Compared without the prefix, which every candidate shares and would make anything look close.
+        closest = difflib.get_close_matches(
+            upper.removeprefix(ENV_PREFIX), [k.removeprefix(ENV_PREFIX) for k in known], n=1, cutoff=0.6
+        )
+        hint = f" (did you mean {ENV_PREFIX}{closest[0]}?)" if closest else ""
         warnings.append(f"{name} is not a Keyward setting and is ignored{hint}")
     return warnings
