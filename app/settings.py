@@ -39,7 +39,8 @@ def database_url_problem(url: str) -> str | None:
 class Settings(BaseSettings):
     """Every setting, with the description `docs/configuration.md` is generated from (`scripts/config-reference`)."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    # Errors never repeat the value given: URLs (database, SMTP) carry passwords.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", hide_input_in_errors=True)
 
     database_url: str = Field(
         default="sqlite://keyward.sqlite3",
@@ -104,11 +105,34 @@ class Settings(BaseSettings):
     signup_max_refusals_per_ip: int = Field(
         default=10,
         ge=1,
-        description="`signUp` and `addMember` attempts per client address that created no account (e.g. "
+        description="`signUp` attempts per client address that created no account (e.g. "
         "`EMAIL_TAKEN`, which tells that an email has an account) per window.",
     )
     signup_window_seconds: int = Field(
         default=3600, ge=1, description="The window of `KEYWARD_SIGNUP_MAX_REFUSALS_PER_IP`."
+    )
+
+    signup: Literal["open", "first", "closed"] = Field(
+        default="first",
+        description="Who may call `signUp` (an account and a workspace): `open` anyone, `first` only until the "
+        "first account exists, `closed` nobody (people join by invitation; `keyward create-owner`).",
+    )
+    invitation_ttl_days: float = Field(
+        default=7.0, gt=0, description="An invitation expires this long after it is made."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The console's address for invitation links (e.g. `https://keyward.example.com`). Unset: the "
+        "address the inviting request came to.",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Mail invitations: `smtp://user:password@host:587` (STARTTLS when offered) or "
+        "`smtps://user:password@host:465`. Unset: the console shows the link once.",
+    )
+    smtp_from: str = Field(default="Keyward <keyward@localhost>", description="The sender of invitation mail.")
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="How long sending one invitation mail may take."
     )
 
     introspection: bool = Field(
@@ -276,6 +300,15 @@ class Settings(BaseSettings):
         from app.webhooks.destinations import parse_allow_list
 
         parse_allow_list(value)  # raises ValueError naming the bad entry
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from app.services.mail import parse_smtp_url
+
+            parse_smtp_url(value.get_secret_value())  # raises ValueError without repeating the password
         return value
 
     @field_validator("leaks_rate_limit")

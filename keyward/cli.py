@@ -1,13 +1,15 @@
-"""`keyward serve | migrate | worker | stale-sweep | stale-report | scan | check | config`."""
+"""`keyward serve | migrate | worker | create-owner | stale-sweep | stale-report | scan | check | config`."""
 
 import argparse
 import asyncio
+import getpass
 import logging
 import os
 import shutil
 import signal
 import sys
 import tempfile
+from typing import Any
 
 from app.settings import Settings, get_settings
 from app.settings_errors import ConfigurationError, load_settings, redact, unknown_variable_warnings
@@ -168,6 +170,47 @@ async def _load_reports(workspace_id: int | None) -> list[object]:
         await Tortoise.close_connections()
 
 
+def _owner_password() -> str | None:
+    """KEYWARD_OWNER_PASSWORD, else standard input (a prompt on a terminal): never a command-line argument,
+    which other users of the machine can read in the process list."""
+    from_env = os.environ.get("KEYWARD_OWNER_PASSWORD")
+    if from_env:
+        return from_env
+    if sys.stdin.isatty():
+        return getpass.getpass("Password for the owner: ")
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n") or None
+
+
+def _create_owner(args: argparse.Namespace) -> int:
+    from app.services.account import create_owner
+    from app.services.errors import UserInputError
+
+    password = _owner_password()
+    if not password:
+        print("create-owner: give the password on standard input or in KEYWARD_OWNER_PASSWORD.", file=sys.stderr)
+        return 2
+    try:
+        created = asyncio.run(_with_database(create_owner(args.email, args.workspace, password)))
+    except UserInputError as error:
+        print(f"create-owner: {error.message} ({error.code})", file=sys.stderr)
+        return 1 if error.code == "EMAIL_TAKEN" else 2
+    print(f"Created {created.user.email}, OWNER of the workspace {created.workspace.name!r}. Log in with its password.")
+    return 0
+
+
+async def _with_database(work: Any) -> Any:
+    from tortoise import Tortoise
+
+    from app import db
+
+    await Tortoise.init(config=db.tortoise_config())
+    try:
+        return await work
+    finally:
+        await Tortoise.close_connections()
+
+
 def _scan(args: argparse.Namespace) -> int:
     from app.scan import run
 
@@ -222,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker = _command(commands, "worker", "Run the arq worker (needs KEYWARD_REDIS_URL): flush and sweep.")
     worker.add_argument("--burst", action="store_true", help="Run what is due (a flush) and queued, then exit.")
     worker.set_defaults(run=_worker)
+
+    owner = _command(
+        commands,
+        "create-owner",
+        "Create an account that owns a new workspace (password on stdin or in KEYWARD_OWNER_PASSWORD).",
+    )
+    owner.add_argument("--email", required=True, help="the owner's email")
+    owner.add_argument("--workspace", required=True, metavar="NAME", help="the new workspace's name")
+    owner.set_defaults(run=_create_owner)
 
     sweep = _command(commands, "stale-sweep", "Flag, report and (if the workspace asks) revoke stale tokens now.")
     sweep.set_defaults(run=_stale_sweep)

@@ -60,6 +60,8 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Set
     monkeypatch.setenv("KEYWARD_USAGE_FLUSH_SECONDS", "3600")
     monkeypatch.setenv("KEYWARD_STALE_SWEEP_CRON", "off")
     monkeypatch.setenv("KEYWARD_WEBHOOK_DELIVERY_SECONDS", "0")
+    # Tests make many workspaces by signing up; the sign-up policy tests set their own policy.
+    monkeypatch.setenv("KEYWARD_SIGNUP", "open")
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()

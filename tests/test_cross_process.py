@@ -116,3 +116,38 @@ async def test_keys_of_a_project_deleted_in_one_process_are_invalid_in_the_other
         await here.ok(DELETE_PROJECT, {"id": project}, pair.owner.session)
         # then
         assert (await _verify(there, key))["code"] == "UNKNOWN_KEY"
+
+
+MEMBERS = "{ members(first: 100) { edges { node { id email } } } }"
+REMOVE_MEMBER = "mutation($id: ID!) { removeMember(input: {id: $id}) { deletedId userErrors { code } } }"
+CHANGE_ROLE = """mutation($id: ID!) { changeMemberRole(input: {id: $id, role: MEMBER}) {
+  member { role } userErrors { code } } }"""
+
+
+async def _member_id(api: Api, owner: Account, email: str) -> str:
+    edges = (await api.ok(MEMBERS, token=owner.session))["members"]["edges"]
+    return str(next(e["node"]["id"] for e in edges if e["node"]["email"] == email))
+
+
+async def test_a_person_removed_in_one_process_is_refused_by_the_other(pair: Pair) -> None:
+    for here, there in pair.both_ways():
+        # given: an ADMIN signed in on the other process
+        admin = await here.add_member(pair.owner, "ADMIN")
+        assert await _accepted(there, admin.session)
+        # when
+        await here.ok(REMOVE_MEMBER, {"id": await _member_id(here, pair.owner, admin.email)}, pair.owner.session)
+        # then: their very next request, on the other process, is refused
+        assert not await _accepted(there, admin.session)
+
+
+async def test_a_person_demoted_in_one_process_loses_the_role_on_the_other(pair: Pair) -> None:
+    for here, there in pair.both_ways():
+        # given: an ADMIN who reads the audit log through the other process
+        admin = await here.add_member(pair.owner, "ADMIN")
+        audit = "{ auditEvents(first: 1) { totalCount } }"
+        assert "errors" not in (await there.gql(audit, token=admin.session))
+        # when
+        await here.ok(CHANGE_ROLE, {"id": await _member_id(here, pair.owner, admin.email)}, pair.owner.session)
+        # then: the session that carried the ADMIN role is refused on the other process
+        response = await there.post(audit, token=admin.session)
+        assert response.status_code == 401

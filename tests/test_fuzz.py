@@ -33,9 +33,9 @@ from tests.support.running_app import env_int, running_api
 from tests.support.schema_calls import SDL
 
 EXAMPLES = env_int("KEYWARD_FUZZ_EXAMPLES", 60)
-# signUp, logIn and addMember each cost an Argon2 hash (~0.1-0.3 s): fewer of them.
+# signUp, logIn and acceptInvitation each cost an Argon2 hash (~0.1-0.3 s): fewer of them.
 PASSWORD_EXAMPLES = max(10, EXAMPLES // 10)
-PASSWORD_MUTATIONS = ["signUp", "logIn", "addMember"]
+PASSWORD_MUTATIONS = ["signUp", "logIn", "acceptInvitation"]
 # logOut would end the fuzzing session itself; it has its own tests.
 OTHER_MUTATIONS = [
     "createProject",
@@ -47,9 +47,16 @@ OTHER_MUTATIONS = [
     "revokeManagementToken",
     "rotateManagementToken",
     "updateWorkspaceSettings",
+    "inviteMember",
+    "revokeInvitation",
+    "changeMemberRole",
+    "removeMember",
+    "createWorkspace",
+    "switchWorkspace",
 ]
+# leaveWorkspace and changePassword would end the fuzzing sessions themselves; they have their own tests.
 SHA256_HEX = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
-SECRET_FIELDS = ("secret", "sessionToken")
+SECRET_FIELDS = ("secret", "sessionToken", "inviteToken")
 ANSWER_STATUSES = {200, 400, 401, 413}
 
 
@@ -118,9 +125,9 @@ def fuzz(database_url: str) -> Iterator[Fuzz]:
 
 def _ids(fuzz: Fuzz) -> st.SearchStrategy[Any]:
     real = sorted(fuzz.world.existing.values())
-    invented = st.sampled_from(["Project", "ApiKey", "ManagementToken", "Workspace", "Nope"]).flatmap(
-        lambda t: st.integers(min_value=-2, max_value=2**64).map(lambda pk: to_global_id(t, pk))
-    )
+    invented = st.sampled_from(
+        ["Project", "ApiKey", "ManagementToken", "Workspace", "Member", "Invitation", "Nope"]
+    ).flatmap(lambda t: st.integers(min_value=-2, max_value=2**64).map(lambda pk: to_global_id(t, pk)))
     return st.one_of(st.sampled_from(real), invented, st.text(max_size=50)).map(nodes.String)
 
 
@@ -403,8 +410,8 @@ STORED_STRINGS = [
     'mutation($v: String!) { logIn(input: {email: $v, password: "long enough pass"}) { sessionToken userErrors { code } } }',
     "mutation($v: String!) { createManagementToken(input: {name: $v, permissions: [VIEW_PROJECTS]}) "
     "{ secret userErrors { code } } }",
-    'mutation($v: String!) { addMember(input: {email: $v, password: "long enough pass", role: MEMBER}) '
-    "{ member { id } userErrors { code } } }",
+    "mutation($v: String!) { inviteMember(input: {email: $v, role: MEMBER}) { invitation { id } userErrors { code } } }",
+    "mutation($v: String!) { createWorkspace(input: {name: $v}) { sessionToken userErrors { code } } }",
 ]
 
 

@@ -292,3 +292,29 @@ async def test_a_management_token_stays_in_its_workspace(worlds: Worlds) -> None
         secret,
     )
     assert deleted["data"]["deleteProject"]["userErrors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_a_person_in_both_workspaces_sees_only_the_one_of_their_session(worlds: Worlds) -> None:
+    """The other workspace's OWNER, invited into this one as a MEMBER: their session here is a MEMBER's of
+    this workspace only; what they own elsewhere is as unknown to it as an ID that never existed."""
+    # given
+    api, home, foreign = worlds.home.api, worlds.home, worlds.foreign
+    _, invite_token = await api.invite(home.owner, "MEMBER", foreign.owner.email)
+    here = await api.accept(invite_token, password=None, token=foreign.owner.session)
+    # when / then: the role of this workspace, whatever they are in the other
+    viewer = (await api.ok("{ viewer { role workspace { id } } }", token=here))["viewer"]
+    assert viewer == {"role": "MEMBER", "workspace": {"id": home.owner.workspace_id}}
+    assert "errors" in await api.gql("{ managementTokens { totalCount } }", token=here)
+    for type_name in node_types():
+        answers = [
+            (await api.post(NODE, {"id": node_id}, here)).json()
+            for node_id in (foreign.existing[type_name], to_global_id(type_name, NEVER_EXISTED_PK))
+        ]
+        assert answers[0] == answers[1], (type_name, answers)
+        assert FOREIGN not in json.dumps(answers[0])
+    lists = await api.ok("{ projects { totalCount } apiKeys { totalCount } members { totalCount } }", token=here)
+    assert FOREIGN not in json.dumps(lists)
+    assert lists["projects"]["totalCount"] == 1 and lists["apiKeys"]["totalCount"] == 1
+    # and their own session in the other workspace is untouched
+    mine = (await api.ok("{ viewer { role workspace { id } } }", token=foreign.owner.session))["viewer"]
+    assert mine == {"role": "OWNER", "workspace": {"id": foreign.owner.workspace_id}}

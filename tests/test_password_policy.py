@@ -1,10 +1,11 @@
-"""Where a password is set (signUp, addMember) it must not be common, guessable, or made from the email."""
+"""Where a password is set (signUp, acceptInvitation for a new account, changePassword) it must not be common,
+guessable, or made from the email."""
 
 from typing import Any
 
 import pytest
 
-from tests.support.api import ADD_MEMBER, SIGN_UP, Api
+from tests.support.api import ACCEPT_INVITATION, PASSWORD, SIGN_UP, Api
 
 REFUSED = [
     ("aaaaaaaaaa", "PASSWORD_TOO_WEAK"),  # a repeat
@@ -25,29 +26,38 @@ EMAIL = "ada.lovelace@example.com"
 async def _set_password(api: Api, where: str, email: str, password: str) -> dict[str, Any]:
     if where == "signUp":
         body = await api.gql(SIGN_UP, {"input": {"email": email, "password": password, "workspaceName": "W"}})
-    else:
+    elif where == "acceptInvitation":
         owner = await api.sign_up()
+        _, invite_token = await api.invite(owner, "MEMBER", email)
+        body = await api.gql(ACCEPT_INVITATION, {"input": {"inviteToken": invite_token, "password": password}})
+    else:
+        person = await api.sign_up(email)
         body = await api.gql(
-            ADD_MEMBER, {"input": {"email": email, "password": password, "role": "MEMBER"}}, owner.session
+            CHANGE_PASSWORD, {"input": {"currentPassword": PASSWORD, "newPassword": password}}, person.session
         )
     assert "errors" not in body, body
     return body["data"][where]
 
 
-@pytest.mark.parametrize("where", ["signUp", "addMember"])
+CHANGE_PASSWORD = """mutation($input: ChangePasswordInput!) {
+  changePassword(input: $input) { sessionToken userErrors { field message code } } }"""
+FIELD = {"signUp": "password", "acceptInvitation": "password", "changePassword": "newPassword"}
+
+
+@pytest.mark.parametrize("where", ["signUp", "acceptInvitation", "changePassword"])
 @pytest.mark.parametrize(("password", "code"), REFUSED)
 async def test_weak_passwords_are_refused_with_a_clear_error(api: Api, where: str, password: str, code: str) -> None:
     # when
     payload = await _set_password(api, where, EMAIL, password)
     # then
     [error] = payload["userErrors"]
-    assert (error["field"], error["code"]) == (["password"], code)
+    assert (error["field"], error["code"]) == ([FIELD[where]], code)
     expected = "Password is too easy to guess." if code == "PASSWORD_TOO_WEAK" else "Password cannot be your email"
     assert error["message"].startswith(expected), error
     assert password not in error["message"]
 
 
-@pytest.mark.parametrize("where", ["signUp", "addMember"])
+@pytest.mark.parametrize("where", ["signUp", "acceptInvitation", "changePassword"])
 @pytest.mark.parametrize("password", ACCEPTED)
 async def test_good_passwords_are_accepted(api: Api, where: str, password: str) -> None:
     payload = await _set_password(api, where, f"{abs(hash((where, password)))}@example.com", password)

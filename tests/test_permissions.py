@@ -40,7 +40,20 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 # Root fields anyone may call without a directive. Each resolver still requires a caller where it
 # should (viewer, node, logOut); anything else must be declared with a directive.
-PUBLIC_ROOT_FIELDS = {"Mutation.signUp", "Mutation.logIn", "Mutation.logOut", "Query.viewer", "Query.node"}
+PUBLIC_ROOT_FIELDS = {
+    "Mutation.signUp",
+    "Mutation.logIn",
+    "Mutation.logOut",
+    "Mutation.acceptInvitation",  # a new person has no session yet; an existing one may call with theirs
+    "Query.viewer",
+    "Query.node",
+    "Query.signUpPolicy",  # the log-in page hides Sign up by them
+    "Query.signUpOpen",
+}
+
+# Fields that change the calling person themselves (they leave, or their sessions end): each session
+# caller is replaced by a fresh person of the same role, so the matrix's own sessions stay.
+SELF_SERVICE_FIELDS = {"Mutation.leaveWorkspace", "Mutation.changePassword"}
 
 # The product's role table (issue 2), written here independently of app.security.permissions.
 ROLE_PERMISSIONS = {
@@ -157,6 +170,9 @@ def _check(caller: Caller, steps: list[Step], body: dict[str, Any]) -> str | Non
 async def test_protected_field_against_every_caller(matrix: Matrix, target: SchemaField) -> None:
     failures = []
     for caller in matrix.callers:
+        if target.label in SELF_SERVICE_FIELDS and caller.role is not None:
+            person = await matrix.world.api.add_member(matrix.world.owner, caller.role)
+            caller = Caller(f"fresh {caller.label}", person.session, caller.permissions, caller.role)
         # given: a minimal valid call; fields that change or destroy an object get a fresh one
         call = await build_call(target, matrix.world.fresh if target.type_name == "Mutation" else matrix.world.one)
         # when
@@ -308,10 +324,37 @@ def calls(project_id: str, key_id: str, token_id: str) -> list[Call]:
             "mutation { updateWorkspaceSettings(input: {staleAfterDays: 30}) { userErrors { code } } }",
             role="ADMIN",
         ),
+        Call(["members"], "{ members { totalCount } }", role="MEMBER"),
+        Call(["invitations"], "{ invitations { totalCount } }", role="ADMIN"),
         Call(
-            ["addMember"],
-            'mutation { addMember(input: {email: "x@example.com", password: "long enough pw", role: MEMBER}) { userErrors { code } } }',
+            ["inviteMember"],
+            'mutation { inviteMember(input: {email: "x@example.com", role: MEMBER}) { userErrors { code } } }',
             role="ADMIN",
+        ),
+        Call(
+            ["revokeInvitation"],
+            'mutation { revokeInvitation(input: {id: "SW52aXRhdGlvbjo5OTk5OTk="}) { userErrors { code } } }',
+            role="ADMIN",
+        ),
+        Call(
+            ["changeMemberRole"],
+            'mutation { changeMemberRole(input: {id: "TWVtYmVyOjk5OTk5OQ==", role: MEMBER}) { userErrors { code } } }',
+            role="ADMIN",
+        ),
+        Call(
+            ["removeMember"],
+            'mutation { removeMember(input: {id: "TWVtYmVyOjk5OTk5OQ=="}) { userErrors { code } } }',
+            role="ADMIN",
+        ),
+        Call(
+            ["switchWorkspace"],
+            'mutation { switchWorkspace(input: {workspaceId: "V29ya3NwYWNlOjk5OTk5OQ=="}) { userErrors { code } } }',
+            role="MEMBER",
+        ),
+        Call(
+            ["createWorkspace"],
+            'mutation { createWorkspace(input: {name: "side"}) { userErrors { code } } }',
+            role="MEMBER",
         ),
     ]
 
@@ -389,12 +432,27 @@ async def test_anonymous_callers_are_unauthenticated_on_every_protected_field(
         assert codes == {"UNAUTHENTICATED"}, (call.path, body)
 
 
-async def test_only_an_owner_adds_an_owner(matrix: Matrix) -> None:
+async def test_only_an_owner_invites_or_makes_an_owner(matrix: Matrix) -> None:
+    # given
     api = matrix.world.api
     owner = await api.sign_up()
     admin = await api.add_member(owner, "ADMIN")
-    query = 'mutation { addMember(input: {email: "o2@example.com", password: "long enough pw", role: OWNER}) { userErrors { code } } }'
-    assert (await api.gql(query, token=admin.session))["data"]["addMember"]["userErrors"][0][
-        "code"
-    ] == "ROLE_NOT_ALLOWED"
-    assert (await api.ok(query, token=owner.session))["addMember"]["userErrors"] == []
+    member = await api.add_member(owner, "MEMBER")
+    member_id = await _member_id(api, owner, member.email)
+    invite = 'mutation { inviteMember(input: {email: "o2@example.com", role: OWNER}) { userErrors { code } } }'
+    promote = f'mutation {{ changeMemberRole(input: {{id: "{member_id}", role: OWNER}}) {{ userErrors {{ code }} }} }}'
+    # when / then: an ADMIN may neither
+    assert (await api.gql(invite, token=admin.session))["data"]["inviteMember"]["userErrors"][0]["code"] == (
+        "ROLE_NOT_ALLOWED"
+    )
+    assert (await api.gql(promote, token=admin.session))["data"]["changeMemberRole"]["userErrors"][0]["code"] == (
+        "ROLE_NOT_ALLOWED"
+    )
+    # and an OWNER may both
+    assert (await api.ok(invite, token=owner.session))["inviteMember"]["userErrors"] == []
+    assert (await api.ok(promote, token=owner.session))["changeMemberRole"]["userErrors"] == []
+
+
+async def _member_id(api: Any, owner: Account, email: str) -> str:
+    data = await api.ok("{ members(first: 100) { edges { node { id email } } } }", token=owner.session)
+    return next(e["node"]["id"] for e in data["members"]["edges"] if e["node"]["email"] == email)

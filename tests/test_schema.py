@@ -44,7 +44,8 @@ def test_protected_fields_show_their_directive_in_the_sdl() -> None:
 
 
 def _contract_fields(text: str) -> dict[str, set[str]]:
-    """Type name -> field/argument names of every `type`, `input` and `enum` block in an SDL text."""
+    """Type name -> field/argument names of every `type`, `input` and `enum` block in an SDL text (repeated
+    blocks of one name add up)."""
     text = re.sub(r'"""[\s\S]*?"""', "", text)
     text = re.sub(r"#[^\n]*", "", text)
     found: dict[str, set[str]] = {}
@@ -56,7 +57,7 @@ def _contract_fields(text: str) -> dict[str, set[str]]:
                 match = re.match(r"(\w+)", part.strip())
                 if match:
                     names.add(match.group(1))
-        found[name] = names
+        found.setdefault(name, set()).update(names)  # an addition may extend a type again (Query, Viewer)
     return found
 
 

@@ -9,6 +9,8 @@ from app.security.permissions import PERMISSION_DESCRIPTIONS, Permission, Worksp
 from app.services.actors import ACTOR_KIND_DESCRIPTIONS, ActorKind
 from app.services.audit import AUDIT_ACTION_DESCRIPTIONS, AuditAction
 from app.services.errors import USER_ERROR_DESCRIPTIONS, UserErrorCode
+from app.services.invitations import InvitationStatus
+from app.services.signup_policy import SignUpPolicy
 
 
 def _published(source: type[enum.Enum], name: str, description: str, values: dict[Any, str]) -> Any:
@@ -126,4 +128,23 @@ AuditActionEnum = _published(
     "AuditAction",
     "What an audit event records; `AuditEvent.action` carries the same as text (e.g. management_token.created).",
     AUDIT_ACTION_DESCRIPTIONS,
+)
+
+InvitationStatusEnum = _with_value_descriptions(
+    strawberry.enum(InvitationStatus, name="InvitationStatus", description="Where an invitation stands."),
+    {
+        InvitationStatus.PENDING: "Waiting to be accepted: the link works until expiresAt.",
+        InvitationStatus.ACCEPTED: "Accepted: the person joined; the link works no more.",
+        InvitationStatus.REVOKED: "Revoked by an admin, or replaced by a newer invitation of the same email.",
+        InvitationStatus.EXPIRED: "Not accepted before expiresAt.",
+    },
+)
+
+SignUpPolicyEnum = _with_value_descriptions(
+    strawberry.enum(SignUpPolicy, name="SignUpPolicy", description="Who may sign up (KEYWARD_SIGNUP)."),
+    {
+        SignUpPolicy.OPEN: "Anyone (KEYWARD_SIGNUP=open).",
+        SignUpPolicy.FIRST_ONLY: "Anyone until the first account exists, then nobody (first, the default).",
+        SignUpPolicy.CLOSED: "Nobody: people join by invitation; `keyward create-owner` makes owners.",
+    },
 )

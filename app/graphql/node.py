@@ -16,6 +16,7 @@ from app.graphql.directives import HasPermission, HasRole
 from app.graphql.ids import from_global_id
 from app.graphql.types.audit import AuditEvent
 from app.graphql.types.common import Node
+from app.graphql.types.people import Invitation, Member
 from app.graphql.types.projects import ApiKey, Project
 from app.graphql.types.tokens import ManagementToken, StaleTokenReport
 from app.graphql.types.webhooks import WebhookDelivery, WebhookEndpoint
@@ -39,6 +40,8 @@ NODE_RULES: dict[str, NodeRule] = {
     "AuditEvent": NodeRule(AuditEvent.from_model, HasRole(WorkspaceRole.ADMIN)),
     "WebhookEndpoint": NodeRule(WebhookEndpoint.from_model, HasRole(WorkspaceRole.ADMIN)),
     "WebhookDelivery": NodeRule(WebhookDelivery.from_model, HasRole(WorkspaceRole.ADMIN)),
+    "Member": NodeRule(Member.from_model, HasRole(WorkspaceRole.MEMBER)),
+    "Invitation": NodeRule(Invitation.from_model, HasRole(WorkspaceRole.ADMIN)),
 }
 
 

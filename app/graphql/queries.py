@@ -5,17 +5,28 @@ from strawberry.types import Info
 
 from app.graphql.context import Context
 from app.graphql.directives import require_signed_in, requires_permission, requires_role
-from app.graphql.enums import ManagementTokenStatus
+from app.graphql.enums import InvitationStatusEnum, ManagementTokenStatus, SignUpPolicyEnum
 from app.graphql.ids import pk_of
 from app.graphql.node import resolve_node
 from app.graphql.types.audit import AuditEvent
 from app.graphql.types.common import After, Connection, First, Node, to_connection
+from app.graphql.types.people import Invitation, Member
 from app.graphql.types.projects import ApiKey, Project
 from app.graphql.types.tokens import ManagementToken, StaleTokenReport
 from app.graphql.types.webhooks import WebhookEndpoint
 from app.graphql.types.workspace import Viewer
 from app.security.permissions import Permission, WorkspaceRole
-from app.services import api_keys, audit, management_tokens, projects, stale_reports, webhooks
+from app.services import (
+    api_keys,
+    audit,
+    invitations,
+    management_tokens,
+    members,
+    projects,
+    signup_policy,
+    stale_reports,
+    webhooks,
+)
 from app.services.credential_state import CredentialState
 
 
@@ -103,3 +114,32 @@ class Query:
     ) -> Connection[WebhookEndpoint]:
         page = await webhooks.list_endpoints(info.context.principal, first, after)
         return to_connection(page, WebhookEndpoint.from_model)
+
+    @strawberry.field(
+        extensions=requires_role(WorkspaceRole.MEMBER), description="The people of this workspace, oldest first."
+    )
+    async def members(self, info: Info[Context, Any], first: First = None, after: After = None) -> Connection[Member]:
+        page = await members.list_members(info.context.principal, first, after)
+        return to_connection(page, Member.from_model)
+
+    @strawberry.field(extensions=requires_role(WorkspaceRole.ADMIN), description="Invitations, newest first.")
+    async def invitations(
+        self,
+        info: Info[Context, Any],
+        first: First = None,
+        after: After = None,
+        status: Annotated[
+            InvitationStatusEnum | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only invitations in this status."),
+        ] = None,
+    ) -> Connection[Invitation]:
+        page = await invitations.list_invitations(info.context.principal, first, after, status)
+        return to_connection(page, Invitation.from_model)
+
+    @strawberry.field(description="Public: who may sign up on this server (KEYWARD_SIGNUP).")
+    def sign_up_policy(self) -> SignUpPolicyEnum:  # type: ignore[valid-type]
+        return signup_policy.current_policy()
+
+    @strawberry.field(description="Public: whether signUp is admitted now (FIRST_ONLY: until an account exists).")
+    async def sign_up_open(self) -> bool:
+        return await signup_policy.sign_up_open()

@@ -17,12 +17,14 @@ from app.graphql.errors import ErrorPolicy, KeywardSchema
 from app.graphql.mutations.api_keys import ApiKeyMutations
 from app.graphql.mutations.auth import AuthMutations
 from app.graphql.mutations.management_tokens import ManagementTokenMutations
+from app.graphql.mutations.people import PeopleMutations
 from app.graphql.mutations.projects import ProjectMutations
 from app.graphql.mutations.webhooks import WebhookMutations
 from app.graphql.mutations.workspace import WorkspaceMutations
 from app.graphql.operation_metrics import OperationMetrics
 from app.graphql.queries import Query
 from app.graphql.types.audit import AuditEvent
+from app.graphql.types.people import Invitation, Member
 from app.graphql.types.projects import ApiKey, Project
 from app.graphql.types.tokens import ManagementToken, StaleTokenReport
 from app.graphql.types.webhooks import WebhookDelivery, WebhookEndpoint
@@ -33,7 +35,13 @@ from app.settings import Settings, get_settings
 
 @strawberry.type(description="What a caller can change; input a person can fix comes back as userErrors.")
 class Mutation(
-    AuthMutations, ProjectMutations, ApiKeyMutations, ManagementTokenMutations, WorkspaceMutations, WebhookMutations
+    AuthMutations,
+    ProjectMutations,
+    ApiKeyMutations,
+    ManagementTokenMutations,
+    WorkspaceMutations,
+    PeopleMutations,
+    WebhookMutations,
 ):
     pass
 
@@ -86,6 +94,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             AuditEvent,
             WebhookEndpoint,
             WebhookDelivery,
+            Member,
+            Invitation,
         ],
         extensions=extensions,
         hide_suggestions=not settings.introspection,

@@ -3,7 +3,7 @@
 from app.models.attempts import AttemptCounter
 from app.models.audit import AuditEvent
 from app.models.keys import ApiKey, ManagementToken
-from app.models.people import Membership, Session, User
+from app.models.people import Invitation, Membership, Session, User
 from app.models.projects import Project
 from app.models.stale import StaleTokenReport, StaleTokenReportEntry
 from app.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -13,6 +13,7 @@ __all__ = [
     "ApiKey",
     "AttemptCounter",
     "AuditEvent",
+    "Invitation",
     "ManagementToken",
     "Membership",
     "Project",

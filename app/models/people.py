@@ -20,6 +20,9 @@ class Membership(Model):
     user = fields.ForeignKeyField("models.User", related_name="memberships", on_delete=fields.CASCADE)
     role = fields.CharEnumField(WorkspaceRole, max_length=16)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # When the person last opened a session in this workspace (sign-up, log-in, switch, invitation):
+    # `logIn` opens the most recent one. Written when a session opens, never per request.
+    last_seen_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "membership"
@@ -40,3 +43,28 @@ class Session(Model):
 
     class Meta:
         table = "session"
+
+
+class Invitation(Model):
+    """An invitation to join a workspace with a role.
+
+    The kwi_ token is shown (or mailed) once and only its SHA-256 is stored. Single-use: accepting,
+    revoking or expiring ends it.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    workspace = fields.ForeignKeyField("models.Workspace", related_name="invitations", on_delete=fields.CASCADE)
+    email = fields.CharField(max_length=254)  # stored lower-cased, as User.email
+    role = fields.CharEnumField(WorkspaceRole, max_length=16)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    accepted_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+    invited_by_kind = fields.CharField(max_length=32)
+    invited_by_id = fields.CharField(max_length=64, null=True)
+    invited_by_label = fields.CharField(max_length=300)
+
+    class Meta:
+        table = "invitation"
+        indexes = (("workspace_id", "email"),)

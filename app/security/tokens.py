@@ -25,6 +25,7 @@ class TokenKind(enum.Enum):
     SESSION = "kws"
     API_KEY = "kwk"
     WEBHOOK_SIGNING_SECRET = "kwh"  # noqa: S105 (a kind: signs webhook deliveries, never a bearer credential)
+    INVITATION = "kwi"  # accepted once through `acceptInvitation`, never a bearer credential
 
     @property
     def label(self) -> str:
@@ -33,6 +34,7 @@ class TokenKind(enum.Enum):
             "kws": "session token",
             "kwk": "API key",
             "kwh": "webhook signing secret",
+            "kwi": "invitation token",
         }[self.value]
 
 

@@ -14,7 +14,7 @@ from app.security.passwords import hash_password, verify_password
 from app.security.permissions import ROLE_PERMISSIONS, WorkspaceRole
 from app.security.principal import Principal, PrincipalKind
 from app.security.tokens import TokenKind
-from app.services import audit, login_throttle
+from app.services import audit, login_throttle, signup_policy
 from app.services.errors import UserInputError
 from app.services.password_policy import check_password
 from app.services.validation import clean_email, clean_name
@@ -27,12 +27,15 @@ class SignedIn:
     principal: Principal
 
 
-async def _open_session(membership: Membership, user: User, ip_address: str | None) -> SignedIn:
+async def open_session(membership: Membership, user: User, ip_address: str | None) -> SignedIn:
+    """A new session for one membership; the membership becomes the person's most recently used one."""
     token = tokens.generate(TokenKind.SESSION)
+    now = utcnow()
     ttl = timedelta(hours=get_settings().session_ttl_hours)
     session = await Session.create(
-        token_hash=token.digest, membership=membership, expires_at=utcnow() + ttl, ip_address=ip_address
+        token_hash=token.digest, membership=membership, expires_at=now + ttl, ip_address=ip_address
     )
+    await Membership.filter(id=membership.id).update(last_seen_at=now)
     principal = Principal(
         kind=PrincipalKind.USER,
         workspace_id=membership.workspace_id,  # type: ignore[attr-defined]
@@ -47,17 +50,20 @@ async def _open_session(membership: Membership, user: User, ip_address: str | No
 
 
 async def sign_up(email: str, password: str, workspace_name: str, ip_address: str | None) -> SignedIn:
+    if not await signup_policy.sign_up_open():  # before any hashing; checked again under the lock below
+        raise signup_policy.sign_up_closed()
     email = clean_email(email)
     name = clean_name(workspace_name, "workspaceName")
     await asyncio.to_thread(check_password, password, email)
     admission = await login_throttle.admit_sign_up(ip_address)
     password_hash = await asyncio.to_thread(hash_password, password)
     try:
-        async with in_transaction():
+        async with in_transaction() as conn:
+            await signup_policy.admit_sign_up(conn)
             user = await User.create(email=email, password_hash=password_hash)
             workspace = await Workspace.create(name=name)
             membership = await Membership.create(workspace=workspace, user=user, role=WorkspaceRole.OWNER)
-            signed_in = await _open_session(membership, user, ip_address)
+            signed_in = await open_session(membership, user, ip_address)
             await audit.record(signed_in.principal, "user.signed_up", "User", user.id)
             await audit.record(signed_in.principal, "workspace.created", "Workspace", workspace.id)
     except IntegrityError as exc:
@@ -65,6 +71,18 @@ async def sign_up(email: str, password: str, workspace_name: str, ip_address: st
     await admission.succeeded()
     await login_throttle.recognise_address(email, ip_address)
     return signed_in
+
+
+def invalid_credentials() -> UserInputError:
+    return UserInputError("Email or password is incorrect.", "INVALID_CREDENTIALS", ("password",))
+
+
+async def most_recent_membership(user_id: int) -> Membership | None:
+    """The membership the person used last (`logIn` opens it); the oldest when none was used yet."""
+    memberships = await Membership.filter(user_id=user_id).order_by("id")
+    if not memberships:
+        return None
+    return max(memberships, key=lambda m: (m.last_seen_at is not None, m.last_seen_at or m.created_at, -m.id))
 
 
 def email_taken() -> UserInputError:
@@ -77,7 +95,7 @@ async def log_in(email: str, password: str, ip_address: str | None) -> SignedIn:
     The attempt is counted before the password is checked (login_throttle), so concurrent guesses
     cannot get past a budget that sequential ones would hit.
     """
-    failed = UserInputError("Email or password is incorrect.", "INVALID_CREDENTIALS", ("password",))
+    failed = invalid_credentials()
     try:
         email = clean_email(email)
     except UserInputError:
@@ -101,11 +119,13 @@ async def log_in(email: str, password: str, ip_address: str | None) -> SignedIn:
                 )
                 await audit.record(failed_principal, "user.log_in_failed", "User", user.id)
         raise failed
-    membership = await Membership.filter(user=user).order_by("id").first()
-    if membership is None:
-        raise failed
     await admission.succeeded()
-    signed_in = await _open_session(membership, user, ip_address)
+    membership = await most_recent_membership(user.id)
+    if membership is None:
+        raise UserInputError(
+            "You no longer belong to any workspace: ask an admin for an invitation.", "NO_WORKSPACE", ("email",)
+        )
+    signed_in = await open_session(membership, user, ip_address)
     await audit.record(signed_in.principal, "user.logged_in", "User", user.id)
     return signed_in
 

@@ -19,17 +19,25 @@ class AuditAction(enum.StrEnum):
     API_KEY_CREATED = "api_key.created"
     API_KEY_DELETED = "api_key.deleted"
     CREDENTIAL_LEAKED = "credential.leaked"
+    INVITATION_ACCEPTED = "invitation.accepted"
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_REVOKED = "invitation.revoked"
     MANAGEMENT_TOKEN_CREATED = "management_token.created"
     MANAGEMENT_TOKEN_FLAGGED_STALE = "management_token.flagged_stale"
     MANAGEMENT_TOKEN_REVOKED = "management_token.revoked"
     MANAGEMENT_TOKEN_ROTATED = "management_token.rotated"
-    MEMBER_ADDED = "member.added"
+    MEMBER_ADDED = "member.added"  # addMember, before invitations replaced it: kept for the events it wrote
+    MEMBER_LEFT = "member.left"
+    MEMBER_REMOVED = "member.removed"
+    MEMBER_ROLE_CHANGED = "member.role_changed"
+    OWNER_CREATED = "owner.created"
     PROJECT_CREATED = "project.created"
     PROJECT_DELETED = "project.deleted"
     PROJECT_UPDATED = "project.updated"
-    USER_LOG_IN_FAILED = "user.log_in_failed"
     USER_LOGGED_IN = "user.logged_in"
     USER_LOGGED_OUT = "user.logged_out"
+    USER_LOG_IN_FAILED = "user.log_in_failed"
+    USER_PASSWORD_CHANGED = "user.password_changed"
     USER_SIGNED_UP = "user.signed_up"
     WEBHOOK_DELIVERY_REDELIVERED = "webhook_delivery.redelivered"
     WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
@@ -47,17 +55,25 @@ AUDIT_ACTION_DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.API_KEY_CREATED: "An API key was created.",
     AuditAction.API_KEY_DELETED: "An API key was deleted (by a person, with its project, or as leaked).",
     AuditAction.CREDENTIAL_LEAKED: "A credential was reported leaked and revoked or flagged.",
+    AuditAction.INVITATION_ACCEPTED: "A person accepted an invitation and joined the workspace.",
+    AuditAction.INVITATION_CREATED: "A person was invited (a pending invitation for the same email is revoked).",
+    AuditAction.INVITATION_REVOKED: "An invitation was revoked.",
     AuditAction.MANAGEMENT_TOKEN_CREATED: "A management token was created (also as a rotation's replacement).",
     AuditAction.MANAGEMENT_TOKEN_FLAGGED_STALE: "The stale sweep flagged a management token as stale.",
     AuditAction.MANAGEMENT_TOKEN_REVOKED: "A management token was revoked (by a person, the sweep or a leak report).",
     AuditAction.MANAGEMENT_TOKEN_ROTATED: "A management token got a replacement.",
-    AuditAction.MEMBER_ADDED: "A person was added to the workspace.",
+    AuditAction.MEMBER_ADDED: "A person was added with an initial password (addMember, before invitations).",
+    AuditAction.MEMBER_LEFT: "A person left the workspace.",
+    AuditAction.MEMBER_REMOVED: "A person was removed from the workspace.",
+    AuditAction.MEMBER_ROLE_CHANGED: "A person's role changed.",
+    AuditAction.OWNER_CREATED: "`keyward create-owner` made an account that owns a new workspace.",
     AuditAction.PROJECT_CREATED: "A project was created.",
     AuditAction.PROJECT_DELETED: "A project was deleted with its API keys.",
     AuditAction.PROJECT_UPDATED: "A project's name or description changed.",
-    AuditAction.USER_LOG_IN_FAILED: "A log-in with a known email failed.",
     AuditAction.USER_LOGGED_IN: "A person logged in.",
     AuditAction.USER_LOGGED_OUT: "A person logged out.",
+    AuditAction.USER_LOG_IN_FAILED: "A log-in with a known email failed.",
+    AuditAction.USER_PASSWORD_CHANGED: "A person changed their password (their sessions ended).",
     AuditAction.USER_SIGNED_UP: "A person signed up.",
     AuditAction.WEBHOOK_DELIVERY_REDELIVERED: "A webhook delivery was sent again.",
     AuditAction.WEBHOOK_ENDPOINT_CREATED: "A webhook endpoint was added.",

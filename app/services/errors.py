@@ -11,9 +11,11 @@ class UserErrorCode(enum.StrEnum):
     code raised to be one of these.
     """
 
+    ALREADY_MEMBER = "ALREADY_MEMBER"
     ALREADY_REVOKED = "ALREADY_REVOKED"
     ALREADY_ROTATED = "ALREADY_ROTATED"
     BLANK = "BLANK"
+    CONFLICT = "CONFLICT"
     DESTINATION_NOT_ALLOWED = "DESTINATION_NOT_ALLOWED"
     DUPLICATE_NAME = "DUPLICATE_NAME"
     EMAIL_TAKEN = "EMAIL_TAKEN"
@@ -24,19 +26,29 @@ class UserErrorCode(enum.StrEnum):
     INVALID_CURSOR = "INVALID_CURSOR"
     INVALID_EMAIL = "INVALID_EMAIL"
     INVALID_EVENT = "INVALID_EVENT"
+    INVALID_INVITATION = "INVALID_INVITATION"
     INVALID_PAGE_SIZE = "INVALID_PAGE_SIZE"
     INVALID_URL = "INVALID_URL"
+    INVITATION_ACCEPTED = "INVITATION_ACCEPTED"
+    INVITATION_EXPIRED = "INVITATION_EXPIRED"
+    INVITATION_REVOKED = "INVITATION_REVOKED"
+    LAST_OWNER = "LAST_OWNER"
+    MAIL_NOT_SENT = "MAIL_NOT_SENT"
     NOTHING_TO_UPDATE = "NOTHING_TO_UPDATE"
     NOT_FOUND = "NOT_FOUND"
+    NOT_PENDING = "NOT_PENDING"
     NO_EVENTS = "NO_EVENTS"
     NO_PERMISSIONS = "NO_PERMISSIONS"
+    NO_WORKSPACE = "NO_WORKSPACE"
     OUT_OF_RANGE = "OUT_OF_RANGE"
     PASSWORD_FROM_EMAIL = "PASSWORD_FROM_EMAIL"
+    PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
     PASSWORD_TOO_LONG = "PASSWORD_TOO_LONG"
     PASSWORD_TOO_SHORT = "PASSWORD_TOO_SHORT"
     PASSWORD_TOO_WEAK = "PASSWORD_TOO_WEAK"
     REVOKED = "REVOKED"
     ROLE_NOT_ALLOWED = "ROLE_NOT_ALLOWED"
+    SIGN_UP_CLOSED = "SIGN_UP_CLOSED"
     TOO_LONG = "TOO_LONG"
     TOO_MANY = "TOO_MANY"
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
@@ -44,9 +56,11 @@ class UserErrorCode(enum.StrEnum):
 
 # One line each, for the schema's docs pane.
 USER_ERROR_DESCRIPTIONS: dict[UserErrorCode, str] = {
+    UserErrorCode.ALREADY_MEMBER: "The person is a member of this workspace already.",
     UserErrorCode.ALREADY_REVOKED: "The management token was revoked before.",
     UserErrorCode.ALREADY_ROTATED: "The management token has a replacement already: rotate the replacement.",
     UserErrorCode.BLANK: "The text is empty or has no visible character.",
+    UserErrorCode.CONFLICT: "Something changed meanwhile: try again.",
     UserErrorCode.DESTINATION_NOT_ALLOWED: "The webhook URL points at an address deliveries may not reach.",
     UserErrorCode.DUPLICATE_NAME: "An active management token of this workspace has this name.",
     UserErrorCode.EMAIL_TAKEN: "An account with this email exists.",
@@ -57,19 +71,29 @@ USER_ERROR_DESCRIPTIONS: dict[UserErrorCode, str] = {
     UserErrorCode.INVALID_CURSOR: "The cursor did not come from this connection.",
     UserErrorCode.INVALID_EMAIL: "Not a valid email address.",
     UserErrorCode.INVALID_EVENT: "An event a webhook endpoint cannot subscribe to.",
+    UserErrorCode.INVALID_INVITATION: "Not an invitation token that was issued (check that it was copied whole).",
     UserErrorCode.INVALID_PAGE_SIZE: "`first` is outside 0 to 100.",
     UserErrorCode.INVALID_URL: "Not an http(s) URL a webhook can be delivered to.",
+    UserErrorCode.INVITATION_ACCEPTED: "The invitation was accepted already: it works once.",
+    UserErrorCode.INVITATION_EXPIRED: "The invitation has expired: ask for a new one.",
+    UserErrorCode.INVITATION_REVOKED: "The invitation was revoked (or replaced by a newer one).",
+    UserErrorCode.LAST_OWNER: "A workspace needs an owner: the last one can be neither demoted nor removed, nor leave.",
+    UserErrorCode.MAIL_NOT_SENT: "The SMTP server refused the mail or did not answer.",
     UserErrorCode.NOTHING_TO_UPDATE: "The input changes nothing.",
     UserErrorCode.NOT_FOUND: "No such object in the caller's workspace (unknown, deleted or elsewhere look alike).",
+    UserErrorCode.NOT_PENDING: "The invitation is no longer pending.",
     UserErrorCode.NO_EVENTS: "A webhook endpoint needs at least one event.",
     UserErrorCode.NO_PERMISSIONS: "A management token needs at least one permission.",
+    UserErrorCode.NO_WORKSPACE: "The account belongs to no workspace any more: it needs an invitation.",
     UserErrorCode.OUT_OF_RANGE: "A number outside the range the message gives.",
     UserErrorCode.PASSWORD_FROM_EMAIL: "The password is made from the email address.",
+    UserErrorCode.PASSWORD_REQUIRED: "A password is needed: a new account's, or the existing account's own.",
     UserErrorCode.PASSWORD_TOO_LONG: "The password is longer than allowed.",
     UserErrorCode.PASSWORD_TOO_SHORT: "The password is shorter than allowed.",
     UserErrorCode.PASSWORD_TOO_WEAK: "The password is too easy to guess.",
     UserErrorCode.REVOKED: "The credential is revoked, so it cannot be changed.",
     UserErrorCode.ROLE_NOT_ALLOWED: "The caller's role cannot give this role.",
+    UserErrorCode.SIGN_UP_CLOSED: "Sign-up is closed on this server (KEYWARD_SIGNUP): people join by invitation.",
     UserErrorCode.TOO_LONG: "The text is longer than allowed.",
     UserErrorCode.TOO_MANY: "The workspace has as many of these as it may.",
     UserErrorCode.TOO_MANY_ATTEMPTS: "Too many failed attempts: wait for the time the message gives.",

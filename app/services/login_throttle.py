@@ -21,7 +21,7 @@ not depend on whether the email has an account, so every refusal reads the same 
 IPv6 clients are counted per /64 (one host usually holds a whole /64); a missing address counts in
 one shared "unknown" bucket.
 
-Sign-up and `addMember` tell their caller when an email already has an account (EMAIL_TAKEN).
+Sign-up tells its caller when an email already has an account (EMAIL_TAKEN); invitations never do.
 Attempts per client address that did not create an account are budgeted
 (`signup_max_refusals_per_ip` per `signup_window_seconds`), which bounds that disclosure.
 """
@@ -127,7 +127,7 @@ async def recognise_address(email: str, ip_address: str | None) -> None:
 
 
 async def admit_sign_up(ip_address: str | None) -> Admission:
-    """Counts a sign-up or addMember attempt; `succeeded` once the account was created."""
+    """Counts a sign-up attempt; `succeeded` once the account was created."""
     settings = get_settings()
     admission = Admission()
     await admission.count_against(

@@ -7,7 +7,9 @@ from tortoise.models import Model
 from app.models import (
     ApiKey,
     AuditEvent,
+    Invitation,
     ManagementToken,
+    Membership,
     Project,
     StaleTokenReport,
     WebhookDelivery,
@@ -26,7 +28,11 @@ _SCOPED: dict[str, tuple[type[Model], str]] = {
     "AuditEvent": (AuditEvent, "workspace_id"),
     "WebhookEndpoint": (WebhookEndpoint, "workspace_id"),
     "WebhookDelivery": (WebhookDelivery, "workspace_id"),
+    "Member": (Membership, "workspace_id"),
+    "Invitation": (Invitation, "workspace_id"),
 }
+# Relations a type's record carries loaded (a Member shows its person's email).
+_RELATED: dict[str, tuple[str, ...]] = {"Member": ("user",)}
 
 TYPE_NAMES = frozenset(_SCOPED)
 
@@ -38,4 +44,5 @@ async def find(principal: Principal, type_name: str, pk: int) -> Any | None:
     model, workspace_field = _SCOPED[type_name]
     # Two filters, not one dict: for Workspace the scope field is "id" itself, and a dict
     # {"id": pk, "id": workspace} would keep only the second.
-    return await model.filter(**{workspace_field: principal.workspace_id}).filter(id=pk).first()
+    scoped = model.filter(**{workspace_field: principal.workspace_id}).filter(id=pk)
+    return await scoped.select_related(*_RELATED.get(type_name, ())).first()

@@ -7,7 +7,9 @@ through the service functions), so it depends on services and never on app.model
 from app.models import (
     ApiKey,
     AuditEvent,
+    Invitation,
     ManagementToken,
+    Membership,
     Project,
     StaleTokenReport,
     StaleTokenReportEntry,
@@ -18,6 +20,8 @@ from app.models import (
 
 ApiKeyRecord = ApiKey
 AuditEventRecord = AuditEvent
+InvitationRecord = Invitation
+MembershipRecord = Membership  # with its `user` loaded
 ManagementTokenRecord = ManagementToken
 ProjectRecord = Project
 StaleTokenReportRecord = StaleTokenReport

@@ -1,22 +1,21 @@
-"""Workspace settings and membership."""
+"""Workspace settings, and the workspaces of a caller."""
 
-import asyncio
-
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.models import Membership, User, Workspace
-from app.security.passwords import hash_password
-from app.security.permissions import WorkspaceRole
-from app.security.principal import Principal
-from app.services import audit, events, login_throttle
-from app.services.accounts import email_taken
+from app.models import Workspace
+from app.security.principal import Principal, PrincipalKind
+from app.services import audit
 from app.services.errors import UserInputError
-from app.services.password_policy import check_password
 from app.services.row_locks import Lock, locked
-from app.services.validation import clean_email
 
 MAX_STALE_DAYS = 3650
+
+
+async def workspaces_of(principal: Principal) -> list[Workspace]:
+    """Every workspace a signed-in person belongs to, oldest first; a management token's own."""
+    if principal.kind is PrincipalKind.USER:
+        return await Workspace.filter(memberships__user_id=principal.user_id).order_by("id")
+    return await Workspace.filter(id=principal.workspace_id)
 
 
 async def get_workspace(principal: Principal) -> Workspace:
@@ -67,26 +66,3 @@ async def update_settings(
             },
         )
     return workspace
-
-
-async def add_member(principal: Principal, email: str, password: str, role: WorkspaceRole) -> Membership:
-    """Create a person's account inside the caller's workspace with an initial password.
-
-    Only an OWNER may add another OWNER.
-    """
-    if role is WorkspaceRole.OWNER and principal.role is not WorkspaceRole.OWNER:
-        raise UserInputError("Only an owner can add another owner.", "ROLE_NOT_ALLOWED", ("role",))
-    clean = clean_email(email)
-    await asyncio.to_thread(check_password, password, clean)
-    admission = await login_throttle.admit_sign_up(principal.ip_address)
-    password_hash = await asyncio.to_thread(hash_password, password)
-    try:
-        async with in_transaction():
-            user = await User.create(email=clean, password_hash=password_hash)
-            membership = await Membership.create(workspace_id=principal.workspace_id, user=user, role=role)
-            await audit.record(principal, "member.added", "User", user.id, details={"role": role.value})
-            await events.member_changed(principal, principal.workspace_id, user.id, user.email, role.value, "ADDED")
-    except IntegrityError as exc:
-        raise email_taken() from exc
-    await admission.succeeded()
-    return membership

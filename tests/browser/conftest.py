@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -46,6 +47,28 @@ def _wait_ready(base_url: str, server: subprocess.Popen[bytes], log: Path) -> No
     raise RuntimeError(f"keyward serve did not become ready:\n{log.read_text()}")
 
 
+@contextmanager
+def own_server(database_url: str, log_path: Path, settings: dict[str, str]) -> Iterator[str]:
+    """A module's own `keyward serve` with the given KEYWARD_* settings, for what the shared server does not do."""
+    port = free_port()
+    env = {**os.environ, "KEYWARD_DATABASE_URL": database_url, **settings}
+    env.pop("KEYWARD_REDIS_URL", None)
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
+            [sys.executable, "-m", "keyward", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, server, log_path)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def server_log() -> Path:
     RESULTS.mkdir(exist_ok=True)
@@ -66,7 +89,12 @@ def base_url(chromium: str, database_url: str, server_log: Path) -> Iterator[str
     port = free_port()
     # The shared server never delivers webhooks: a module that tests them runs a server of its own
     # whose delivery settings (loopback allowed) it controls.
-    env = {**os.environ, "KEYWARD_DATABASE_URL": database_url, "KEYWARD_WEBHOOK_DELIVERY_SECONDS": "0"}
+    env = {
+        **os.environ,
+        "KEYWARD_DATABASE_URL": database_url,
+        "KEYWARD_WEBHOOK_DELIVERY_SECONDS": "0",
+        "KEYWARD_SIGNUP": "open",  # every browser test signs up a workspace of its own
+    }
     env.pop("KEYWARD_REDIS_URL", None)
     with server_log.open("wb") as log:
         server = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments

@@ -16,7 +16,15 @@ from tortoise import Tortoise
 from app import db
 from app.graphql.ids import from_global_id
 from app.models import ManagementToken, StaleTokenReport, StaleTokenReportEntry
-from tests.support.api import ADD_MEMBER, CREATE_API_KEY, CREATE_PROJECT, CREATE_TOKEN, PASSWORD, SIGN_UP
+from tests.support.api import (
+    ACCEPT_INVITATION,
+    CREATE_API_KEY,
+    CREATE_PROJECT,
+    CREATE_TOKEN,
+    INVITE_MEMBER,
+    PASSWORD,
+    SIGN_UP,
+)
 
 _counter = itertools.count(1)
 
@@ -54,9 +62,16 @@ class SyncApi:
         data = self.ok(SIGN_UP, {"input": {"email": email, "password": PASSWORD, "workspaceName": workspace}})
         return Account(email, data["signUp"]["sessionToken"])
 
+    def invite(self, owner: Account, role: str, email: str | None = None) -> tuple[str, str]:
+        """(email, kwi_ token) of a new invitation."""
+        email = email or unique_email(role.lower())
+        data = self.ok(INVITE_MEMBER, {"input": {"email": email, "role": role}}, owner.session)
+        return email, data["inviteMember"]["inviteToken"]
+
     def add_member(self, owner: Account, role: str) -> str:
-        email = unique_email(role.lower())
-        self.ok(ADD_MEMBER, {"input": {"email": email, "password": PASSWORD, "role": role}}, owner.session)
+        """The email of a person invited with `role` who accepted with PASSWORD."""
+        email, invite_token = self.invite(owner, role)
+        self.ok(ACCEPT_INVITATION, {"input": {"inviteToken": invite_token, "password": PASSWORD}})
         return email
 
     def create_token(self, account: Account, name: str, permissions: list[str]) -> tuple[str, str]:

@@ -50,11 +50,22 @@ class Api:
         payload = data["signUp"]
         return Account(email, payload["sessionToken"], payload["viewer"]["workspace"]["id"])
 
-    async def add_member(self, owner: Account, role: str, email: str | None = None) -> Account:
+    async def invite(self, inviter: Account, role: str, email: str | None = None) -> tuple[str, str]:
+        """(email, kwi_ token) of a new invitation to the inviter's workspace."""
         email = email or f"member{next(_counter)}@example.com"
-        await self.ok(ADD_MEMBER, {"input": {"email": email, "password": PASSWORD, "role": role}}, owner.session)
-        data = await self.ok(LOG_IN, {"input": {"email": email, "password": PASSWORD}})
-        return Account(email, data["logIn"]["sessionToken"], owner.workspace_id)
+        data = await self.ok(INVITE_MEMBER, {"input": {"email": email, "role": role}}, inviter.session)
+        return email, data["inviteMember"]["inviteToken"]
+
+    async def accept(self, invite_token: str, password: str | None = PASSWORD, token: str | None = None) -> str:
+        """The session token that accepting the invitation opens."""
+        data = await self.ok(ACCEPT_INVITATION, {"input": {"inviteToken": invite_token, "password": password}}, token)
+        return data["acceptInvitation"]["sessionToken"]
+
+    async def add_member(self, owner: Account, role: str, email: str | None = None) -> Account:
+        """A person invited by `owner` with `role`, who accepted (a new account, or an existing one by its
+        password) and is signed in to the owner's workspace."""
+        email, invite_token = await self.invite(owner, role, email)
+        return Account(email, await self.accept(invite_token), owner.workspace_id)
 
     async def create_token(self, account: Account, permissions: list[str], name: str | None = None) -> tuple[str, str]:
         """(global id, secret) of a new management token."""
@@ -94,9 +105,19 @@ mutation($input: LogInInput!) {
   logIn(input: $input) { sessionToken viewer { kind role email } userErrors { field message code } }
 }"""
 
-ADD_MEMBER = """
-mutation($input: AddMemberInput!) {
-  addMember(input: $input) { member { id email role } userErrors { field message code } }
+INVITE_MEMBER = """
+mutation($input: InviteMemberInput!) {
+  inviteMember(input: $input) {
+    invitation { id email role status createdAt expiresAt invitedBy { kind id label } }
+    inviteToken inviteUrl userErrors { field message code }
+  }
+}"""
+
+ACCEPT_INVITATION = """
+mutation($input: AcceptInvitationInput!) {
+  acceptInvitation(input: $input) {
+    sessionToken viewer { kind role email workspace { id name } } userErrors { field message code }
+  }
 }"""
 
 TOKEN_FIELDS = """

@@ -17,6 +17,10 @@ from tests.support.api import Account, Api
 _names = itertools.count(1)
 
 AUDIT_IDS = "query { auditEvents(first: 1) { edges { node { id } } } }"
+INVITE = """mutation($email: String!) {
+  inviteMember(input: {email: $email, role: MEMBER}) { invitation { id } userErrors { code } } }"""
+CREATE_WORKSPACE = """mutation($name: String!) {
+  createWorkspace(input: {name: $name}) { sessionToken userErrors { code } } }"""
 CREATE_WEBHOOK_ENDPOINT = """mutation($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) { webhookEndpoint { id } userErrors { code } } }"""
 DELETE_WEBHOOK_ENDPOINT = """mutation($id: ID!) { deleteWebhookEndpoint(input: {id: $id}) { userErrors { code } } }"""
@@ -66,6 +70,13 @@ class World:
             return self.owner.workspace_id
         if type_name == "WebhookEndpoint":
             return await self._fresh_endpoint()
+        if type_name == "Member":
+            person = await self.api.add_member(self.owner, "MEMBER")
+            row = await models.Membership.get(workspace_id=self.workspace_pk, user__email=person.email)
+            return to_global_id("Member", row.id)
+        if type_name == "Invitation":
+            data = await self.api.ok(INVITE, {"email": f"invited-{next(_names)}@example.com"}, self.owner.session)
+            return data["inviteMember"]["invitation"]["id"]
         if type_name == "WebhookDelivery":
             endpoint_id = await self.one("WebhookEndpoint")
             data = await self.api.ok(SEND_TEST_WEBHOOK, {"id": endpoint_id}, owner)
@@ -109,6 +120,8 @@ async def build_world(api: Api, workspace: str = "Acme") -> World:
     owner = await api.sign_up(workspace=workspace)
     admin = await api.add_member(owner, "ADMIN")
     member = await api.add_member(owner, "MEMBER")
+    # The MEMBER is the OWNER of a workspace of their own: the role there must never leak into this one.
+    await api.ok(CREATE_WORKSPACE, {"name": f"{workspace} member's own"}, member.session)
     project_id = await api.create_project(owner.session, f"{workspace} website")
     key_id, key_secret = await api.create_api_key(owner.session, project_id, f"{workspace} server")
     token_id, token_secret = await api.create_token(owner, ["VIEW_PROJECTS", "VIEW_API_KEYS"], f"{workspace} ci")

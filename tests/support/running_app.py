@@ -38,6 +38,7 @@ def keyward_env(database_url: str, **overrides: str) -> Iterator[Settings]:
         patch.setenv("KEYWARD_DATABASE_URL", database_url)
         patch.delenv("KEYWARD_REDIS_URL", raising=False)
         patch.setenv("KEYWARD_WEBHOOK_DELIVERY_SECONDS", "0")  # tests deliver webhooks by hand
+        patch.setenv("KEYWARD_SIGNUP", "open")  # tests sign up many workspaces (the default allows the first only)
         for name, value in overrides.items():
             patch.setenv(f"KEYWARD_{name.upper()}", value)
         get_settings.cache_clear()

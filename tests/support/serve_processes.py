@@ -67,6 +67,7 @@ def keyward_environment(database_url: str, redis_url: str | None, settings: dict
     env["KEYWARD_DATABASE_URL"] = database_url
     if redis_url:
         env["KEYWARD_REDIS_URL"] = redis_url
+    env["KEYWARD_SIGNUP"] = "open"  # tests sign up many workspaces (the default allows the first only)
     env.update({f"KEYWARD_{name.upper()}": value for name, value in settings.items()})
     return env
 

@@ -118,8 +118,24 @@ export function confirmDialog({ title, message, confirmLabel, danger = true, onC
  * wiped from the input and the dialog leaves the document; callers keep no reference to it.
  */
 export function saveKeyDialog({ name, secret, kind = "management token", onClosed }) {
+  return copyOnceDialog({
+    title: "Save your key",
+    intro: h("p", {}, `Copy the value of the ${kind} `, h("strong", {}, name), " and store it in a secure location now."),
+    label: "Key value",
+    value: secret,
+    warning: "You cannot access this value again after closing this dialog.",
+    doneLabel: "I have saved my key",
+    onClosed,
+  });
+}
+
+/**
+ * A value shown once (a secret, an invitation link) with a copy button and a warning. On close the value
+ * is wiped from the input and the dialog leaves the document.
+ */
+export function copyOnceDialog({ title, intro, label, value, warning, doneLabel = "Done", onClosed }) {
   const valueId = `secret-${Math.random().toString(36).slice(2)}`;
-  const input = h("input", { id: valueId, class: "secret", type: "text", readonly: true, value: secret,
+  const input = h("input", { id: valueId, class: "secret", type: "text", readonly: true, value,
     spellcheck: "false", autocomplete: "off", "aria-describedby": `${valueId}-warning` });
   const status = h("p", { class: "copy-status", role: "status" });
   const copy = h("button", { type: "button", class: "button secondary", autofocus: true }, "Copy");
@@ -133,16 +149,14 @@ export function saveKeyDialog({ name, secret, kind = "management token", onClose
         ? "Copied to the clipboard." : "Copy failed: select the value and copy it yourself.";
     }
   });
-  const done = h("button", { type: "button", class: "button primary" }, "I have saved my key");
+  const done = h("button", { type: "button", class: "button primary" }, doneLabel);
   const body = [
-    h("p", {}, `Copy the value of the ${kind} `, h("strong", {}, name), " and store it in a secure location now."),
-    h("div", { class: "field" }, h("label", { for: valueId }, "Key value"),
-      h("div", { class: "copy-row" }, input, copy)),
+    intro,
+    h("div", { class: "field" }, h("label", { for: valueId }, label), h("div", { class: "copy-row" }, input, copy)),
     status,
-    h("p", { class: "warning", id: `${valueId}-warning` },
-      "You cannot access this value again after closing this dialog."),
+    h("p", { class: "warning", id: `${valueId}-warning` }, warning),
   ];
-  const dialog = openDialog({ title: "Save your key", body, actions: [done], className: "save-key",
+  const dialog = openDialog({ title, body, actions: [done], className: "save-key",
     onClose: () => {
       input.value = "";
       input.removeAttribute("value");

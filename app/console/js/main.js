@@ -3,13 +3,32 @@
 import { ApiError, gql, session, signedOut } from "./api.js";
 import { clear, h } from "./dom.js";
 import { VIEWER_QUERY } from "./queries.js";
+import { ACCEPT_ROUTE, renderAccept, takeInvitationToken } from "./views/accept.js";
 import { renderAuth } from "./views/auth.js";
 import { renderShell } from "./views/shell.js";
 
 const root = document.getElementById("app");
+// An invitation link opens the accept page, signed in or not; the token leaves the address at once.
+let invitation = takeInvitationToken();
+
+function leaveInvitation() {
+  invitation = null;
+  location.hash = "";
+  boot();
+}
+
+window.addEventListener("hashchange", () => {
+  if (!location.hash.startsWith(ACCEPT_ROUTE)) return;
+  invitation = takeInvitationToken();
+  boot();
+});
 
 async function boot(notice) {
   clear(root);
+  if (invitation) {
+    renderAccept(root, { token: invitation, onAccepted: leaveInvitation, onCancel: leaveInvitation });
+    return;
+  }
   if (!session.get()) {
     renderAuth(root, { notice, onSignedIn: () => boot() });
     return;
@@ -25,7 +44,7 @@ async function boot(notice) {
     return;
   }
   clear(root);
-  renderShell(root, { viewer, onSignedOut: (message) => boot(message) });
+  renderShell(root, { viewer, onSignedOut: (message) => boot(message), onSessionChanged: () => boot() });
 }
 
 signedOut.addEventListener("signed-out", (event) => {

@@ -1,7 +1,8 @@
 // Every GraphQL document the console sends: the public API, nothing private.
 
 const USER_ERRORS = "userErrors { field message code }";
-const VIEWER = "viewer { kind role email permissions workspace { id name staleAfterDays autoRevokeStaleAfterDays } }";
+const VIEWER = `viewer { kind role email permissions workspace { id name staleAfterDays autoRevokeStaleAfterDays }
+  workspaces { id name } }`;
 
 export const SIGN_UP = `mutation SignUp($input: SignUpInput!) {
   signUp(input: $input) { sessionToken ${USER_ERRORS} }
@@ -90,8 +91,55 @@ export const UPDATE_WORKSPACE_SETTINGS = `mutation UpdateWorkspaceSettings($inpu
   }
 }`;
 
-export const ADD_MEMBER = `mutation AddMember($input: AddMemberInput!) {
-  addMember(input: $input) { member { id email role } ${USER_ERRORS} }
+export const SIGN_UP_OPEN = `query SignUpOpen { signUpOpen }`;
+
+const MEMBER = "id email role joinedAt lastSeenAt";
+const INVITATION = "id email role status createdAt expiresAt acceptedAt revokedAt invitedBy { kind label }";
+
+export const MEMBERS = `query Members($first: Int, $after: String) {
+  members(first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { ${MEMBER} } }
+  }
+}`;
+
+export const INVITATIONS = `query Invitations($first: Int, $after: String) {
+  invitations(first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { ${INVITATION} } }
+  }
+}`;
+
+export const INVITE_MEMBER = `mutation InviteMember($input: InviteMemberInput!) {
+  inviteMember(input: $input) { invitation { ${INVITATION} } inviteUrl ${USER_ERRORS} }
+}`;
+
+export const REVOKE_INVITATION = `mutation RevokeInvitation($input: DeleteInput!) {
+  revokeInvitation(input: $input) { invitation { id status revokedAt } ${USER_ERRORS} }
+}`;
+
+export const ACCEPT_INVITATION = `mutation AcceptInvitation($input: AcceptInvitationInput!) {
+  acceptInvitation(input: $input) { sessionToken ${USER_ERRORS} }
+}`;
+
+export const CHANGE_MEMBER_ROLE = `mutation ChangeMemberRole($input: ChangeMemberRoleInput!) {
+  changeMemberRole(input: $input) { member { ${MEMBER} } ${USER_ERRORS} }
+}`;
+
+export const REMOVE_MEMBER = `mutation RemoveMember($input: DeleteInput!) {
+  removeMember(input: $input) { deletedId ${USER_ERRORS} }
+}`;
+
+export const LEAVE_WORKSPACE = `mutation LeaveWorkspace { leaveWorkspace { deletedId ${USER_ERRORS} } }`;
+
+export const CHANGE_PASSWORD = `mutation ChangePassword($input: ChangePasswordInput!) {
+  changePassword(input: $input) { sessionToken ${USER_ERRORS} }
+}`;
+
+export const CREATE_WORKSPACE = `mutation CreateWorkspace($input: CreateWorkspaceInput!) {
+  createWorkspace(input: $input) { sessionToken ${USER_ERRORS} }
+}`;
+
+export const SWITCH_WORKSPACE = `mutation SwitchWorkspace($input: SwitchWorkspaceInput!) {
+  switchWorkspace(input: $input) { sessionToken ${USER_ERRORS} }
 }`;
 
 export const AUDIT_EVENTS = `query AuditEvents($first: Int, $after: String) {

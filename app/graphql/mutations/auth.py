@@ -39,11 +39,11 @@ class LogOutPayload:
     ok: bool = strawberry.field(description="true: the calling session ended; false: it was not a session.")
 
 
-def _client_ip(info: Info[Context, Any]) -> str | None:
+def caller_ip(info: Info[Context, Any]) -> str | None:
     return client_ip(info.context.request)
 
 
-def _signed_in(result: accounts.SignedIn) -> dict[str, Any]:
+def signed_in_payload(result: accounts.SignedIn) -> dict[str, Any]:
     return {"session_token": result.session_token, "viewer": Viewer.of(result.principal)}
 
 
@@ -57,8 +57,8 @@ class AuthMutations:
     ) -> AuthPayload:
         return await run_mutation(
             AuthPayload,
-            lambda: accounts.sign_up(input.email, input.password, input.workspace_name, _client_ip(info)),
-            _signed_in,
+            lambda: accounts.sign_up(input.email, input.password, input.workspace_name, caller_ip(info)),
+            signed_in_payload,
         )
 
     @strawberry.mutation(description="Public.")
@@ -68,7 +68,7 @@ class AuthMutations:
         input: Annotated[LogInInput, strawberry.argument(description="The email and password.")],
     ) -> AuthPayload:
         return await run_mutation(
-            AuthPayload, lambda: accounts.log_in(input.email, input.password, _client_ip(info)), _signed_in
+            AuthPayload, lambda: accounts.log_in(input.email, input.password, caller_ip(info)), signed_in_payload
         )
 
     @strawberry.mutation(description="Ends the calling session at once.")

@@ -5,8 +5,6 @@ from strawberry.types import Info
 
 from app.graphql.context import Context
 from app.graphql.directives import requires_role
-from app.graphql.enums import WorkspaceRoleEnum
-from app.graphql.ids import to_global_id
 from app.graphql.payloads import run_mutation
 from app.graphql.types.common import UserError, user_errors
 from app.graphql.types.workspace import Workspace
@@ -30,26 +28,6 @@ class WorkspaceSettingsInput:
 @strawberry.type(description="The workspace after the change.")
 class WorkspacePayload:
     workspace: Workspace | None = strawberry.field(default=None, description="The workspace; null when refused.")
-    user_errors: list[UserError] = user_errors()
-
-
-@strawberry.input(description="A new person in the workspace.")
-class AddMemberInput:
-    email: str = strawberry.field(description="Their email; it must not have an account yet.")
-    password: str = strawberry.field(description="The initial password; the person signs in with it.")
-    role: WorkspaceRoleEnum = strawberry.field(description="Their role (OWNER only by an owner).")  # type: ignore[valid-type]
-
-
-@strawberry.type(description="A person in the workspace.")
-class Member:
-    id: strawberry.ID = strawberry.field(description="The person's global ID (a User).")
-    email: str = strawberry.field(description="Their email.")
-    role: WorkspaceRoleEnum = strawberry.field(description="Their role in this workspace.")  # type: ignore[valid-type]
-
-
-@strawberry.type(description="The person added.")
-class AddMemberPayload:
-    member: Member | None = strawberry.field(default=None, description="The new member; null when refused.")
     user_errors: list[UserError] = user_errors()
 
 
@@ -77,23 +55,4 @@ class WorkspaceMutations:
                 else None,
             ),
             lambda row: {"workspace": Workspace.from_model(row)},
-        )
-
-    @strawberry.mutation(
-        extensions=requires_role(WorkspaceRole.ADMIN),
-        description="Creates a person's account in this workspace with the given role (OWNER only by an OWNER).",
-    )
-    async def add_member(
-        self,
-        info: Info[Context, Any],
-        input: Annotated[
-            AddMemberInput, strawberry.argument(description="The person's email, initial password and role.")
-        ],
-    ) -> AddMemberPayload:
-        return await run_mutation(
-            AddMemberPayload,
-            lambda: workspaces.add_member(info.context.principal, input.email, input.password, input.role),
-            lambda added: {
-                "member": Member(id=to_global_id("User", added.user.id), email=added.user.email, role=added.role)
-            },
         )

@@ -1,11 +1,11 @@
 import strawberry
 
-from app.graphql.enums import ActorKindEnum, PermissionEnum, WorkspaceRoleEnum
+from app.graphql.enums import ActorKindEnum, PermissionEnum, SignUpPolicyEnum, WorkspaceRoleEnum
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Node, node_id
 from app.security.permissions import PERMISSION_ORDER
 from app.security.principal import Principal
-from app.services import workspaces
+from app.services import signup_policy, workspaces
 from app.services.records import WorkspaceRecord
 
 
@@ -42,6 +42,14 @@ class Viewer:
     @strawberry.field(description="The caller's workspace.")
     async def workspace(self) -> Workspace:
         return Workspace.from_model(await workspaces.get_workspace(self.principal))
+
+    @strawberry.field(description="Every workspace the person belongs to (a management token: its own).")
+    async def workspaces(self) -> list[Workspace]:
+        return [Workspace.from_model(row) for row in await workspaces.workspaces_of(self.principal)]
+
+    @strawberry.field(description="Who may sign up on this server (KEYWARD_SIGNUP).")
+    def sign_up_policy(self) -> SignUpPolicyEnum:  # type: ignore[valid-type]
+        return signup_policy.current_policy()
 
     @classmethod
     def of(cls, principal: Principal) -> "Viewer":

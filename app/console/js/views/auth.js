@@ -3,7 +3,7 @@
 import { gql, session } from "../api.js";
 import { formError, submitMutation } from "../dialogs.js";
 import { field, h } from "../dom.js";
-import { LOG_IN, SIGN_UP } from "../queries.js";
+import { LOG_IN, SIGN_UP, SIGN_UP_OPEN } from "../queries.js";
 
 export function renderAuth(root, { notice, onSignedIn, mode = "login" }) {
   const signUp = mode === "signup";
@@ -11,6 +11,14 @@ export function renderAuth(root, { notice, onSignedIn, mode = "login" }) {
   const password = h("input", { name: "password", type: "password", required: true,
     autocomplete: signUp ? "new-password" : "current-password" });
   const workspace = signUp ? h("input", { name: "workspaceName", type: "text", required: true }) : null;
+  // Sign up is offered only while the server admits it (KEYWARD_SIGNUP); otherwise people join by invitation.
+  const switchLine = h("p", { class: "switch", hidden: !signUp },
+    signUp ? "Already have an account? " : "New to Keyward? ",
+    h("button", { type: "button", class: "link", onclick: () => switchTo(signUp ? "login" : "signup") },
+      signUp ? "Log in" : "Sign up"));
+  if (!signUp) {
+    gql(SIGN_UP_OPEN).then((data) => { switchLine.hidden = !data.signUpOpen; }, () => {});
+  }
   const form = h("form", { class: "auth-form", novalidate: true, "aria-labelledby": "auth-title" },
     h("h1", { id: "auth-title" }, signUp ? "Create your workspace" : "Log in to Keyward"),
     notice ? h("p", { class: "notice", role: "status" }, notice) : null,
@@ -19,9 +27,7 @@ export function renderAuth(root, { notice, onSignedIn, mode = "login" }) {
     field("Password", password, signUp ? "At least 10 characters." : null),
     workspace ? field("Workspace name", workspace) : null,
     h("button", { type: "submit", class: "button primary wide" }, signUp ? "Sign up" : "Log in"),
-    h("p", { class: "switch" }, signUp ? "Already have an account? " : "New to Keyward? ",
-      h("button", { type: "button", class: "link", onclick: () => switchTo(signUp ? "login" : "signup") },
-        signUp ? "Log in" : "Sign up")));
+    switchLine);
 
   function switchTo(next) {
     root.replaceChildren();

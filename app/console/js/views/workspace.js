@@ -1,7 +1,7 @@
-// Manage workspace: management tokens, stale tokens and members for OWNER/ADMIN; a read-only note otherwise.
+// Manage workspace: management tokens and stale tokens for OWNER/ADMIN; a read-only note otherwise.
+// People (members and invitations) have a page of their own.
 
 import { h } from "../dom.js";
-import { renderMembersSection } from "./members.js";
 import { renderStaleSection } from "./stale.js";
 import { renderTokensSection } from "./tokens.js";
 
@@ -13,12 +13,12 @@ export function renderWorkspace(main, ctx) {
     main.append(h("section", { class: "panel" },
       h("h2", {}, "Your access"),
       h("p", {}, `You are a ${ctx.viewer.role.toLowerCase()} of this workspace: you can view projects and API ` +
-        "keys. Management tokens, stale tokens, members and the audit log are managed by owners and admins."),
+        "keys and see who else is here. Management tokens, stale tokens, invitations and the audit log are managed by " +
+        "owners and admins."),
       ctx.can("VIEW_PROJECTS") ? h("p", {}, h("a", { href: "#/projects" }, "View projects")) : null));
     return;
   }
   let stale = null;
   const tokens = renderTokensSection(main, ctx, { onChanged: () => stale && stale.reload() });
   stale = renderStaleSection(main, ctx, { onChanged: () => tokens.reload() });
-  renderMembersSection(main, ctx);
 }
