@@ -21,8 +21,9 @@ from tests.support.serve_processes import run_keyward
 from tests.support.throwaway_services import throwaway_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
-# Environment variables the docs name that are not Keyward's settings (the webhook receiver example's).
-NOT_SETTINGS = {"KEYWARD_WEBHOOK_SECRET"}
+# Environment variables the docs name that are not Keyward's settings: the webhook receiver example's secret,
+# and the password `keyward create-owner` reads.
+NOT_SETTINGS = {"KEYWARD_WEBHOOK_SECRET", "KEYWARD_OWNER_PASSWORD"}
 DB_PASSWORD = "db-password-never-printed"
 METRICS_TOKEN = "metrics-token-never-printed"
 

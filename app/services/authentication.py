@@ -45,7 +45,9 @@ async def authenticate(value: str, ip_address: str | None) -> Principal:
     if parsed.kind is TokenKind.MANAGEMENT:
         return await _authenticate_management_token(parsed, ip_address)
     if parsed.kind is TokenKind.INVITATION:
-        raise AuthenticationFailed("An invitation token (kwi_) is for `acceptInvitation`, not a bearer credential.")
+        raise AuthenticationFailed(
+            "An invitation token (kwi_) is for `acceptInvitation`, not a bearer credential.", "invitation_token"
+        )
     if parsed.kind is TokenKind.WEBHOOK_SIGNING_SECRET:
         raise AuthenticationFailed(
             "A webhook signing secret (kwh_) signs webhook deliveries and cannot call the API.", "webhook_secret"
