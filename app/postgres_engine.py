@@ -63,7 +63,7 @@ class BoundedTransactionContext(TransactionContextPooled):
             with contextlib.suppress(Exception):
                 await pool.release(self.client._connection)
             raise
-        return self.client
+        return self.client  # type: ignore[return-value]  # Tortoise's own __aenter__ returns the same client
 
     async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
         if exc_val is not None and is_database_unavailable(exc_val):

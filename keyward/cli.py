@@ -9,12 +9,15 @@ import shutil
 import signal
 import sys
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.settings import Settings, get_settings
 from app.settings_errors import ConfigurationError, load_settings, redact, unknown_variable_warnings
 
 log = logging.getLogger("keyward")
+
+if TYPE_CHECKING:
+    from app.services.stale_reports import ReportView
 
 
 def _uses_dropped_exit(signum: int, frame: object) -> None:
@@ -157,7 +160,7 @@ def _stale_report(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _load_reports(workspace_id: int | None) -> list[object]:
+async def _load_reports(workspace_id: int | None) -> "list[ReportView]":
     from tortoise import Tortoise
 
     from app import db

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 from strawberry.types import Info
@@ -58,7 +59,7 @@ class HasPermission(BasePermission):
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
         self.message = f"Forbidden: this requires the {permission.value} permission."
-        self._schema_directive = RequiresPermissionDirective(permission=permission)
+        self._schema_directive = RequiresPermissionDirective(permission=permission)  # type: ignore[misc]
 
     def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
         return _principal(info).has_permission(self.permission)
@@ -73,18 +74,18 @@ class HasRole(BasePermission):
             f"Forbidden: this requires a signed-in person with the {role.value} role or higher; "
             "management tokens cannot use it."
         )
-        self._schema_directive = RequiresRoleDirective(role=role)
+        self._schema_directive = RequiresRoleDirective(role=role)  # type: ignore[misc]
 
     def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
         return _principal(info).has_role(self.role)
 
 
-def requires_permission(permission: Permission) -> list[PermissionExtension]:
+def requires_permission(permission: Permission) -> list[FieldExtension]:
     """``extensions=requires_permission(Permission.X)`` on a field."""
     return [PermissionExtension(permissions=[HasPermission(permission)])]
 
 
-def requires_role(role: WorkspaceRole) -> list[PermissionExtension]:
+def requires_role(role: WorkspaceRole) -> list[FieldExtension]:
     return [PermissionExtension(permissions=[HasRole(role)])]
 
 

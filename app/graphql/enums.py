@@ -19,7 +19,7 @@ def _published(source: type[enum.Enum], name: str, description: str, values: dic
     The domain enums stay free of strawberry; their values are what services store.
     """
     members = {m.name: strawberry.enum_value(m.value, description=values[m]) for m in source}
-    return strawberry.enum(enum.Enum(name, members), name=name, description=description)  # type: ignore[misc]
+    return strawberry.enum(enum.Enum(name, members), name=name, description=description)  # type: ignore[call-overload]
 
 
 def _with_value_descriptions(wrapped: Any, descriptions: dict[Any, str]) -> Any:

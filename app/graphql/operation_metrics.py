@@ -28,7 +28,7 @@ class OperationMetrics(SchemaExtension):
         yield
         context = self.execution_context
         result = context.result
-        if context.pre_execution_errors or (result is not None and is_request_error(result)):
+        if context.pre_execution_errors or (result is not None and is_request_error(result)):  # type: ignore[arg-type]
             outcome = INVALID
         elif result is not None and result.errors:
             outcome = "error"

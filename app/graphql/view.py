@@ -71,7 +71,7 @@ def error_response(
 
 def is_request_error(result: ExecutionResult) -> bool:
     """Nothing ran: no data and no error at a field's path (parse, validation, variable coercion)."""
-    return result.data is None and bool(result.errors) and all(error.path is None for error in result.errors)
+    return result.data is None and bool(result.errors) and all(error.path is None for error in result.errors or ())
 
 
 def nothing_resolved(result: ExecutionResult) -> bool:

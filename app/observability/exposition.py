@@ -112,7 +112,8 @@ class MetricsServer:
             before_scrape()
             return exposition(environ, start_response)
 
-        self._server = make_server(host, port, guarded, ThreadingWSGIServer, handler_class=_QuietHandler)
+        # A WSGI app; typeshed wants its own StartResponse protocol for the callable.
+        self._server = make_server(host, port, guarded, ThreadingWSGIServer, handler_class=_QuietHandler)  # type: ignore[arg-type]
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="keyward-metrics", daemon=True)
 

@@ -15,7 +15,7 @@ NOT_FIELDS = ("color_message",)
 class KeywardJsonFormatter(JsonFormatter):
     """`time`, `level`, `logger`, `message`, then the record's extra fields (a request's, see `logs.RequestFields`)."""
 
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]  # as UtcFormatter
     formatTime = UtcFormatter.formatTime  # noqa: N815 - logging's name
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

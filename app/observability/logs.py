@@ -23,10 +23,10 @@ JSON_FORMATTER = "app.observability.json_logs.KeywardJsonFormatter"
 class UtcFormatter(logging.Formatter):
     """ISO 8601 times in UTC with milliseconds, whatever the host's time zone."""
 
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]  # logging calls it unbound, as a plain function
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
-        return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + f".{int(record.msecs):03d}Z"
+        return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + f".{int(record.msecs):03d}Z"  # type: ignore[misc, call-arg]
 
 
 class TortoiseLifecycle(logging.Filter):

@@ -63,7 +63,7 @@ class SetWhenRefused(Rule):
         return f"{self._sql_column(alias)} IS NULL"
 
     def passes_q(self, now: datetime) -> Q:
-        return Q(**{f"{self.column}__isnull": True})
+        return Q(**_lookup(f"{self.column}__isnull", True))
 
 
 class RefusedFromTime(Rule):
@@ -78,7 +78,7 @@ class RefusedFromTime(Rule):
         return f"({column} IS NULL OR {column} > {now_sql})"
 
     def passes_q(self, now: datetime) -> Q:
-        return Q(**{f"{self.column}__isnull": True}) | Q(**{f"{self.column}__gt": now})
+        return Q(**_lookup(f"{self.column}__isnull", True)) | Q(**_lookup(f"{self.column}__gt", now))
 
 
 REVOKED = SetWhenRefused(CredentialState.REVOKED, "revoked_at")
@@ -93,7 +93,7 @@ class CredentialKind(enum.Enum):
     """A kind of credential, by the columns its table has for the rules."""
 
     MANAGEMENT_TOKEN = ("management_token", frozenset({"revoked_at"}))
-    API_KEY = ("api_key", frozenset())
+    API_KEY = ("api_key", frozenset[str]())
     SESSION = ("session", frozenset({"revoked_at", "expires_at"}))
 
     def __init__(self, table: str, columns: frozenset[str]) -> None:
@@ -158,6 +158,10 @@ def revocation_sql(now_sql: str) -> str:
 
 
 _NOW = datetime.min  # a stand-in time for building `revocation_sql`
+
+
+def _lookup(name: str, value: Any) -> dict[str, Any]:
+    return {name: value}
 
 
 def _column(row: Any, column: str) -> Any:

@@ -55,7 +55,7 @@ def api_key(row: ApiKey) -> dict[str, Any]:
     }
 
 
-def member(user_id: int, email: str, role: str) -> dict[str, Any]:
+def member(user_id: int, email: str, role: str | None) -> dict[str, Any]:
     return {"id": global_id("User", user_id), "email": email, "role": role}
 
 

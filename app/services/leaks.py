@@ -65,7 +65,7 @@ async def process(reports: list[LeakReport], ip_address: str | None) -> list[Ver
             parsed.setdefault(report.token, tokens.parse(report.token))
         except tokens.MalformedToken:
             continue
-    first_report = {}
+    first_report: dict[str, LeakReport] = {}
     for report in reports:
         first_report.setdefault(report.token, report)
     found: set[str] = set()
@@ -104,9 +104,9 @@ async def _act_on(values: list[tokens.ParsedToken], reports: dict[str, LeakRepor
         return found
     workspace_ids = {_workspace_of(row) for _, row in rows}
     revoke = dict(await Workspace.filter(id__in=list(workspace_ids)).values_list("id", "revoke_leaked_credentials"))
-    for value, row in rows:
-        found.add(value)
-        report = reports[value]
+    for secret, row in rows:
+        found.add(secret)
+        report = reports[secret]
         leak = {"url": clean_text(report.url, URL_MAX), "source": clean_text(report.source, SOURCE_MAX)}
         workspace_id = _workspace_of(row)
         await _handle(row, bool(revoke.get(workspace_id, True)), leak, _reporter(workspace_id, ip))

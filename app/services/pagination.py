@@ -5,7 +5,7 @@ import binascii
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -15,7 +15,7 @@ from app.services.errors import UserInputError
 
 class Keyed(Protocol):
     @property
-    def pk(self) -> int: ...
+    def pk(self) -> Any: ...
 
 
 T = TypeVar("T", bound=Keyed)

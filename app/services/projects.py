@@ -100,7 +100,7 @@ async def update_project(
         if clean is not None:
             project.name = changed["name"] = clean
         if set_description:
-            project.description = changed["description"] = text
+            project.description = changed["description"] = text  # type: ignore[assignment]  # nullable column
         await project.save()
         await audit.record(principal, "project.updated", "Project", project.id, details={"changed": sorted(changed)})
     return project

@@ -131,7 +131,7 @@ async def update_endpoint(
             endpoint.events = stored_events
             changed.append("events")
         if set_description and text != endpoint.description:
-            endpoint.description = text
+            endpoint.description = text  # type: ignore[assignment]  # a nullable column; Tortoise types it str
             changed.append("description")
         if enabled is not None and enabled != endpoint.enabled:
             endpoint.enabled = enabled

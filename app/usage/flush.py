@@ -16,7 +16,7 @@ it back (in process). The next round is taken while the database writes the curr
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -58,7 +58,7 @@ class FlushResult:
 
 async def read_ahead(
     chunks: AsyncIterator[T], unused: Callable[[T], Awaitable[None]] | None = None
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """Each chunk, while the next one is already being read.
 
     Reading a chunk (Redis round trips, parsing) then happens while the database applies the one

@@ -286,9 +286,10 @@ class RedisUsageBuffer:
         if await self.redis.exists(keys.LEGACY_PROCESSING):
             rows = await self.redis.zrange(keys.LEGACY_PROCESSING, 0, -1, withscores=True)
             members = [_text(member) for member, _ in rows]
-            ips = await self.redis.hmget(keys.LEGACY_PROCESSING_IP, members) if members else []
+            # redis-py types each command for the sync and the async client at once: the awaits are right.
+            ips = await self.redis.hmget(keys.LEGACY_PROCESSING_IP, members) if members else []  # type: ignore[misc]
             yield await self._round(LEGACY_ROUND, zip(members, (score for _, score in rows), ips, strict=True), True)
-        for round_id in sorted(_text(member) for member in await self.redis.smembers(keys.ROUNDS)):
+        for round_id in sorted(_text(member) for member in await self.redis.smembers(keys.ROUNDS)):  # type: ignore[misc]
             stored = await self.redis.get(keys.round_key(round_id))
             popped, ips = orjson.loads(stored) if stored else ([], [])
             members = [str(member) for member in popped[0::2]]
