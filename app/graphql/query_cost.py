@@ -130,8 +130,8 @@ class _Walk:
                 self.expanding.add(name)
                 self.expanded.add(name)
                 try:
-                    condition = self.schema.get_type(fragment.type_condition.name.value)
-                    self.selection_set(fragment.selection_set, condition, merged, multiplier)
+                    fragment_type = self.schema.get_type(fragment.type_condition.name.value)
+                    self.selection_set(fragment.selection_set, fragment_type, merged, multiplier)
                 finally:
                     self.expanding.discard(name)
 
