@@ -12,6 +12,9 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from app import background, cron, db, keyward_version
+from app.credentials import epoch
+from app.credentials.cache import CredentialCache
+from app.credentials.checker import CredentialChecker
 from app.db_outage import DatabaseOutage
 from app.graphql.schema import build_schema
 from app.graphql.view import KeywardGraphQL
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         require_packages()  # before anything imports them: one clear message when they are missing
     redact_query_strings()
     usage = UsageRuntime.from_settings(settings)
+    credentials = CredentialChecker(usage, CredentialCache.from_settings(settings, keep_verified=usage.uses_redis))
     database = DatabaseOutage(db.ping)
     readiness = Readiness(database, usage)
 
@@ -115,6 +119,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 )
             await usage.start()
             tasks = []
+            if usage.redis is not None:
+                epoch.use_redis(usage.redis)  # this process's revoking mutations bump through it
             if settings.metrics:
                 exposition.forget_dead_processes()
                 metrics.BUILD_INFO.labels(keyward_version()).set(1)
@@ -131,6 +137,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             try:
                 yield
             finally:
+                if usage.redis is not None:
+                    epoch.stop_using_redis(usage.redis)
                 try:
                     await background.stop(tasks)
                     await readiness.close()
@@ -144,7 +152,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql_app = KeywardGraphQL(build_schema(settings), graphql_ide="graphiql" if settings.introspection else None)
     authenticated_graphql = AuthenticationMiddleware(
-        graphql_app, backend=BearerTokenBackend(usage), on_error=unauthenticated_response
+        graphql_app, backend=BearerTokenBackend(credentials), on_error=unauthenticated_response
     )
     routes = [
         Route("/healthz", healthz),
@@ -171,5 +179,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     application.state.usage = usage
+    application.state.credentials = credentials
     application.state.database = database
     return application

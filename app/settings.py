@@ -206,6 +206,24 @@ class Settings(BaseSettings):
         "`off` (then only `keyward stale-sweep` runs it).",
     )
 
+    credential_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        description="Verified API keys and management tokens an API process keeps (with Redis only; 0: none).",
+    )
+    credential_cache_seconds: float = Field(
+        default=60.0, gt=0, description="How long an API process keeps a verified credential at most."
+    )
+    unknown_credential_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        description="Digests the database did not know, kept apart from the live ones so a flood of unknown tokens "
+        "cannot push those out (0: none).",
+    )
+    unknown_credential_cache_seconds: float = Field(
+        default=10.0, gt=0, description="How long an unknown digest is remembered."
+    )
+
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="Proxies whose `X-Forwarded-For` is trusted for client addresses (uvicorn's "

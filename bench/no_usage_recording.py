@@ -16,7 +16,7 @@ from bench.per_request_update import PerRequestUpdate
 class RecordsNothing(PerRequestUpdate):
     """The per-request variant's usage seam with its one UPDATE taken out: nothing is recorded."""
 
-    async def record(self, use: Use) -> None:
+    async def record(self, use: Use, expect: str | None = None) -> str | None:
         return None
 
 

@@ -31,8 +31,10 @@ class PerRequestUpdate:
     def __len__(self) -> int:
         return 0
 
-    async def record(self, use: Use) -> None:
+    async def record(self, use: Use, expect: str | None = None) -> str | None:
+        """One UPDATE; no revocation epoch (so, as without Redis, nothing is answered from a cache)."""
         await get_connection("default").execute_query(_UPDATES[use.kind], [use.at, use.ip, use.id])
+        return None
 
     # The flush side (UsageSource): there is never anything to take.
     async def take(self) -> None:

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 from tortoise import Tortoise
 
 from app import db
+from app.credentials import epoch
 from app.settings import Settings, get_settings
 from app.usage.flush import flush
 from app.usage.memory import MemoryUsageBuffer
@@ -35,6 +36,7 @@ async def startup(ctx: dict[str, Any], settings: Settings | None = None) -> None
             socket_timeout=REDIS_TIMEOUT_SECONDS,
         )
         ctx["usage_redis"] = redis
+        epoch.use_redis(redis)  # the stale sweep's revocations bump the revocation epoch through it
         ctx["usage"] = RedisUsageBuffer(
             redis, timeout=REDIS_TIMEOUT_SECONDS, lease_seconds=settings.usage_flush_lease_seconds
         )
@@ -57,6 +59,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     finally:
         redis = ctx.pop("usage_redis", None)
         if redis is not None:
+            epoch.stop_using_redis(redis)
             await redis.aclose()
         if ctx.pop("owns_database", False):
             await Tortoise.close_connections()

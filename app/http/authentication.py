@@ -5,12 +5,11 @@ from starlette.authentication import AuthCredentials, AuthenticationBackend, Aut
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from app.credentials.checker import CredentialChecker
 from app.observability.metrics import AUTH_REFUSALS
-from app.security.principal import ANONYMOUS, Principal, PrincipalKind
+from app.security.principal import ANONYMOUS, Principal
 from app.services.authentication import AuthenticationFailed, authenticate
-from app.usage import UsageKind
 from app.usage.model import ip_or_none
-from app.usage.runtime import UsageRuntime
 
 
 def client_ip(conn: HTTPConnection) -> str | None:
@@ -27,12 +26,13 @@ def client_ip(conn: HTTPConnection) -> str | None:
 class BearerTokenBackend(AuthenticationBackend):
     """No header: anonymous (public fields still work). A header that fails: 401 for the whole request.
 
-    A management token that authenticates is recorded as used (time and client IP) in the usage
-    buffer: at most one Redis round trip, never a database write on this path.
+    A management token takes the data plane's path (`app.credentials`): answered from the cache
+    when nothing was revoked since, and recorded as used (time and client IP) in the usage buffer:
+    at most one Redis round trip, never a database write on this path.
     """
 
-    def __init__(self, usage: UsageRuntime | None = None) -> None:
-        self.usage = usage
+    def __init__(self, credentials: CredentialChecker) -> None:
+        self.credentials = credentials
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Principal]:
         header = conn.headers.get("authorization")
@@ -43,12 +43,10 @@ class BearerTokenBackend(AuthenticationBackend):
             AUTH_REFUSALS.labels("not_bearer").inc()
             raise AuthenticationError("Use `Authorization: Bearer <token>`.")
         try:
-            principal = await authenticate(value.strip(), client_ip(conn))
+            principal = await authenticate(value.strip(), client_ip(conn), self.credentials)
         except AuthenticationFailed as exc:
             AUTH_REFUSALS.labels(exc.reason).inc()
             raise AuthenticationError(str(exc)) from None
-        if self.usage is not None and principal.kind is PrincipalKind.MANAGEMENT_TOKEN and principal.token_id:
-            await self.usage.record(UsageKind.MANAGEMENT_TOKEN, principal.token_id, principal.ip_address)
         return AuthCredentials([p.value for p in principal.permissions]), principal
 
 

@@ -4,11 +4,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.graphql.ids import to_global_id
 from app.http.authentication import client_ip
 from app.observability.metrics import VERIFY_ANSWERS
-from app.services import api_keys
-from app.usage import UsageKind
+from app.security import tokens
+from app.security.tokens import TokenKind
 
 # Safe to show: none of them repeats any part of the value sent.
 INVALID_MESSAGES = {
@@ -19,39 +18,34 @@ INVALID_MESSAGES = {
 }
 
 
+def _invalid(code: str) -> Response:
+    VERIFY_ANSWERS.labels(code).inc()
+    return _json({"valid": False, "code": code, "message": INVALID_MESSAGES[code]})
+
+
 def _json(body: dict[str, object], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 async def verify_key(request: Request) -> Response:
+    """No ORM and no GraphQL: the token's shape and checksum, then the credential path (`app.credentials`)."""
     try:
         payload = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
-        VERIFY_ANSWERS.labels("BAD_REQUEST").inc()
         return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
     key = payload.get("key") if isinstance(payload, dict) else None
     if not isinstance(key, str):
         VERIFY_ANSWERS.labels("BAD_REQUEST").inc()
         return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
-    result = await api_keys.verify(key)
-    VERIFY_ANSWERS.labels("VALID" if result.valid else result.code or "INVALID").inc()
-    if not result.valid:
-        code = result.code or ""
-        return _json(
-            {
-                "valid": False,
-                "code": result.code,
-                "message": INVALID_MESSAGES.get(code, f"The API key is {code.lower()}."),
-            }
-        )
-    assert result.key_id and result.project_id and result.workspace_id
-    # The key was used: into the usage buffer (no database write here), flushed later.
-    await request.app.state.usage.record(UsageKind.API_KEY, result.key_id, client_ip(request))
-    return _json(
-        {
-            "valid": True,
-            "keyId": to_global_id("ApiKey", result.key_id),
-            "projectId": to_global_id("Project", result.project_id),
-            "workspaceId": to_global_id("Workspace", result.workspace_id),
-        }
-    )
+    try:
+        parsed = tokens.parse(key)
+    except tokens.MalformedToken:
+        return _invalid("MALFORMED")
+    if parsed.kind is not TokenKind.API_KEY:
+        return _invalid("NOT_AN_API_KEY")
+    # Valid: its use is recorded in the usage buffer (no database write here), flushed later.
+    verified = await request.app.state.credentials.check(parsed, client_ip(request))
+    if verified is None:
+        return _invalid("UNKNOWN_KEY")
+    VERIFY_ANSWERS.labels("VALID").inc()
+    return Response(verified.answer, media_type="application/json")

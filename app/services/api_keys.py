@@ -4,14 +4,14 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from app.clock import utcnow
+from app.credentials.epoch import bump_revocation_epoch
 from app.models import ApiKey
 from app.security import tokens
 from app.security.principal import Principal
 from app.security.tokens import TokenKind
 from app.services import audit, events
 from app.services.actors import actor_of
-from app.services.credential_state import CredentialKind, CredentialState, state_of
+from app.services.credential_state import CredentialKind
 from app.services.errors import NotFound
 from app.services.pagination import Page, paginate
 from app.services.projects import get_project
@@ -76,30 +76,5 @@ async def delete_api_key(principal: Principal, key_id: int) -> int:
             principal, "api_key.deleted", "ApiKey", key.id, details={"name": key.name, "keyPrefix": key.key_prefix}
         )
         await events.api_key_deleted(principal, key)
+    await bump_revocation_epoch()
     return key.id
-
-
-@dataclass(frozen=True)
-class Verification:
-    valid: bool
-    code: str | None = None
-    key_id: int | None = None
-    project_id: int | None = None
-    workspace_id: int | None = None
-
-
-async def verify(value: str) -> Verification:
-    """What data-plane services call: malformed values never reach the database."""
-    try:
-        parsed = tokens.parse(value)
-    except tokens.MalformedToken:
-        return Verification(False, "MALFORMED")
-    if parsed.kind is not TokenKind.API_KEY:
-        return Verification(False, "NOT_AN_API_KEY")
-    row = await ApiKey.filter(key_hash=parsed.digest).values("id", "project_id", "workspace_id", *API_KEY.columns)
-    if not row:
-        return Verification(False, "UNKNOWN_KEY")
-    state = state_of(API_KEY, row[0], utcnow())
-    if state is not CredentialState.ACTIVE:
-        return Verification(False, state.value)
-    return Verification(True, None, row[0]["id"], row[0]["project_id"], row[0]["workspace_id"])

@@ -5,16 +5,19 @@ row may be used (app.services.credential_state). A bad shape or checksum never r
 database.
 """
 
-from tortoise.connection import get_connection
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from app.clock import utcnow
 from app.models import Session
 from app.security import tokens
-from app.security.permissions import ROLE_PERMISSIONS, WorkspaceRole, decode_permissions
+from app.security.permissions import ROLE_PERMISSIONS, WorkspaceRole
 from app.security.principal import Principal, PrincipalKind
 from app.security.tokens import TokenKind
-from app.services.credential_state import CredentialKind, is_usable, usable_q
-from app.sql_dialect import statement
+from app.services.credential_state import CredentialKind, usable_q
+
+if TYPE_CHECKING:
+    from app.credentials.checker import CredentialChecker
 
 
 class AuthenticationFailed(Exception):
@@ -26,12 +29,11 @@ class AuthenticationFailed(Exception):
         self.reason = reason
 
 
-def token_label(name: str, key_prefix: str) -> str:
-    return f"{name} ({key_prefix}…)"
+async def authenticate(value: str, ip_address: str | None, credentials: "CredentialChecker") -> Principal:
+    """One indexed lookup by SHA-256, or the cache; a bad shape or checksum never reaches the database.
 
-
-async def authenticate(value: str, ip_address: str | None) -> Principal:
-    """One indexed lookup by SHA-256; a bad shape or checksum never reaches the database."""
+    Management tokens take the data plane's path (`app.credentials`), which also records the use.
+    """
     try:
         parsed = tokens.parse(value)
     except tokens.MalformedToken as exc:
@@ -43,7 +45,12 @@ async def authenticate(value: str, ip_address: str | None) -> Principal:
             "api_key",
         )
     if parsed.kind is TokenKind.MANAGEMENT:
-        return await _authenticate_management_token(parsed, ip_address)
+        verified = await credentials.check(parsed, ip_address)
+        if verified is None or verified.principal is None:
+            raise AuthenticationFailed(
+                "The management token is unknown or has been revoked.", "unknown_management_token"
+            )
+        return replace(verified.principal, ip_address=ip_address)
     if parsed.kind is TokenKind.INVITATION:
         raise AuthenticationFailed(
             "An invitation token (kwi_) is for `acceptInvitation`, not a bearer credential.", "invitation_token"
@@ -53,35 +60,6 @@ async def authenticate(value: str, ip_address: str | None) -> Principal:
             "A webhook signing secret (kwh_) signs webhook deliveries and cannot call the API.", "webhook_secret"
         )
     return await _authenticate_session(parsed, ip_address)
-
-
-MANAGEMENT_TOKEN = CredentialKind.MANAGEMENT_TOKEN
-
-# The one query every management-token request pays, written by hand: building it with the query
-# builder cost more CPU than running it. It reads the columns the state model's rules judge.
-_TOKEN_LOOKUP = statement(
-    lambda d: (
-        "SELECT id, workspace_id, name, key_prefix, permissions"  # noqa: S608
-        + "".join(f", {column}" for column in MANAGEMENT_TOKEN.columns)
-        + f" FROM management_token WHERE token_hash = {d.param(1)}"
-    )
-)
-
-
-async def _authenticate_management_token(parsed: tokens.ParsedToken, ip_address: str | None) -> Principal:
-    conn = get_connection("default")
-    rows = await conn.execute_query_dict(_TOKEN_LOOKUP(conn), [parsed.digest])
-    if not rows or not is_usable(MANAGEMENT_TOKEN, rows[0], utcnow()):
-        raise AuthenticationFailed("The management token is unknown or has been revoked.", "unknown_management_token")
-    token = rows[0]
-    return Principal(
-        kind=PrincipalKind.MANAGEMENT_TOKEN,
-        workspace_id=token["workspace_id"],
-        permissions=decode_permissions(token["permissions"]),
-        token_id=token["id"],
-        token_label=token_label(token["name"], token["key_prefix"]),
-        ip_address=ip_address,
-    )
 
 
 async def _authenticate_session(parsed: tokens.ParsedToken, ip_address: str | None) -> Principal:

@@ -15,6 +15,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
+from app.credentials.epoch import bump_revocation_epoch
 from app.models import ApiKey, ManagementToken, Session, WebhookEndpoint, Workspace
 from app.security import tokens
 from app.security.principal import Principal, PrincipalKind
@@ -110,6 +111,7 @@ async def _act_on(values: list[tokens.ParsedToken], reports: dict[str, LeakRepor
         leak = {"url": clean_text(report.url, URL_MAX), "source": clean_text(report.source, SOURCE_MAX)}
         workspace_id = _workspace_of(row)
         await _handle(row, bool(revoke.get(workspace_id, True)), leak, _reporter(workspace_id, ip))
+    await bump_revocation_epoch()  # revoked or deleted credentials are refused by every process from now on
     return found
 
 

@@ -6,6 +6,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
+from app.credentials.epoch import bump_revocation_epoch
 from app.models import ManagementToken
 from app.security import tokens
 from app.security.permissions import Permission, decode_permissions, encode_permissions
@@ -139,6 +140,7 @@ async def revoke_token(principal: Principal, token_id: int) -> ManagementToken:
         )
         token.update_from_dict(revocation(now))
         await events.management_token_revoked(principal, token)
+    await bump_revocation_epoch()
     return token
 
 
@@ -179,4 +181,6 @@ async def rotate_token(principal: Principal, token_id: int, name: str | None) ->
         )
         await events.management_token_rotated(principal, old, created.token)
         await events.management_token_created(principal, created.token)
+    # The old token stays valid for now, but a rotation may narrow it (an expiry): processes check it anew.
+    await bump_revocation_epoch()
     return created

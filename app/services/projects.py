@@ -6,6 +6,7 @@ from datetime import datetime
 from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
+from app.credentials.epoch import bump_revocation_epoch
 from app.models import ApiKey, Project
 from app.security.principal import Principal
 from app.services import audit, events
@@ -134,4 +135,5 @@ async def delete_project(principal: Principal, project_id: int) -> int:
             project.id,
             details={"name": project.name, "deletedApiKeys": len(keys)},
         )
+    await bump_revocation_epoch()  # its keys went with it
     return project.id

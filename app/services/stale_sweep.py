@@ -32,6 +32,7 @@ from tortoise import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
+from app.credentials.epoch import bump_revocation_epoch
 from app.observability import metrics
 from app.security.principal import SYSTEM
 from app.services import events
@@ -133,6 +134,8 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
             conn, d, AUTO_REVOKE, report_ids=ids, changed_at=recorded_at, recorded_at=recorded_at
         )
         await events.sweep_finished(report_ids, using_db=conn)
+    if revoked:
+        await bump_revocation_epoch()
     return SweepResult(sweep_id, report_ids, stale, flagged, revoked)
 
 

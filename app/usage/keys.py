@@ -33,5 +33,10 @@ FLUSH_LEASE = f"{PREFIX}:flush:lease"
 DEAD_LETTERS = f"{PREFIX}:dead"
 DEAD_LETTERS_KEPT = 10_000
 
+# The revocation epoch (app/credentials/epoch.py): a counter every revoking mutation bumps after it
+# committed, read by the same script that records a use, so that each process knows when the
+# credentials it cached may have been revoked. Beside the usage keys (one slot) for that script.
+REVOCATION_EPOCH = f"{PREFIX}:revocation:epoch"
+
 # Everything a drained buffer no longer holds (the dead letters stay on purpose).
 ALL = (PENDING, PENDING_IP, ROUNDS, LEGACY_PROCESSING, LEGACY_PROCESSING_IP, FLUSH_LEASE)

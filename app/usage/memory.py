@@ -39,8 +39,11 @@ class MemoryUsageBuffer:
         if current is None or use.at > current.at:
             self._pending[key] = use
 
-    async def record(self, use: Use) -> None:
-        self.add(use)
+    async def record(self, use: Use, expect: str | None = None) -> str | None:
+        """Keep the use; there is no revocation epoch in process (None: unknown), so `expect` never matches."""
+        if expect is None:
+            self.add(use)
+        return None
 
     def oldest(self) -> Use | None:
         """The use that has waited longest (for the flush-lag gauge; walks the buffer)."""

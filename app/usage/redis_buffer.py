@@ -17,6 +17,7 @@ refuses, are moved to a capped dead-letter list instead of blocking the batch.
 
 import asyncio
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -32,24 +33,42 @@ from app.usage.availability import Availability
 from app.usage.dead_letters import DeadLetter
 from app.usage.lease import Lease, LeaseLost, RedisLease
 from app.usage.memory import MemoryUsageBuffer
-from app.usage.model import Use, from_micros, ip_or_none, newest, parse_member
+from app.usage.model import Use, from_micros, ip_or_none, parse_member
 
 log = logging.getLogger("keyward.usage")
 
 # Errors that mean "Redis is not answering well": the request path swallows these.
 UNAVAILABLE: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
 
+# KEYS: pending, pending ip, revocation epoch; ARGV: a fresh epoch, then per use: member, time
+# (epoch microseconds), IP ('' for none), expected epoch ('' for none).
+# Returns the revocation epoch as "<run id of this Redis server>:<counter>", read in the same
+# atomic step that records the uses, or '' when the epoch key is missing (a Redis restarted without
+# its data, flushed, or new): then it is set to the fresh value given, and '' means "unknown".
+# The run id changes at every restart, so an epoch restored from a snapshot never matches one seen
+# before. A use with an expected epoch is recorded only when the epoch is still that one: a
+# credential answered from a process's cache is recorded only when nothing was revoked since it
+# was cached (app/credentials/).
 RECORD_SCRIPT = """
-for i = 1, #ARGV, 3 do
-  if redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[i + 1], ARGV[i]) == 1 then
-    if ARGV[i + 2] == '' then
-      redis.call('HDEL', KEYS[2], ARGV[i])
-    else
-      redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+local epoch = redis.call('GET', KEYS[3])
+local current = ''
+if epoch then
+  current = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') .. ':' .. epoch
+else
+  redis.call('SET', KEYS[3], ARGV[1])
+end
+for i = 2, #ARGV, 4 do
+  if ARGV[i + 3] == '' or ARGV[i + 3] == current then
+    if redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[i + 1], ARGV[i]) == 1 then
+      if ARGV[i + 2] == '' then
+        redis.call('HDEL', KEYS[2], ARGV[i])
+      else
+        redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+      end
     end
   end
 end
-return 1
+return current
 """
 
 # KEYS: lease, pending, pending ip, rounds, round; ARGV: lease owner, most uses, round id.
@@ -97,11 +116,26 @@ def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _args(uses: Sequence[Use]) -> list[str | int]:
-    args: list[str | int] = []
-    for use in uses:
-        args += [use.member, use.micros, use.ip or ""]
+def fresh_epoch() -> str:
+    """A starting value for a missing revocation epoch: random, so it matches no epoch seen before."""
+    return str(secrets.randbits(62))
+
+
+def _args(uses: Iterable[tuple[Use, str]]) -> list[str | int]:
+    args: list[str | int] = [fresh_epoch()]
+    for use, expected in uses:
+        args += [use.member, use.micros, use.ip or "", expected]
     return args
+
+
+def _newest_per_expectation(uses: list[tuple[Use, str]]) -> list[tuple[Use, str]]:
+    """The newest use per credential and expected epoch (a conditional use never hides an unconditional one)."""
+    kept: dict[tuple[str, str], Use] = {}
+    for use, expected in uses:
+        current = kept.get((use.member, expected))
+        if current is None or use.at > current.at:
+            kept[(use.member, expected)] = use
+    return [(use, expected) for (_, expected), use in kept.items()]
 
 
 @dataclass
@@ -151,8 +185,10 @@ class RedisUsageBuffer:
         self._take = redis.register_script(TAKE_ROUND_SCRIPT)
         self._complete = redis.register_script(COMPLETE_ROUND_SCRIPT)
         # Group commit: uses that arrive while a round trip is in flight ride together in the next.
-        self._next: list[Use] = []
-        self._next_sent: asyncio.Future[None] | None = None
+        self._next: list[tuple[Use, str]] = []
+        self._next_sent: asyncio.Future[str | None] | None = None
+        # The revocation epoch the last round trip read (None: unknown, or that round trip failed).
+        self.epoch_seen: str | None = None
         self._sender: asyncio.Task[None] | None = None
 
     @property
@@ -165,6 +201,7 @@ class RedisUsageBuffer:
         return time.monotonic() < self._down_until
 
     def _mark_down(self, exc: BaseException) -> None:
+        self.epoch_seen = None
         self.state.down(exc)
         self._down_until = time.monotonic() + self.retry_after
 
@@ -179,16 +216,23 @@ class RedisUsageBuffer:
         self.state.up()
         return True
 
-    async def record(self, use: Use) -> None:
-        """Never raises, never waits longer than `timeout`: on trouble the use stays in process.
+    async def record(self, use: Use, expect: str | None = None) -> str | None:
+        """Record the use; return the revocation epoch Redis held then, or None when it is unknown.
 
-        The caller waits for the one round trip that carries its use. Concurrent requests share
-        round trips (group commit), so a burst costs a few EVALSHAs, not one connection each.
+        Never raises, never waits longer than `timeout`: on trouble an unconditional use stays in
+        process and the epoch is unknown (None). With `expect`, the use is recorded only if the
+        epoch is still `expect` (the caller compares the answer with it, and on a difference
+        checks the credential in the database and records the use again, unconditionally).
+        The caller waits for the one round trip that carries its use, which starts after the call:
+        the epoch it returns is at least as new as every bump that finished before the call.
+        Concurrent requests share round trips (group commit), so a burst costs a few EVALSHAs,
+        not one connection each.
         """
         if self._resting():
-            self.fallback.add(use)
-            return
-        self._next.append(use)
+            if expect is None:
+                self.fallback.add(use)
+            return None
+        self._next.append((use, expect or ""))
         if self._next_sent is None:
             self._next_sent = asyncio.get_running_loop().create_future()
         sent = self._next_sent
@@ -196,13 +240,15 @@ class RedisUsageBuffer:
             self._sender = asyncio.create_task(self._send())
         try:
             async with asyncio.timeout(self.timeout):
-                await asyncio.shield(sent)
+                return await asyncio.shield(sent)
         except Exception as exc:  # whatever went wrong, the request must not fail because of it
             if not isinstance(exc, UNAVAILABLE):
                 log.error("usage buffer: unexpected %s recording a use; kept in process", type(exc).__name__)
             # Kept in process too: if the round trip still lands, the duplicate is harmless.
-            self.fallback.add(use)
+            if expect is None:
+                self.fallback.add(use)
             self._mark_down(exc)
+            return None
 
     async def _send(self) -> None:
         try:
@@ -211,12 +257,17 @@ class RedisUsageBuffer:
                 self._next, self._next_sent = [], None
                 assert sent is not None
                 try:
-                    await self._record(keys=[keys.PENDING, keys.PENDING_IP], args=_args(list(newest(uses).values())))
+                    answer = await self._record(
+                        keys=[keys.PENDING, keys.PENDING_IP, keys.REVOCATION_EPOCH],
+                        args=_args(_newest_per_expectation(uses)),
+                    )
                 except Exception as exc:  # handed to the waiters, who keep their uses in process
+                    self.epoch_seen = None
                     sent.set_exception(exc)
                     sent.exception()  # retrieved here: waiters that already timed out never read it
                 else:
-                    sent.set_result(None)
+                    self.epoch_seen = _text(answer) or None
+                    sent.set_result(self.epoch_seen)
                     self.state.up()
         finally:
             self._sender = None
@@ -225,7 +276,9 @@ class RedisUsageBuffer:
         """Write uses straight to Redis (raises when Redis is unavailable)."""
         for start in range(0, len(uses), DRAIN_CHUNK):
             chunk = uses[start : start + DRAIN_CHUNK]
-            await self._record(keys=[keys.PENDING, keys.PENDING_IP], args=_args(chunk))
+            await self._record(
+                keys=[keys.PENDING, keys.PENDING_IP, keys.REVOCATION_EPOCH], args=_args((use, "") for use in chunk)
+            )
 
     async def drain_fallback(self) -> int:
         """Copy what was kept in process into Redis; returns how many uses moved (0 on failure).

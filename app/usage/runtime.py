@@ -113,6 +113,10 @@ class UsageRuntime:
         )
 
     @property
+    def redis(self) -> Redis | None:
+        return self._redis
+
+    @property
     def uses_redis(self) -> bool:
         return isinstance(self.buffer, RedisUsageBuffer)
 
@@ -133,12 +137,19 @@ class UsageRuntime:
             await self.buffer.ping()
         return self.redis_status()
 
-    async def record(self, kind: UsageKind, pk: int, ip: str | None, at: datetime | None = None) -> None:
+    async def record(
+        self, kind: UsageKind, pk: int, ip: str | None, at: datetime | None = None, *, expect: str | None = None
+    ) -> str | None:
         """The request path's only usage work: one Redis round trip at most, no database query.
 
         `ip` is kept only when it is an IP address (else the use is recorded from an unknown address).
         """
-        await self.buffer.record(Use(kind, pk, at or utcnow(), ip_or_none(ip)))
+        return await self.buffer.record(Use(kind, pk, at or utcnow(), ip_or_none(ip)), expect)
+
+    @property
+    def epoch_seen(self) -> str | None:
+        """The revocation epoch of the last completed round trip to Redis (None: unknown or no Redis)."""
+        return self.buffer.epoch_seen if isinstance(self.buffer, RedisUsageBuffer) else None
 
     # ---- background work ----
 

@@ -1,0 +1,131 @@
+"""The revocation epoch: how every process learns that a credential it cached may now do less.
+
+A counter in Redis (`app.usage.keys.REVOCATION_EPOCH`). Every mutation that narrows what a
+credential may do (revoke, delete, rotate, a permission change, a member removed or demoted, a leak
+revoked, the stale sweep's revocations, a project deleted with its keys) calls
+`bump_revocation_epoch()` after its transaction committed and before it returns. The request path
+reads the epoch in the round trip that records the use (`app.usage.redis_buffer.RECORD_SCRIPT`),
+and answers from its cache only when the epoch is still the one its entry was cached under; an
+entry is cached under an epoch read before the database was asked. So a request that starts after a
+revoking mutation returned sees a newer epoch than every entry cached before the revocation
+committed, and asks the database.
+
+The bump runs after the commit: bumped before, a process could read the new epoch, then the row
+not yet revoked, and cache it under the new epoch. A bump that fails (Redis away for this process
+only) is retried in the background every second; this process's own cache is emptied at once.
+Without Redis nothing is cached (`cache.CredentialCache`), so there is nothing to bump.
+"""
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+from app.usage import keys
+from app.usage.redis_buffer import UNAVAILABLE, fresh_epoch
+
+log = logging.getLogger("keyward.credentials")
+
+# INCR when the epoch exists; a missing one (Redis restarted without its data, or flushed) starts
+# at a random value, so that it never comes back to a value a process cached an entry under.
+BUMP_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
+redis.call('SET', KEYS[1], ARGV[1])
+return 0
+"""
+
+ATTEMPT_SECONDS = 1.0
+ATTEMPTS = 2
+RETRY_SECONDS = 1.0
+RETRY_FOR_SECONDS = 600.0
+
+
+class LocalCache(Protocol):
+    def clear(self) -> None: ...
+
+
+_clients: list[Redis] = []
+_caches: "weakref.WeakSet[LocalCache]" = weakref.WeakSet()
+_retries: set[asyncio.Task[None]] = set()
+
+
+def use_redis(client: Redis) -> None:
+    """Bump through this client (the API process's usage client, the worker's): call at start-up."""
+    if client not in _clients:
+        _clients.append(client)
+
+
+def stop_using_redis(client: Redis) -> None:
+    with contextlib.suppress(ValueError):
+        _clients.remove(client)
+
+
+def watch(cache: LocalCache) -> None:
+    """Empty this cache at every bump made in this process, whether or not Redis takes the bump."""
+    _caches.add(cache)
+
+
+async def _bump(client: Redis) -> bool:
+    for attempt in range(ATTEMPTS):
+        try:
+            async with asyncio.timeout(ATTEMPT_SECONDS):
+                await client.eval(BUMP_SCRIPT, 1, keys.REVOCATION_EPOCH, fresh_epoch())  # type: ignore[misc]
+            return True
+        except UNAVAILABLE:
+            if attempt + 1 < ATTEMPTS:
+                await asyncio.sleep(0.2)  # a pooled connection Redis dropped is replaced on the next try
+    return False
+
+
+async def _retry_in_background(client: Redis) -> None:
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + RETRY_FOR_SECONDS
+    while loop.time() < give_up:
+        await asyncio.sleep(RETRY_SECONDS)
+        if client not in _clients:
+            return
+        if await _bump(client):
+            log.info("revocation epoch: bumped in Redis after a failed attempt")
+            return
+    log.error("revocation epoch: Redis did not take the bump for %.0f s; gave up", RETRY_FOR_SECONDS)
+
+
+async def bump_revocation_epoch() -> None:
+    """Tell every process that credentials they cached may have been revoked; never raises.
+
+    Call it after the transaction that revoked, deleted or narrowed a credential committed, and
+    before the mutation returns. Processes that cannot reach Redis do not use their cache, so a
+    failed bump matters only while this process cannot reach Redis and others can: it is logged,
+    and retried every second in the background.
+    """
+    for cache in list(_caches):
+        cache.clear()
+    clients = list(_clients)
+    temporary: Redis | None = None
+    if not clients:
+        from app.settings import get_settings  # a process without a usage runtime (a CLI command)
+
+        url = get_settings().redis_url
+        if not url:
+            return  # no Redis: no process caches a credential (cache.CredentialCache)
+        temporary = Redis.from_url(url, socket_connect_timeout=ATTEMPT_SECONDS, socket_timeout=ATTEMPT_SECONDS)
+        clients = [temporary]
+    try:
+        for client in clients:
+            if await _bump(client):
+                continue
+            log.error(
+                "revocation epoch: Redis did not take the bump; processes that reach Redis may answer a revoked "
+                "credential from their cache until it does (retried every %.0f s)",
+                RETRY_SECONDS,
+            )
+            if client is not temporary:
+                task = asyncio.create_task(_retry_in_background(client), name="keyward-revocation-epoch")
+                _retries.add(task)
+                task.add_done_callback(_retries.discard)
+    finally:
+        if temporary is not None:
+            await temporary.aclose()
