@@ -93,7 +93,8 @@ async def _run(args: argparse.Namespace) -> int:
         for name in names:
             log.say(f"== {name}")
             try:
-                results.append(await ALL[name].run(bench))
+                measured = await ALL[name].run(bench)
+                results.extend(measured if isinstance(measured, list) else [measured])
             except Exception as exc:  # one broken benchmark must not hide the others' figures
                 log.say(f"{name} failed: {exc!r}")
                 results.append(_failed(name, exc))

@@ -19,6 +19,7 @@ class Profile:
     flush_repeats: int  # flush and baseline timed this many times each (median)
     sweep_sizes: tuple[int, int]  # tokens of the small and the large sweep
     record_samples: int  # sequential record() calls timed for the request-path latency
+    revocation_pairs: int  # revoke-in-one-process / verify-in-the-other pairs of the revocation row
 
     def describe(self) -> dict[str, object]:
         return dataclasses.asdict(self)
@@ -36,6 +37,7 @@ FULL = Profile(
     flush_repeats=3,
     sweep_sizes=(100_000, 1_000_000),
     record_samples=2_000,
+    revocation_pairs=1_000,
 )
 
 # A smoke run: every benchmark end to end in a minute or two, same targets, small sizes.
@@ -51,6 +53,7 @@ QUICK = Profile(
     flush_repeats=1,
     sweep_sizes=(10_000, 100_000),
     record_samples=200,
+    revocation_pairs=100,
 )
 
 

@@ -5,6 +5,8 @@ limited to the bench database, and the harness's own reads of the view (the only
 harness sends while a count runs) are left out by their text.
 """
 
+from dataclasses import dataclass
+
 import asyncpg
 
 # Any statement that UPDATEs the management_token table (the flush's set-based UPDATE, the
@@ -72,3 +74,58 @@ class StatementCounter:
             limit,
         )
         return [{"calls": int(row["calls"]), "query": row["query"]} for row in rows]
+
+    async def matching(self, pattern: str) -> int | None:
+        """Executions of statements whose text matches `pattern` (a case-insensitive regular expression)."""
+        if not self.available:
+            return None
+        return int(
+            await self.conn.fetchval(
+                f"SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE {_SCOPE} AND query ~* $1",  # noqa: S608
+                pattern,
+            )
+        )
+
+    async def token_update_work(self) -> "Work | None":
+        """Executions, execution time and WAL of the UPDATEs on management_token since the last reset."""
+        if not self.available:
+            return None
+        row = await self.conn.fetchrow(
+            "SELECT coalesce(sum(calls), 0) AS calls, coalesce(sum(total_exec_time), 0) AS ms, "  # noqa: S608
+            "coalesce(sum(wal_bytes), 0) AS wal, coalesce(sum(wal_fpi), 0) AS fpi "
+            f"FROM pg_stat_statements WHERE {_SCOPE} AND query ~* $1",
+            UPDATE_TOKENS,
+        )
+        assert row is not None
+        return Work(int(row["calls"]), float(row["ms"]), int(row["wal"]), int(row["fpi"]))
+
+    async def checkpoint(self) -> None:
+        """A CHECKPOINT, so that the next run pays the full-page images of its first changes, as any run
+        after a checkpoint does (else whichever side runs second finds them paid by the first)."""
+        await self.conn.execute("CHECKPOINT")
+
+    async def wal_position(self) -> str:
+        """The cluster's current WAL position (for `wal_bytes_since`)."""
+        return str(await self.conn.fetchval("SELECT pg_current_wal_lsn()::text"))
+
+    async def wal_bytes_since(self, position: str) -> int:
+        """WAL the whole cluster wrote since `position`: every statement, commit records included."""
+        return int(await self.conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)", position))
+
+
+@dataclass(frozen=True)
+class Work:
+    """What a set of statements cost the database (pg_stat_statements)."""
+
+    statements: int
+    exec_ms: float
+    wal_bytes: int
+    full_page_images: int  # of wal_bytes: whole pages written at their first change after a checkpoint
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "statements": self.statements,
+            "exec_ms": round(self.exec_ms, 3),
+            "wal_bytes": self.wal_bytes,
+            "full_page_images": self.full_page_images,
+        }

@@ -109,6 +109,44 @@ async def request_workspace(conn: asyncpg.Connection, *, now: datetime | None = 
     return RequestWorkspace(workspace_id, [s.value for s in secrets], [row["id"] for row in ids])
 
 
+@dataclass
+class ApiKeys:
+    project_id: int
+    secrets: list[str]  # the key values, as a data-plane service sends them to verify
+    key_ids: list[int]
+
+
+async def api_keys(conn: asyncpg.Connection, workspace_id: int, count: int, *, now: datetime | None = None) -> ApiKeys:
+    """`count` API keys under the workspace's first project, made with the service's own token code."""
+    now = now or datetime.now(UTC)
+    project_id = int(
+        await conn.fetchval("SELECT id FROM project WHERE workspace_id = $1 ORDER BY id LIMIT 1", workspace_id)
+    )
+    secrets = [tokens.generate(TokenKind.API_KEY) for _ in range(count)]
+    await conn.copy_records_to_table(
+        "api_key",
+        columns=(
+            "workspace_id",
+            "project_id",
+            "name",
+            "key_prefix",
+            "key_hash",
+            "created_at",
+            "created_by_kind",
+            "created_by_label",
+        ),
+        records=[
+            (workspace_id, project_id, f"bench key {i:04d}", s.display_prefix, s.digest, now, "SYSTEM", "bench seed")
+            for i, s in enumerate(secrets)
+        ],
+    )
+    by_hash = {
+        row["key_hash"]: row["id"]
+        for row in await conn.fetch("SELECT id, key_hash FROM api_key WHERE project_id = $1", project_id)
+    }
+    return ApiKeys(project_id, [s.value for s in secrets], [by_hash[s.digest] for s in secrets])
+
+
 def _sweep_rows(
     workspace_ids: list[int], count: int, now: datetime, mix: dict[str, int]
 ) -> Iterator[tuple[object, ...]]:

@@ -1,4 +1,4 @@
-"""uvicorn with ONE worker in its own process, for a given app factory, on a free loopback port.
+"""uvicorn (one worker unless a row asks for more) in its own process, for a given app factory, on a free loopback port.
 
 Every server the harness compares runs with the same flags (`UVICORN_FLAGS`), so a baseline and
 its subject differ only in the application. The log level is `warning`, which also leaves out
@@ -24,8 +24,6 @@ UVICORN_FLAGS = (
     "--factory",
     "--host",
     "127.0.0.1",
-    "--workers",
-    "1",
     "--log-level",
     "warning",
     "--proxy-headers",
@@ -35,6 +33,7 @@ UVICORN_FLAGS = (
 
 REAL_APP = "app.main:create_app"
 BARE_APP = "bench.bare_app:create_app"
+BARE_VERIFY_APP = "bench.bare_verify:create_app"
 PER_REQUEST_UPDATE_APP = "bench.per_request_update:create_app"
 NO_RECORDING_APP = "bench.no_usage_recording:create_app"
 
@@ -88,13 +87,15 @@ def _wait_ready(server: Server) -> None:
 
 
 @contextlib.contextmanager
-def serve(factory: str, database_url: str, redis_url: str | None = None, **settings: str) -> Iterator[Server]:
-    """`python -m uvicorn <factory> --factory ...` with the service's KEYWARD_* environment; stopped on exit."""
+def serve(
+    factory: str, database_url: str, redis_url: str | None = None, *, workers: int = 1, **settings: str
+) -> Iterator[Server]:
+    """`python -m uvicorn <factory> --factory ... --workers N` with the KEYWARD_* environment; stopped on exit."""
     port = free_port()
     with tempfile.NamedTemporaryFile(prefix=f"keyward-bench-{port}-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
         process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "uvicorn", factory, *UVICORN_FLAGS, "--port", str(port)],
+            [sys.executable, "-m", "uvicorn", factory, *UVICORN_FLAGS, "--workers", str(workers), "--port", str(port)],
             cwd=ROOT,
             env=service_env(database_url, redis_url, **settings),
             stdin=subprocess.DEVNULL,

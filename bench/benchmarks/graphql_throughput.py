@@ -4,7 +4,7 @@ Subject: the real app (`app.main:create_app`) on PostgreSQL with Redis and `keyw
 beside it (the production shape), `projects(first: 20) { edges { node { id name } } }` with the 50
 management tokens in turn. Baseline: `bench.bare_app` (same-shaped query, static data, ParserCache
 and ValidationCache), same uvicorn flags, same wrk script and headers. 16 connections, 2 threads.
-Target: throughput at least 0.5 of the baseline; p99 latencies reported.
+Target: throughput at least 0.6 of the baseline (issue 17; stretch 0.7); p99 latencies reported.
 """
 
 from bench import load, server
@@ -43,7 +43,7 @@ async def run(bench: Bench) -> Result:
         unit="req/s",
         value=keyward.rps,
         baseline=bare_result.rps,
-        target=Target("ratio", ">=", 0.5),
+        target=Target("ratio", ">=", 0.6),
         notes=[f"p99 {keyward.p99_ms:.1f} ms (bare {bare_result.p99_ms:.1f} ms)"],
         details={
             "subject": {"app": server.REAL_APP, "with": "Redis usage buffer, keyward worker", **keyward.as_dict()},
