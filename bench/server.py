@@ -35,7 +35,6 @@ REAL_APP = "app.main:create_app"
 BARE_APP = "bench.bare_app:create_app"
 BARE_VERIFY_APP = "bench.bare_verify:create_app"
 PER_REQUEST_UPDATE_APP = "bench.per_request_update:create_app"
-NO_RECORDING_APP = "bench.no_usage_recording:create_app"
 
 
 @dataclass
