@@ -32,6 +32,7 @@ async def verify_key(request: Request) -> Response:
     try:
         payload = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
+        VERIFY_ANSWERS.labels("BAD_REQUEST").inc()
         return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
     key = payload.get("key") if isinstance(payload, dict) else None
     if not isinstance(key, str):
