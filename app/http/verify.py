@@ -23,6 +23,11 @@ def _invalid(code: str) -> Response:
     return _json({"valid": False, "code": code, "message": INVALID_MESSAGES[code]})
 
 
+def _bad_request() -> Response:
+    VERIFY_ANSWERS.labels("BAD_REQUEST").inc()
+    return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
+
+
 def _json(body: dict[str, object], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
@@ -32,12 +37,10 @@ async def verify_key(request: Request) -> Response:
     try:
         payload = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
-        VERIFY_ANSWERS.labels("BAD_REQUEST").inc()
-        return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
+        return _bad_request()
     key = payload.get("key") if isinstance(payload, dict) else None
     if not isinstance(key, str):
-        VERIFY_ANSWERS.labels("BAD_REQUEST").inc()
-        return _json({"valid": False, "code": "BAD_REQUEST", "message": 'Send JSON: {"key": "kwk_..."}.'}, 400)
+        return _bad_request()
     try:
         parsed = tokens.parse(key)
     except tokens.MalformedToken:
