@@ -9,10 +9,10 @@ that walk the whole startup heap again.
 import gc
 
 import pytest
-from strawberry.extensions.validation_cache import _get_validate_cache
 from tortoise.connection import get_connection
 
 from app.db import PooledConnection
+from app.graphql.document_checks import _cached_validate
 from app.main import YOUNG_GENERATION_THRESHOLD, create_app
 from app.models import Project
 from app.settings import Settings
@@ -26,7 +26,7 @@ PAGE_WITH_COUNT = "{ projects(first: 2) { totalCount edges { node { id } } } }"
 async def test_a_repeated_document_is_validated_once(api: Api) -> None:
     owner = await api.sign_up()
     token = (await api.create_token(owner, ["VIEW_PROJECTS"]))[1]
-    cache = _get_validate_cache(256)
+    cache = _cached_validate  # Keyward's own validation cache (app/graphql/document_checks.py)
     await api.ok(PAGE, {}, token)
     before = cache.cache_info()
     for _ in range(3):
