@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from app.cron import InvalidCron, cron_options, is_off
 from app.observability.startup import without_password
 from app.settings import Settings
-from keyward.settings_report import env_name
+from app.settings_errors import variable_name
 
 
 def settings_problems(error: ValidationError) -> list[str]:
@@ -22,7 +22,7 @@ def settings_problems(error: ValidationError) -> list[str]:
     lines = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"])
-        name = env_name(field) if field else "settings"
+        name = variable_name(field) if field else "settings"
         lines.append(f"{name}: {item['msg']}")
     return lines
 

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
 from app.settings import Settings
-from keyward.settings_report import env_name
+from app.settings_errors import variable_name
 
 HEADER = """# Configuration reference
 
@@ -72,5 +72,5 @@ def render() -> str:
     for name, field in Settings.model_fields.items():
         description = (field.description or "").replace("|", "\\|").replace("\n", " ")
         kind = _type_name(field.annotation) + _bounds(field)
-        rows.append(f"| `{env_name(name)}` | {kind} | {_default(field.default)} | {description} |")
+        rows.append(f"| `{variable_name(name)}` | {kind} | {_default(field.default)} | {description} |")
     return HEADER + "\n".join(rows) + "\n"

@@ -7,12 +7,7 @@ from pydantic import SecretStr
 
 from app.observability.startup import MASK, without_password
 from app.settings import Settings
-
-ENV_PREFIX = "KEYWARD_"
-
-
-def env_name(field: str) -> str:
-    return f"{ENV_PREFIX}{field.upper()}"
+from app.settings_errors import variable_name
 
 
 def shown(value: Any) -> Any:
@@ -34,12 +29,12 @@ def _env_text(value: Any) -> str:
 
 def effective_configuration(settings: Settings, output: str = "env") -> str:
     """`env`: `KEYWARD_NAME=value` lines, `# default` beside values nobody set; `json`: one object."""
-    values = {env_name(name): shown(getattr(settings, name)) for name in type(settings).model_fields}
+    values = {variable_name(name): shown(getattr(settings, name)) for name in type(settings).model_fields}
     if output == "json":
         return json.dumps(values, indent=2) + "\n"
     lines = []
     for name in type(settings).model_fields:
-        line = f"{env_name(name)}={_env_text(values[env_name(name)])}"
+        line = f"{variable_name(name)}={_env_text(values[variable_name(name)])}"
         if name not in settings.model_fields_set:
             line += "  # default"
         lines.append(line)

@@ -12,9 +12,9 @@ import pytest
 
 from app import keyward_version
 from app.settings import Settings
+from app.settings_errors import variable_name
 from keyward.cli import build_parser
 from keyward.settings_reference import render
-from keyward.settings_report import env_name
 from tests.support.ports import free_port
 from tests.support.required_tools import tool_missing
 from tests.support.serve_processes import run_keyward
@@ -55,7 +55,7 @@ async def test_config_prints_every_setting_with_secrets_masked(database_url: str
     assert status == 0, output
     assert DB_PASSWORD not in output and METRICS_TOKEN not in output
     lines = dict(line.split("=", 1) for line in output.splitlines())
-    assert set(lines) == {env_name(name) for name in Settings.model_fields}
+    assert set(lines) == {variable_name(name) for name in Settings.model_fields}
     assert lines["KEYWARD_DATABASE_URL"] == "postgres://keyward:***@db.invalid:5432/keyward"
     assert lines["KEYWARD_METRICS_TOKEN"] == "***"
     assert lines["KEYWARD_MAX_ALIASES"] == "7"
@@ -112,11 +112,11 @@ def test_the_configuration_reference_is_generated_from_the_settings() -> None:
     committed = (ROOT / "docs" / "configuration.md").read_text()
     assert committed == render(), "docs/configuration.md is out of date: run scripts/config-reference"
     for name in Settings.model_fields:
-        assert f"| `{env_name(name)}` |" in committed
+        assert f"| `{variable_name(name)}` |" in committed
 
 
 def test_the_docs_name_only_settings_that_exist() -> None:
-    known = {env_name(name) for name in Settings.model_fields}
+    known = {variable_name(name) for name in Settings.model_fields}
     for doc in ("README.md", "docs/operations.md"):
         named = set(re.findall(r"\bKEYWARD_[A-Z0-9_]*[A-Z0-9]\b(?!_?\*)", (ROOT / doc).read_text()))  # not KEYWARD_X_*
         unknown = {name for name in named if not name.startswith("KEYWARD_TEST_")} - known - NOT_SETTINGS
