@@ -4,9 +4,6 @@ deliveries with their status and attempts, redeliver; the stale report links to 
 The module runs its own `keyward serve` with plain http and the loopback receiver allowed, delivering
 every second (the suite's shared server never delivers)."""
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.webhooks import signing
-from tests.browser.conftest import _wait_ready
+from tests.browser.conftest import own_server
 from tests.browser.support import SyncApi, log_in, write_stale_report
-from tests.support.ports import free_port
 from tests.support.webhook_receiver import Answer, Receiver, webhook_receiver
 
 WEBHOOK_ENV = {
@@ -31,24 +27,8 @@ WEBHOOK_ENV = {
 @pytest.fixture(scope="module")
 def base_url(chromium: str, database_url: str, server_log: Path) -> Iterator[str]:
     """This module's own `keyward serve`, delivering webhooks to loopback every second."""
-    port = free_port()
-    env = {**os.environ, "KEYWARD_DATABASE_URL": database_url, **WEBHOOK_ENV}
-    env.pop("KEYWARD_REDIS_URL", None)
-    log_path = server_log.with_name("browser-webhooks-server.log")
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
-            [sys.executable, "-m", "keyward", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, server, log_path)
+    with own_server(database_url, server_log.with_name("browser-webhooks-server.log"), WEBHOOK_ENV) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture
