@@ -15,12 +15,15 @@ readable trace. Expired rows are deleted now and then by the process that counts
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from tortoise import BaseDBAsyncClient
 from tortoise.connection import get_connection
 from tortoise.expressions import F
 
 from app.models import AttemptCounter
+from app.sql_dialect import Dialect, statement
 
 PRUNE_EVERY_SECONDS = 60.0
 
@@ -39,19 +42,22 @@ _MARK = (
     "INSERT INTO attempt_counter (bucket, attempts, window_started_ms, window_ends_ms) VALUES ({1}, 0, {2}, {3}) "
     "ON CONFLICT (bucket) DO UPDATE SET window_started_ms = {2}, window_ends_ms = {3}"
 )
-_PLACEHOLDERS = {
-    "postgres": {"{1}": "$1", "{2}": "$2", "{3}": "$3", "{4}": "$4"},
-    "sqlite": {"{1}": "?1", "{2}": "?2", "{3}": "?3", "{4}": "?4"},
-}
 
 
-def _sql(template: str, dialect: str) -> str:
-    for name, placeholder in _PLACEHOLDERS[dialect].items():
-        template = template.replace(name, placeholder)
-    return template
+def _numbered(template: str) -> Callable[[BaseDBAsyncClient], str]:
+    """The template with {1}..{4} as the connection's numbered placeholders (app/sql_dialect.py)."""
+
+    def build(dialect: Dialect) -> str:
+        sql = template
+        for n in range(1, 5):
+            sql = sql.replace(f"{{{n}}}", dialect.param(n))
+        return sql
+
+    return statement(build)
 
 
-_SQL = {dialect: {"count": _sql(_COUNT, dialect), "mark": _sql(_MARK, dialect)} for dialect in _PLACEHOLDERS}
+_COUNT_SQL = _numbered(_COUNT)
+_MARK_SQL = _numbered(_MARK)
 _next_prune = 0.0
 
 
@@ -79,9 +85,7 @@ async def count(bucket_id: str, budget: int, window_seconds: float) -> Count:
     await _prune_now_and_then()
     now = now_ms()
     conn = get_connection("default")
-    rows = await conn.execute_query_dict(
-        _SQL[conn.capabilities.dialect]["count"], [bucket_id, now, now + int(window_seconds * 1000), budget]
-    )
+    rows = await conn.execute_query_dict(_COUNT_SQL(conn), [bucket_id, now, now + int(window_seconds * 1000), budget])
     row = rows[0]
     return Count(bucket_id, int(row["attempts"]), int(row["window_started_ms"]), int(row["window_ends_ms"]))
 
@@ -97,7 +101,7 @@ async def mark(bucket_id: str, seconds: float) -> None:
     """A flag that holds for `seconds` (no attempts): e.g. "this address logged in to this account"."""
     now = now_ms()
     conn = get_connection("default")
-    await conn.execute_query(_SQL[conn.capabilities.dialect]["mark"], [bucket_id, now, now + int(seconds * 1000)])
+    await conn.execute_query(_MARK_SQL(conn), [bucket_id, now, now + int(seconds * 1000)])
 
 
 async def is_marked(bucket_id: str) -> bool:
