@@ -15,6 +15,10 @@ class ApiKey(Model):
     last_used_at = fields.DatetimeField(null=True)
     last_used_ip = fields.CharField(max_length=64, null=True)
     leaked_at = fields.DatetimeField(null=True)  # reported leaked while the workspace only flags leaks
+    expires_at = fields.DatetimeField(null=True)  # refused from this time on; NULL: never expires
+    # JSON list of normalised addresses and CIDR ranges (app.security.ip_allowlist); NULL: any address.
+    allowed_ips = fields.TextField(null=True)
+    meta = fields.TextField(null=True)  # JSON object (at most 4 KB) returned by verify with a valid key
     created_by_kind = fields.CharField(max_length=32)
     created_by_id = fields.CharField(max_length=64, null=True)
     created_by_label = fields.CharField(max_length=300)
@@ -45,6 +49,13 @@ class ManagementToken(Model):
     revoked_at = fields.DatetimeField(null=True)
     stale_since = fields.DatetimeField(null=True)
     leaked_at = fields.DatetimeField(null=True)  # first reported leaked (POST /v1/leaks)
+    expires_at = fields.DatetimeField(null=True)  # refused from this time on; NULL: never expires
+    # JSON list of normalised addresses and CIDR ranges (app.security.ip_allowlist); NULL: any address.
+    allowed_ips = fields.TextField(null=True)
+    # JSON list of the project ids the token is limited to; NULL: every project of the workspace.
+    # Kept on the row (not a join table) so the one lookup of the request path reads the scope too;
+    # deleting a project removes its id here in the same transaction.
+    project_ids = fields.TextField(null=True)
     replaces = fields.OneToOneField(
         "models.ManagementToken", related_name="replaced_by", null=True, on_delete=fields.SET_NULL
     )
