@@ -106,3 +106,22 @@ async def test_keys_created_by_a_management_token_name_it_as_creator(api: Api) -
     assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
         (["createApiKey", "apiKey", "project"], "FORBIDDEN")
     ]
+
+
+async def test_listing_by_an_id_that_is_not_a_project_finds_nothing_and_checks_the_page_as_usual(api: Api) -> None:
+    # given a workspace with a key, and IDs that name no project of it
+    owner = await api.sign_up()
+    project_id = await api.create_project(owner.session)
+    await api.create_api_key(owner.session, project_id)
+    paging = "query($p: ID, $first: Int, $after: String) { apiKeys(projectId: $p, first: $first, after: $after) { totalCount edges { node { id } } pageInfo { hasPreviousPage } } }"
+    not_projects = ["garbage", owner.workspace_id, "UHJvamVjdDo5OTk5"]  # not an ID, another type, no such project
+    for other in not_projects:
+        # when listed by it
+        listed = (await api.ok(paging, {"p": other}, owner.session))["apiKeys"]
+        # then nothing is found
+        assert listed == {"totalCount": 0, "edges": [], "pageInfo": {"hasPreviousPage": False}}
+        # and a bad page size or cursor is refused exactly as for a real project
+        for variables in ({"first": 101}, {"after": "not a cursor"}):
+            refused = await api.gql(paging, {"p": other, **variables}, owner.session)
+            real = await api.gql(paging, {"p": project_id, **variables}, owner.session)
+            assert refused["errors"] == real["errors"] and refused["data"] == real["data"] is None

@@ -28,6 +28,7 @@ from app.services import (
     webhooks,
 )
 from app.services.credential_state import CredentialState
+from app.services.pagination import empty_page
 
 
 @strawberry.type(description="What a caller can read; every list is the caller's workspace only.")
@@ -64,10 +65,13 @@ class Query:
         first: First = None,
         after: After = None,
     ) -> Connection[ApiKey]:
-        project_pk = pk_of(project_id, "Project") if project_id is not None else None
-        page = await api_keys.list_api_keys(
-            info.context.principal, project_pk, first, after, filter_project=project_id is not None
-        )
+        principal = info.context.principal
+        if project_id is None:
+            page = await api_keys.list_api_keys(principal, first, after)
+        elif (project_pk := pk_of(project_id, "Project")) is None:
+            page = empty_page(first, after)
+        else:
+            page = await api_keys.list_project_api_keys(principal, project_pk, first, after)
         return to_connection(page, ApiKey.from_model)
 
     @strawberry.field(

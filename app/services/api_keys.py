@@ -27,12 +27,17 @@ class CreatedApiKey:
     secret: str
 
 
-async def list_api_keys(
-    principal: Principal, project_id: int | None, first: int | None, after: str | None, *, filter_project: bool
-) -> Page[ApiKey]:
+async def list_api_keys(principal: Principal, first: int | None, after: str | None) -> Page[ApiKey]:
+    """Every key of the caller's workspace."""
     query = ApiKey.filter(workspace_id=principal.workspace_id)
-    if filter_project:
-        query = query.filter(project_id=project_id if project_id is not None else -1)
+    return await paginate(query, first, after, newest_first=True)
+
+
+async def list_project_api_keys(
+    principal: Principal, project_id: int, first: int | None, after: str | None
+) -> Page[ApiKey]:
+    """The keys of one project of the caller's workspace (none when the project is another workspace's)."""
+    query = ApiKey.filter(workspace_id=principal.workspace_id, project_id=project_id)
     return await paginate(query, first, after, newest_first=True)
 
 

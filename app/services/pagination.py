@@ -76,6 +76,19 @@ class Page(Generic[T]):
         return encode_cursor(item.pk)
 
 
+async def _no_rows() -> int:
+    return 0
+
+
+def empty_page(first: int | None, after: str | None) -> Page[Any]:
+    """The page of a filter that matches nothing (an ID of another type, say): `first` and `after`
+    are checked as a real page would check them."""
+    page_size(first)
+    if after is not None:
+        decode_cursor(after)
+    return Page([], False, after is not None, _no_rows)
+
+
 async def paginate(query: QuerySet[M], first: int | None, after: str | None, *, newest_first: bool) -> Page[M]:
     limit = page_size(first)
     page_query = query

@@ -31,7 +31,7 @@ class Project(Node):
     async def api_keys(
         self, info: Info[Context, Any], first: First = None, after: After = None
     ) -> Connection["ApiKey"]:
-        page = await api_key_service.list_api_keys(info.context.principal, self.pk, first, after, filter_project=True)
+        page = await api_key_service.list_project_api_keys(info.context.principal, self.pk, first, after)
         return to_connection(page, ApiKey.from_model)
 
     @classmethod
