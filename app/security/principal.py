@@ -32,10 +32,6 @@ class Principal(BaseUser):
     def is_authenticated(self) -> bool:
         return self.kind in (PrincipalKind.USER, PrincipalKind.MANAGEMENT_TOKEN)
 
-    @property
-    def display_name(self) -> str:
-        return self.email or self.token_label or self.kind.value
-
     def has_permission(self, permission: Permission) -> bool:
         return permission in self.permissions
 

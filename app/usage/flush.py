@@ -25,18 +25,11 @@ from app.observability import metrics
 from app.usage.dead_letters import DeadLetter
 from app.usage.isolation import write_isolating
 from app.usage.lease import Lease
-from app.usage.model import Use
 
 BATCH_SIZE = 5000
 
 Hook = Callable[[str], Awaitable[None]]
 T = TypeVar("T")
-
-
-class Round(Protocol):
-    uses: list[Use]
-    leftover: bool
-    unreadable: int
 
 
 class UsageSource(Protocol):

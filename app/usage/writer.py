@@ -61,11 +61,3 @@ async def write_kind(kind: UsageKind, uses: Sequence[Use], connection: BaseDBAsy
     sql, params = build(d, table, extra, uses)
     count, _ = await conn.execute_query(sql, params)
     return int(count)
-
-
-async def write_uses(uses: Sequence[Use], connection: BaseDBAsyncClient | None = None) -> int:
-    """Apply one batch; returns the number of rows changed. Callers keep batches in the thousands."""
-    changed = 0
-    for kind, rows in by_kind(uses).items():
-        changed += await write_kind(kind, rows, connection)
-    return changed
