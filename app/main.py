@@ -53,14 +53,8 @@ YOUNG_GENERATION_THRESHOLD = 10_000
 def tune_garbage_collection() -> None:
     """Keep what startup built out of every later collection, and collect the young generation less often.
 
-    Measured under the benchmark's load (16 connections, the projects page), one API process:
-    - Without `gc.freeze()` every full collection walked the whole startup heap (modules, the
-      schema, ORM metadata) again, about 35 ms each: that was the request p99 (56 ms; 16 ms with
-      the freeze) and 6 % of the CPU.
-    - At the default threshold of 700 the young generation was collected about 180 times a
-      second, each time promoting the objects of the requests in flight, which then fed more
-      collections of the older generations: 4 % of the CPU. At 10,000: a third of that GC time
-      and 7 % more throughput. The cyclic garbage that waits longer is a few megabytes at most.
+    Full collections then skip the start-up heap (modules, the schema, ORM metadata), and the objects of
+    the requests in flight are promoted to older generations less often (docs/decisions/0005).
     Once per process: a second app in the same process (the tests) finds the heap frozen already.
     """
     if gc.get_freeze_count() == 0:

@@ -1,4 +1,4 @@
-"""The benchmark harness itself (issue 5): verdicts computed, counters that count, a real quick run.
+"""The benchmark harness itself: verdicts computed, counters that count, a real quick run.
 
 The verdict and parsing tests need nothing. The quick run starts the harness's own throwaway
 PostgreSQL cluster and Redis, so it runs once, in the PostgreSQL pass of the suite (with
@@ -143,7 +143,7 @@ def test_quick_run_counts_updates_and_queries(tmp_path: Path) -> None:
 
 
 def test_quick_run_of_the_data_plane_rows(tmp_path: Path) -> None:
-    """Issue 17's rows in their quick form: verify (throughput and p99), 2 workers against 1, and
+    """The data-plane rows in their quick form: verify (throughput and p99), 2 workers against 1, and
     revocation seen by the other process. The ratios on a shared machine are not judged here; that
     every row measured, that the revocation row refused every next request, and that its other
     process really answered from its cache, are."""

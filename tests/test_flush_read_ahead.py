@@ -1,4 +1,4 @@
-"""The flush reads the next chunk of the buffer while the database writes the current one (issue 5)."""
+"""The flush reads the next chunk of the buffer while the database writes the current one."""
 
 import asyncio
 from collections.abc import AsyncIterator

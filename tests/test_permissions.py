@@ -55,7 +55,7 @@ PUBLIC_ROOT_FIELDS = {
 # caller is replaced by a fresh person of the same role, so the matrix's own sessions stay.
 SELF_SERVICE_FIELDS = {"Mutation.leaveWorkspace", "Mutation.changePassword"}
 
-# The product's role table (issue 2), written here independently of app.security.permissions.
+# The product page's role table, written here independently of app.security.permissions.
 ROLE_PERMISSIONS = {
     "OWNER": set(ALL_PERMISSIONS),
     "ADMIN": set(ALL_PERMISSIONS),

@@ -1,4 +1,4 @@
-"""What keeps a management token's request cheap (issue 5), as behaviour a refactor could break.
+"""What keeps a management token's request cheap, as behaviour a refactor could break.
 
 Each test fails if its saving is lost: documents validated again on every request, a count query
 nobody asked for (or even built), a query that reaches the database for a token with a bad
@@ -96,7 +96,7 @@ async def test_postgres_connections_skip_the_reset_round_trip(api: Api, database
 
 
 async def test_startup_freezes_the_heap_it_built_and_raises_the_young_threshold(settings: Settings) -> None:
-    """Full collections must not walk the schema and the ORM every time (p99 and CPU, issue 5)."""
+    """Full collections must not walk the schema and the ORM every time (docs/decisions/0005)."""
     threshold = gc.get_threshold()
     gc.unfreeze()
     gc.set_threshold(700, *threshold[1:])

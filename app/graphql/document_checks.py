@@ -5,12 +5,11 @@ cannot do:
 - measure the document first (`app.graphql.query_cost`, linear) and refuse it with
   `QUERY_TOO_COMPLEX` before graphql-core's rules, one of which is quadratic, ever see it;
 - parse and validate a large document (over `INLINE_BYTES`) in one thread of their own rather than
-  on the event loop. graphql-core's parser and validator are pure Python: a 6 KB document inside the
-  token limit is milliseconds of CPU to parse and tens to validate, and a process that spends them
-  on the loop for 8 connections at once answers nothing else meanwhile, not even `/healthz`. In a
-  thread, the loop gets the interpreter back every switch interval (5 ms) and keeps serving; one
-  thread means such documents queue behind each other, not in front of everyone. The documents
-  people send (the console's are under 1 KB) stay on the loop;
+  on the event loop. graphql-core's parser and validator are pure Python: a process that spends
+  their CPU on the loop for several connections at once answers nothing else meanwhile, not even
+  `/healthz`. In a thread, the loop gets the interpreter back every switch interval and keeps
+  serving; one thread means such documents queue behind each other, not in front of everyone. The
+  documents people send stay on the loop (docs/decisions/0007);
 - pass graphql-core's `hide_suggestions`, so that with introspection off no "Did you mean …?"
   names a field, argument, type or enum value the caller did not already know.
 """
@@ -73,9 +72,8 @@ def too_complex(error: QueryTooComplex) -> GraphQLError:
 async def _run(size: int, cached: Callable[..., T], uncached: Callable[..., T], *args: Any) -> T:
     """Small documents on the loop, through the cache; large ones in the document thread, never cached.
 
-    A large document is most likely one of a kind (the issue's attack names each operation anew),
-    and 256 cached syntax trees of thousands of nodes each made every full garbage collection walk
-    a million objects more (a 380 ms pause of the whole process).
+    A large document is most likely one of a kind (an attack names each operation anew), and cached
+    syntax trees of thousands of nodes each would make every full garbage collection walk them all.
     """
     if size <= INLINE_BYTES:
         return cached(*args)

@@ -1,8 +1,8 @@
 """What a document would cost to validate and to execute, measured in one linear walk before either runs.
 
 graphql-core's rule that fields with one response name can be merged compares every pair of them,
-so a document of 490 repeated `viewer { kind }` (inside the token limit) took 0.7 to 1.5 s of CPU to
-validate (issue 11), during which the process answered nothing. The walk below bounds two things, as GitHub's
+so a small document that repeats one field a few hundred times can cost a second of CPU to validate, during
+which the process answers nothing (docs/decisions/0006). The walk below bounds two things, as GitHub's
 GraphQL API does with its node limit, before graphql-core looks at the document:
 
 - **Selections**: every field a validator or executor visits, with fragments expanded where they
@@ -11,7 +11,7 @@ GraphQL API does with its node limit, before graphql-core looks at the document:
   field it has to be compared with: that is the quadratic part, counted as it grows, so the total
   is an upper bound of the pairs the overlap rule compares. Fragment spreads count the same way
   (the rule compares every pair of fragments spread in one selection set). Legitimate queries
-  repeat a name a few times at most; 490 repeats cost 120,000.
+  repeat a name a few times at most; a few hundred repeats cost over a hundred thousand.
 - **Nodes**: GitHub's count of the objects connections may return: a connection selected with
   `first: n` under connections asking for m and k returns up to n·m·k nodes; `first` omitted counts
   the default page size. Aliases multiply the same way, since every selection is counted.

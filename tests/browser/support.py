@@ -121,7 +121,7 @@ def pk(global_id: str) -> int:
 
 
 def mark_used(database_url: str, token_id: str, when: datetime, ip: str) -> None:
-    """What the usage worker (issue 3) records for a management token."""
+    """What the usage worker records for a management token."""
 
     async def work() -> None:
         await ManagementToken.filter(id=pk(token_id)).update(last_used_at=when, last_used_ip=ip)
@@ -130,7 +130,7 @@ def mark_used(database_url: str, token_id: str, when: datetime, ip: str) -> None
 
 
 def write_stale_report(database_url: str, token_ids: list[str], generated_at: datetime, stale_after_days: int) -> None:
-    """A stale-token report as the sweep (issue 3) writes it: entries, and staleSince on each token."""
+    """A stale-token report as the sweep writes it: entries, and staleSince on each token."""
 
     async def work() -> None:
         first = await ManagementToken.get(id=pk(token_ids[0]))

@@ -4,6 +4,6 @@ import secrets
 
 
 def repeated_viewer_document(repetitions: int = 490) -> str:
-    """Issue 11's document: one field repeated (6.4 KB, 1,962 tokens at 490), each operation named anew
+    """The repeated-field document: one field repeated (6.4 KB, 1,962 tokens at 490), each operation named anew
     so that no cache of parsed or validated documents helps."""
     return f"query Q{secrets.token_hex(4)} {{ {' '.join(['viewer{kind}'] * repetitions)} }}"
