@@ -85,3 +85,28 @@ def test_under_strict_a_missing_browser_fails_the_run() -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "2 failed" in done.stdout or "2 errors" in done.stdout, done.stdout
     assert "chromium is missing" in done.stdout
+
+
+def _collected(*args: str) -> list[str]:
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "--collect-only", "-q", *args],
+        cwd=ROOT,
+        env={**os.environ, "KEYWARD_TEST_DATABASE_URL": ""},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [line for line in done.stdout.splitlines() if "::" in line]
+
+
+def test_every_browser_test_carries_the_browser_marker_and_only_those() -> None:
+    # when the browser tests and one other module are collected with and without the marker
+    paths = ("tests/browser", "tests/test_cursors.py")
+    browser, other = _collected("-m", "browser", *paths), _collected("-m", "not browser", *paths)
+    # then the marker selects exactly the tests under tests/browser
+    assert browser and all(test.startswith("tests/browser/") for test in browser)
+    assert other and all(test.startswith("tests/test_cursors.py::") for test in other)
+    modules = {f"tests/browser/{path.name}" for path in (ROOT / "tests" / "browser").glob("test_*.py")}
+    assert {test.split("::")[0] for test in browser} == modules

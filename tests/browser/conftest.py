@@ -31,6 +31,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+BROWSER_TESTS = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/browser carries the `browser` marker (before `-m` selects), so that
+    `pytest -m "not browser"` runs the rest of the suite without a browser."""
+    for item in items:
+        if BROWSER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.browser)
 
 
 def _wait_ready(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
