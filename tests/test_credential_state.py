@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from tortoise.connection import get_connection
 
 from app.models import ManagementToken, Membership, Session, User, Workspace
+from app.security.ip_allowlist import Allowlist
 from app.security.permissions import WorkspaceRole
 from app.services import credential_state
 from app.services.credential_state import (
@@ -165,3 +166,32 @@ async def test_sessions_every_form_agrees_on_real_rows(app: Starlette) -> None:
 async def test_management_tokens_every_form_agrees_on_real_rows(app: Starlette) -> None:
     await _tokens()
     await _assert_forms_agree(CredentialKind.MANAGEMENT_TOKEN, ManagementToken)
+
+
+# ---- the request rules: IP, then scope ---------------------------------------------------------
+
+
+def test_the_request_rules_come_after_the_row_rules_ip_then_scope() -> None:
+    assert credential_state.REQUEST_ORDER == (
+        credential_state.Refusal.IP_NOT_ALLOWED,
+        credential_state.Refusal.OUT_OF_SCOPE,
+    )
+
+
+@pytest.mark.parametrize(
+    ("stored", "client_ip", "refused"),
+    [
+        (None, None, False),  # no allowlist: any address, even an unknown one
+        (None, "192.0.2.1", False),
+        ('["192.0.2.0/24"]', "192.0.2.1", False),
+        ('["192.0.2.0/24"]', "::ffff:192.0.2.1", False),  # an IPv4-mapped client is judged as IPv4
+        ('["192.0.2.0/24"]', "192.0.3.1", True),
+        ('["192.0.2.0/24"]', None, True),  # an unknown address is allowed by no allowlist
+        ('["2001:db8::/32"]', "2001:db8:ffff::1", False),
+        ('["2001:db8::/32"]', "192.0.2.1", True),
+    ],
+)
+def test_the_ip_rule(stored: str | None, client_ip: str | None, refused: bool) -> None:
+    allowlist = Allowlist.from_stored(stored)
+    expected = credential_state.Refusal.IP_NOT_ALLOWED if refused else None
+    assert credential_state.ip_refusal(allowlist, client_ip) is expected

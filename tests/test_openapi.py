@@ -100,6 +100,9 @@ async def test_real_answers_of_verify_and_the_probes_match_the_spec(
     delete = "mutation($id: ID!) { deleteProject(input: {id: $id}) { userErrors { code } } }"
     await api.ok(delete, {"id": gone_project}, owner.session)
     _, management_token = await api.create_token(owner, ALL_PERMISSIONS)
+    elsewhere = {"input": {"projectId": project, "name": "elsewhere", "allowedIps": ["192.0.2.1"]}}
+    create_key = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }"
+    key_for_elsewhere = (await api.ok(create_key, elsewhere, owner.session))["createApiKey"]["secret"]
     verify = "/v1/keys/verify"
     # when every kind of answer is asked for
     answers = {
@@ -109,6 +112,7 @@ async def test_real_answers_of_verify_and_the_probes_match_the_spec(
         "NOT_AN_API_KEY (management)": await client.post(verify, json={"key": management_token}),
         "UNKNOWN_KEY": await client.post(verify, json={"key": generate(TokenKind.API_KEY).value}),
         "UNKNOWN_KEY (deleted)": await client.post(verify, json={"key": gone_key}),
+        "IP_NOT_ALLOWED": await client.post(verify, json={"key": key_for_elsewhere}),
         "400 not JSON": await client.post(verify, content=b"{nope", headers={"content-type": "application/json"}),
         "400 no key": await client.post(verify, json={"token": key}),
         "400 not an object": await client.post(verify, json=[key]),

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from cachetools import TTLCache
 
 from app.credentials import epoch
+from app.security.ip_allowlist import Allowlist
 from app.security.permissions import Permission
 from app.security.principal import Principal
 from app.security.tokens import TokenKind
@@ -37,6 +38,7 @@ class Verified:
     id: int
     workspace_id: int
     expires_at: datetime | None = None  # checked on every answer, cached or not
+    allowlist: Allowlist | None = None  # checked on every answer, cached or not; None: any address
     project_id: int | None = None  # API keys
     permissions: frozenset[Permission] = field(default_factory=frozenset)  # management tokens
     principal: Principal | None = None  # management tokens: the caller, without its address

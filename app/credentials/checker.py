@@ -7,13 +7,20 @@ one the entry was cached under. Any other answer from Redis (a newer epoch, an u
 answer) sends the request to the database, as a request without a cached entry goes: the epoch of
 the last round trip is read first, then the database, then the verdict is cached under that epoch
 and the use recorded.
+
+The request rules of the state model come with the credential (its allowlist is in the row the
+lookup reads and in the cached entry): a request from an address the allowlist does not hold is
+refused before its use is recorded. A cached entry that refuses the address is not trusted to do so
+(an update may have widened the allowlist since): the database is asked, as on a miss.
 """
 
 from datetime import UTC, datetime
 
 from app.credentials.cache import CredentialCache, Verified
 from app.credentials.lookup import look_up
+from app.credentials.refusals import RefusalAudit
 from app.security.tokens import ParsedToken, TokenKind
+from app.services.credential_state import Refusal, ip_refusal
 from app.usage import UsageKind
 from app.usage.runtime import UsageRuntime
 
@@ -24,9 +31,11 @@ class CredentialChecker:
     def __init__(self, usage: UsageRuntime, cache: CredentialCache) -> None:
         self.usage = usage
         self.cache = cache
+        self.refusals = RefusalAudit()
 
-    async def check(self, parsed: ParsedToken, ip: str | None) -> Verified | None:
-        """The usable credential (its use recorded), or None when it is unknown, deleted, revoked or expired."""
+    async def check(self, parsed: ParsedToken, ip: str | None) -> Verified | Refusal | None:
+        """The usable credential (its use recorded); None when it is unknown, deleted, revoked or expired;
+        the `Refusal` when it is usable, but not for this request (IP_NOT_ALLOWED: audited, not recorded)."""
         usage_kind = USAGE_KINDS[parsed.kind]
         digest = parsed.digest
         cache = self.cache
@@ -34,7 +43,7 @@ class CredentialChecker:
             return None
         entry = cache.get(digest)
         if entry is not None:
-            if entry.verified.usable_at(datetime.now(UTC)):
+            if entry.verified.usable_at(datetime.now(UTC)) and ip_refusal(entry.verified.allowlist, ip) is None:
                 seen = await self.usage.record(usage_kind, entry.verified.id, ip, expect=entry.epoch)
                 if seen == entry.epoch:
                     return entry.verified
@@ -47,5 +56,9 @@ class CredentialChecker:
             cache.remember_unknown(digest)
             return None
         cache.put(digest, verified, seen_epoch, generation)
+        refusal = ip_refusal(verified.allowlist, ip)
+        if refusal is not None:
+            await self.refusals.ip_refused(verified, ip)
+            return refusal
         await self.usage.record(usage_kind, verified.id, ip)
         return verified

@@ -11,8 +11,10 @@ from tortoise.connection import get_connection
 
 from app.clock import utcnow
 from app.credentials.cache import Verified
+from app.security.ip_allowlist import Allowlist
 from app.security.permissions import decode_permissions
 from app.security.principal import Principal, PrincipalKind
+from app.security.project_scope import decode_scope
 from app.security.tokens import TokenKind
 from app.services.credential_state import CredentialKind, is_usable
 from app.services.global_ids import global_id
@@ -33,9 +35,12 @@ def _lookup(table: str, columns: str, hash_column: str, kind: CredentialKind) ->
 
 
 _SQL = {
-    TokenKind.API_KEY: _lookup("api_key", "id, project_id, workspace_id", "key_hash", API_KEY),
+    TokenKind.API_KEY: _lookup("api_key", "id, project_id, workspace_id, allowed_ips", "key_hash", API_KEY),
     TokenKind.MANAGEMENT: _lookup(
-        "management_token", "id, workspace_id, name, key_prefix, permissions", "token_hash", MANAGEMENT_TOKEN
+        "management_token",
+        "id, workspace_id, name, key_prefix, permissions, allowed_ips, project_ids",
+        "token_hash",
+        MANAGEMENT_TOKEN,
     ),
 }
 _KINDS = {TokenKind.API_KEY: API_KEY, TokenKind.MANAGEMENT: MANAGEMENT_TOKEN}
@@ -59,6 +64,7 @@ async def look_up(kind: TokenKind, digest: str) -> Verified | None:
             workspace_id=row["workspace_id"],
             project_id=row["project_id"],
             expires_at=read_time(row.get("expires_at")),
+            allowlist=Allowlist.from_stored(row["allowed_ips"]),
             answer=orjson.dumps(
                 {
                     "valid": True,
@@ -75,11 +81,13 @@ async def look_up(kind: TokenKind, digest: str) -> Verified | None:
         workspace_id=row["workspace_id"],
         permissions=permissions,
         expires_at=read_time(row.get("expires_at")),
+        allowlist=Allowlist.from_stored(row["allowed_ips"]),
         principal=Principal(
             kind=PrincipalKind.MANAGEMENT_TOKEN,
             workspace_id=row["workspace_id"],
             permissions=permissions,
             token_id=row["id"],
             token_label=token_label(row["name"], row["key_prefix"]),
+            project_ids=decode_scope(row["project_ids"]),
         ),
     )

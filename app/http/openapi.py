@@ -55,11 +55,13 @@ SCHEMAS: dict[str, Any] = {
             "valid": {"const": False},
             "code": {
                 "type": "string",
-                "enum": ["MALFORMED", "NOT_AN_API_KEY", "UNKNOWN_KEY"],
+                "enum": ["MALFORMED", "NOT_AN_API_KEY", "UNKNOWN_KEY", "IP_NOT_ALLOWED"],
                 "description": (
                     "MALFORMED: not the shape or checksum of a Keyward token (refused before any database "
                     "query). NOT_AN_API_KEY: a management (kwm_) or session (kws_) token, which belong on "
-                    "/graphql. UNKNOWN_KEY: no such key, or it was deleted (with its project, too)."
+                    "/graphql. UNKNOWN_KEY: no such key, or it was deleted (with its project, too). "
+                    "IP_NOT_ALLOWED: the key's IP allowlist does not hold the client address of the request "
+                    "(after the trusted-proxy rules)."
                 ),
             },
             "message": {"type": "string"},

@@ -4,10 +4,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.credentials.cache import Verified
 from app.http.authentication import client_ip
 from app.observability.metrics import VERIFY_ANSWERS
 from app.security import tokens
 from app.security.tokens import TokenKind
+from app.services.credential_state import Refusal
 
 # Safe to show: none of them repeats any part of the value sent.
 INVALID_MESSAGES = {
@@ -15,6 +17,7 @@ INVALID_MESSAGES = {
     "NOT_AN_API_KEY": "This endpoint checks API keys (kwk_); management tokens (kwm_) and session tokens "
     "(kws_) are for the Management API at /graphql.",
     "UNKNOWN_KEY": "The API key is unknown or has been deleted.",
+    "IP_NOT_ALLOWED": "The API key is not allowed from this address: it is not in the key's IP allowlist.",
 }
 
 
@@ -49,7 +52,9 @@ async def verify_key(request: Request) -> Response:
         return _invalid("NOT_AN_API_KEY")
     # Valid: its use is recorded in the usage buffer (no database write here), flushed later.
     verified = await request.app.state.credentials.check(parsed, client_ip(request))
-    if verified is None:
+    if verified is Refusal.IP_NOT_ALLOWED:
+        return _invalid("IP_NOT_ALLOWED")
+    if not isinstance(verified, Verified):
         return _invalid("UNKNOWN_KEY")
     VERIFY_ANSWERS.labels("VALID").inc()
     return Response(verified.answer, media_type="application/json")

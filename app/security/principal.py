@@ -26,6 +26,8 @@ class Principal(BaseUser):
     session_id: int | None = None
     token_id: int | None = None
     token_label: str | None = None
+    # A management token's project scope (app.services.credential_state.in_scope); None: every project.
+    project_ids: frozenset[int] | None = None
     ip_address: str | None = None
 
     @property

@@ -6,7 +6,7 @@ from tortoise.transactions import in_transaction
 
 from app.credentials.epoch import bump_revocation_epoch
 from app.models import ApiKey
-from app.security import tokens
+from app.security import ip_allowlist, tokens
 from app.security.principal import Principal
 from app.security.tokens import TokenKind
 from app.services import audit, events
@@ -16,7 +16,7 @@ from app.services.errors import NotFound
 from app.services.pagination import Page, paginate
 from app.services.projects import get_project
 from app.services.row_locks import Lock, locked
-from app.services.validation import clean_name
+from app.services.validation import clean_allowed_ips, clean_name
 
 API_KEY = CredentialKind.API_KEY
 
@@ -41,8 +41,11 @@ async def list_project_api_keys(
     return await paginate(query, first, after, newest_first=True)
 
 
-async def create_api_key(principal: Principal, project_id: int, name: str) -> CreatedApiKey:
+async def create_api_key(
+    principal: Principal, project_id: int, name: str, *, allowed_ips: list[str] | None = None
+) -> CreatedApiKey:
     clean = clean_name(name)
+    allowlist = clean_allowed_ips(allowed_ips)
     actor = actor_of(principal)
     token = tokens.generate(TokenKind.API_KEY)
     async with in_transaction():
@@ -55,6 +58,7 @@ async def create_api_key(principal: Principal, project_id: int, name: str) -> Cr
             name=clean,
             key_prefix=token.display_prefix,
             key_hash=token.digest,
+            allowed_ips=ip_allowlist.encode(allowlist),
             created_by_kind=actor.kind,
             created_by_id=actor.id,
             created_by_label=actor.label,
@@ -64,7 +68,12 @@ async def create_api_key(principal: Principal, project_id: int, name: str) -> Cr
             "api_key.created",
             "ApiKey",
             key.id,
-            details={"name": clean, "keyPrefix": key.key_prefix, "projectId": f"Project:{project.id}"},
+            details={
+                "name": clean,
+                "keyPrefix": key.key_prefix,
+                "projectId": f"Project:{project.id}",
+                "allowedIps": allowlist,
+            },
         )
         await events.api_key_created(principal, key)
     return CreatedApiKey(key, token.value)

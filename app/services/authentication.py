@@ -9,12 +9,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from app.clock import utcnow
+from app.credentials.cache import Verified
 from app.models import Session
 from app.security import tokens
 from app.security.permissions import ROLE_PERMISSIONS, WorkspaceRole
 from app.security.principal import Principal, PrincipalKind
 from app.security.tokens import TokenKind
-from app.services.credential_state import CredentialKind, usable_q
+from app.services.credential_state import CredentialKind, Refusal, usable_q
 
 if TYPE_CHECKING:
     from app.credentials.checker import CredentialChecker
@@ -46,7 +47,13 @@ async def authenticate(value: str, ip_address: str | None, credentials: "Credent
         )
     if parsed.kind is TokenKind.MANAGEMENT:
         verified = await credentials.check(parsed, ip_address)
-        if verified is None or verified.principal is None:
+        if verified is Refusal.IP_NOT_ALLOWED:
+            raise AuthenticationFailed(
+                f"This management token is not allowed from your address ({ip_address or 'unknown'}): "
+                "it is not in the token's IP allowlist.",
+                "ip_not_allowed",
+            )
+        if not isinstance(verified, Verified) or verified.principal is None:
             raise AuthenticationFailed(
                 "The management token is unknown or has been revoked.", "unknown_management_token"
             )

@@ -11,6 +11,15 @@ agree on real SQLite and PostgreSQL rows.
 
 Adding a rule (EXPIRED for management tokens, an IP allowlist, a project scope) is a change in
 this module: a `Rule`, its place in `ORDER`, and the kinds whose table has its column.
+
+The last two rules judge the request as well as the row, so they are not states of the row (its
+`status` stays ACTIVE) but refusals of one request (`Refusal`):
+- **IP**: the credential's allowlist (read by the one lookup, kept in the credential cache) against
+  the client address after the trusted-proxy rules (`ip_refusal`), at authentication, before the
+  use is recorded.
+- **scope**: a management token's project ids (read by the same lookup, carried by its Principal)
+  against the project a request acts on (`in_scope`), or as a filter on what a list shows
+  (`scope_q`, `scope_sql`), in the services that touch projects and their keys.
 """
 
 import enum
@@ -21,6 +30,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 
+from app.security.ip_allowlist import Allowlist
 from app.sql_dialect import Dialect, read_time
 
 
@@ -87,6 +97,49 @@ EXPIRED = RefusedFromTime(CredentialState.EXPIRED, "expires_at")
 # The order the rules are checked in. IP and scope checks come after EXPIRED; they judge the
 # request (its client address, the project it acts on) as well as the row.
 ORDER: tuple[Rule, ...] = (REVOKED, EXPIRED)
+
+
+class Refusal(enum.Enum):
+    """Why a credential no row rule refuses is refused for this one request (the rules after EXPIRED)."""
+
+    IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
+    OUT_OF_SCOPE = "OUT_OF_SCOPE"
+
+
+# The request rules, checked in this order after the row rules of `ORDER`.
+REQUEST_ORDER: tuple[Refusal, ...] = (Refusal.IP_NOT_ALLOWED, Refusal.OUT_OF_SCOPE)
+
+
+def ip_refusal(allowlist: Allowlist | None, client_ip: str | None) -> Refusal | None:
+    """IP_NOT_ALLOWED when the credential has an allowlist that does not hold the client address.
+
+    `client_ip` is the address after the trusted-proxy rules (`app.http.authentication.client_ip`);
+    an unknown address (None) is allowed by no allowlist.
+    """
+    if allowlist is None or allowlist.allows(client_ip):
+        return None
+    return Refusal.IP_NOT_ALLOWED
+
+
+Scope = frozenset[int] | None  # a management token's project ids; None: every project of the workspace
+
+
+def in_scope(scope: Scope, project_id: int) -> bool:
+    return scope is None or project_id in scope
+
+
+def scope_q(scope: Scope, field: str = "id") -> Q:
+    """Tortoise filter: the project (by `field`, its id or a key's project_id) is in scope."""
+    return Q() if scope is None else Q(**_lookup(f"{field}__in", sorted(scope)))
+
+
+def scope_sql(scope: Scope, column: str) -> str:
+    """SQL condition: `column` (a project id) is in scope. The ids are integers read from our own rows."""
+    if scope is None:
+        return "TRUE"
+    if not scope:
+        return "FALSE"
+    return f"{column} IN ({', '.join(str(int(pk)) for pk in sorted(scope))})"
 
 
 class CredentialKind(enum.Enum):

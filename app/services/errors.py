@@ -27,6 +27,7 @@ class UserErrorCode(enum.StrEnum):
     INVALID_EMAIL = "INVALID_EMAIL"
     INVALID_EVENT = "INVALID_EVENT"
     INVALID_INVITATION = "INVALID_INVITATION"
+    INVALID_IP = "INVALID_IP"
     INVALID_PAGE_SIZE = "INVALID_PAGE_SIZE"
     INVALID_URL = "INVALID_URL"
     INVITATION_ACCEPTED = "INVITATION_ACCEPTED"
@@ -52,6 +53,7 @@ class UserErrorCode(enum.StrEnum):
     TOO_LONG = "TOO_LONG"
     TOO_MANY = "TOO_MANY"
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    TOO_MANY_ENTRIES = "TOO_MANY_ENTRIES"
 
 
 # One line each, for the schema's docs pane.
@@ -72,6 +74,7 @@ USER_ERROR_DESCRIPTIONS: dict[UserErrorCode, str] = {
     UserErrorCode.INVALID_EMAIL: "Not a valid email address.",
     UserErrorCode.INVALID_EVENT: "An event a webhook endpoint cannot subscribe to.",
     UserErrorCode.INVALID_INVITATION: "Not an invitation token that was issued (check that it was copied whole).",
+    UserErrorCode.INVALID_IP: "An IP allowlist entry is not an address or a CIDR range (the message names it).",
     UserErrorCode.INVALID_PAGE_SIZE: "`first` is outside 0 to 100.",
     UserErrorCode.INVALID_URL: "Not an http(s) URL a webhook can be delivered to.",
     UserErrorCode.INVITATION_ACCEPTED: "The invitation was accepted already: it works once.",
@@ -97,6 +100,7 @@ USER_ERROR_DESCRIPTIONS: dict[UserErrorCode, str] = {
     UserErrorCode.TOO_LONG: "The text is longer than allowed.",
     UserErrorCode.TOO_MANY: "The workspace has as many of these as it may.",
     UserErrorCode.TOO_MANY_ATTEMPTS: "Too many failed attempts: wait for the time the message gives.",
+    UserErrorCode.TOO_MANY_ENTRIES: "A list holds more entries than allowed (an IP allowlist: 100).",
 }
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from app.clock import utcnow
 from app.models import ApiKey, ManagementToken, StaleTokenReport
+from app.security.ip_allowlist import entries_of
 from app.security.permissions import PERMISSION_ORDER, decode_permissions
 from app.security.principal import Principal
 from app.services.actors import actor_of
@@ -38,6 +39,7 @@ def management_token(row: ManagementToken) -> dict[str, Any]:
         "lastUsedAt": time(row.last_used_at),
         "revokedAt": time(row.revoked_at),
         "staleSince": time(row.stale_since),
+        "allowedIps": entries_of(row.allowed_ips),
         "createdBy": _created_by(row.created_by_kind, row.created_by_id, row.created_by_label),
         "replacesId": global_id("ManagementToken", replaces_id) if replaces_id else None,
     }
@@ -50,6 +52,7 @@ def api_key(row: ApiKey) -> dict[str, Any]:
         "keyPrefix": row.key_prefix,
         "createdAt": time(row.created_at),
         "lastUsedAt": time(row.last_used_at),
+        "allowedIps": entries_of(row.allowed_ips),
         "createdBy": _created_by(row.created_by_kind, row.created_by_id, row.created_by_label),
         "projectId": global_id("Project", row.project_id),  # type: ignore[attr-defined]
     }

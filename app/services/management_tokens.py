@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 from app.clock import utcnow
 from app.credentials.epoch import bump_revocation_epoch
 from app.models import ManagementToken
-from app.security import tokens
+from app.security import ip_allowlist, tokens
 from app.security.permissions import Permission, decode_permissions, encode_permissions
 from app.security.principal import Principal
 from app.security.tokens import TokenKind
@@ -25,7 +25,7 @@ from app.services.credential_state import (
 from app.services.errors import NotFound, UserInputError
 from app.services.pagination import Page, paginate
 from app.services.row_locks import Lock, locked
-from app.services.validation import clean_name
+from app.services.validation import clean_allowed_ips, clean_name
 
 MANAGEMENT_TOKEN = CredentialKind.MANAGEMENT_TOKEN
 
@@ -78,7 +78,12 @@ async def list_tokens(
 
 
 async def _insert(
-    principal: Principal, name: str, permissions: frozenset[Permission], replaces: ManagementToken | None
+    principal: Principal,
+    name: str,
+    permissions: frozenset[Permission],
+    replaces: ManagementToken | None,
+    *,
+    allowed_ips: str | None,
 ) -> CreatedToken:
     actor = actor_of(principal)
     secret = tokens.generate(TokenKind.MANAGEMENT)
@@ -91,6 +96,7 @@ async def _insert(
                 key_prefix=secret.display_prefix,
                 token_hash=secret.digest,
                 permissions=encode_permissions(permissions),
+                allowed_ips=allowed_ips,
                 replaces=replaces,
                 created_by_kind=actor.kind,
                 created_by_id=actor.id,
@@ -101,13 +107,16 @@ async def _insert(
     return CreatedToken(token, secret.value)
 
 
-async def create_token(principal: Principal, name: str, permissions: list[Permission]) -> CreatedToken:
+async def create_token(
+    principal: Principal, name: str, permissions: list[Permission], *, allowed_ips: list[str] | None = None
+) -> CreatedToken:
     clean = clean_name(name)
     if not permissions:
         raise UserInputError("Choose at least one permission.", "NO_PERMISSIONS", ("permissions",))
     granted = frozenset(permissions)
+    allowlist = clean_allowed_ips(allowed_ips)
     async with in_transaction():
-        created = await _insert(principal, clean, granted, None)
+        created = await _insert(principal, clean, granted, None, allowed_ips=ip_allowlist.encode(allowlist))
         await audit.record(
             principal,
             "management_token.created",
@@ -117,6 +126,7 @@ async def create_token(principal: Principal, name: str, permissions: list[Permis
                 "name": clean,
                 "keyPrefix": created.token.key_prefix,
                 "permissions": sorted(p.value for p in granted),
+                "allowedIps": allowlist,
             },
         )
         await events.management_token_created(principal, created.token)
@@ -160,7 +170,9 @@ async def rotate_token(principal: Principal, token_id: int, name: str | None) ->
             raise UserInputError(
                 "This management token has already been rotated: rotate its replacement.", "ALREADY_ROTATED", ("id",)
             )
-        created = await _insert(principal, new_name or old.name, decode_permissions(old.permissions), old)
+        created = await _insert(
+            principal, new_name or old.name, decode_permissions(old.permissions), old, allowed_ips=old.allowed_ips
+        )
         await audit.record(
             principal,
             "management_token.rotated",

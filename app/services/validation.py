@@ -13,6 +13,7 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from app.security import ip_allowlist
 from app.services.errors import UserInputError
 
 NAME_MAX = 100
@@ -109,3 +110,15 @@ def clean_email(value: str, field: str = "email") -> str:
             f"Enter a valid email address: {reason[:1].lower()}{reason[1:]}", "INVALID_EMAIL", (field,)
         ) from None
     return parsed.normalized.lower()
+
+
+def clean_allowed_ips(entries: list[str] | None, field: str = "allowedIps") -> list[str]:
+    """An IP allowlist as stored (app.security.ip_allowlist): normalised; [] (any address) for none."""
+    if entries is None:
+        return []
+    try:
+        return ip_allowlist.normalise(entries)
+    except ip_allowlist.TooManyEntries as exc:
+        raise UserInputError(f"IP allowlist: {exc}", "TOO_MANY_ENTRIES", (field,)) from None
+    except ip_allowlist.InvalidEntry as exc:
+        raise UserInputError(f"IP allowlist: {exc}", "INVALID_IP", (field, str(exc.index))) from None

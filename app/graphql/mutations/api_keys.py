@@ -8,7 +8,7 @@ from app.graphql.directives import requires_permission
 from app.graphql.ids import require_pk, to_global_id
 from app.graphql.mutations.projects import DeleteInput, DeletePayload
 from app.graphql.payloads import run_mutation
-from app.graphql.types.common import UserError, user_errors
+from app.graphql.types.common import ALLOWED_IPS_DESCRIPTION, UserError, user_errors
 from app.graphql.types.projects import ApiKey
 from app.security.permissions import Permission
 from app.services import api_keys
@@ -18,6 +18,7 @@ from app.services import api_keys
 class CreateApiKeyInput:
     project_id: strawberry.ID = strawberry.field(description="The Project the key belongs to.")
     name: str = strawberry.field(description="1 to 100 characters.")
+    allowed_ips: list[str] | None = strawberry.field(default=None, description=ALLOWED_IPS_DESCRIPTION)
 
 
 @strawberry.type(description="The key, and its value: returned here once and never again.")
@@ -43,7 +44,10 @@ class ApiKeyMutations:
         return await run_mutation(
             CreateApiKeyPayload,
             lambda: api_keys.create_api_key(
-                info.context.principal, require_pk(input.project_id, "Project", "Project", ("projectId",)), input.name
+                info.context.principal,
+                require_pk(input.project_id, "Project", "Project", ("projectId",)),
+                input.name,
+                allowed_ips=input.allowed_ips,
             ),
             lambda created: {"api_key": ApiKey.from_model(created.api_key), "secret": created.secret},
         )

@@ -8,7 +8,7 @@ from app.graphql.directives import requires_role
 from app.graphql.enums import PermissionEnum
 from app.graphql.ids import require_pk
 from app.graphql.payloads import run_mutation
-from app.graphql.types.common import UserError, user_errors
+from app.graphql.types.common import ALLOWED_IPS_DESCRIPTION, UserError, user_errors
 from app.graphql.types.tokens import ManagementToken
 from app.security.permissions import WorkspaceRole
 from app.services import management_tokens
@@ -18,6 +18,7 @@ from app.services import management_tokens
 class CreateManagementTokenInput:
     name: str = strawberry.field(description="1 to 100 characters, unique among the workspace's active tokens.")
     permissions: list[PermissionEnum] = strawberry.field(description="What it may do (at least one).")  # type: ignore[valid-type]
+    allowed_ips: list[str] | None = strawberry.field(default=None, description=ALLOWED_IPS_DESCRIPTION)
 
 
 @strawberry.input(description="The token to revoke.")
@@ -73,7 +74,9 @@ class ManagementTokenMutations:
     ) -> CreateManagementTokenPayload:
         return await run_mutation(
             CreateManagementTokenPayload,
-            lambda: management_tokens.create_token(info.context.principal, input.name, list(input.permissions)),
+            lambda: management_tokens.create_token(
+                info.context.principal, input.name, list(input.permissions), allowed_ips=input.allowed_ips
+            ),
             _created,
         )
 

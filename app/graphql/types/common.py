@@ -91,6 +91,13 @@ class UserError:
         )
 
 
+ALLOWED_IPS_DESCRIPTION = (
+    "IPv4 and IPv6 addresses and CIDR ranges (at most 100) the credential may be used from, judged against "
+    "the client address after the trusted-proxy rules; null or []: any address. A range with host bits set "
+    "(10.0.0.5/24) is refused."
+)
+
+
 @strawberry.type(description="Who did something: a person (email), a management token (name and prefix) or the system.")
 class Actor:
     kind: ActorKindEnum = strawberry.field(description="A person, a management token or the system.")  # type: ignore[valid-type]

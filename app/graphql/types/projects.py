@@ -10,6 +10,7 @@ from app.graphql.context import Context
 from app.graphql.directives import requires_permission
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Actor, After, Connection, First, Node, node_id, to_connection
+from app.security.ip_allowlist import entries_of
 from app.security.permissions import Permission
 from app.services import api_keys as api_key_service
 from app.services.projects import ProjectRow
@@ -58,6 +59,9 @@ class ApiKey(Node):
     leaked_at: datetime | None = strawberry.field(
         description="When the key was reported leaked while the workspace only flags leaks; null if never."
     )
+    allowed_ips: list[str] = strawberry.field(
+        description="Addresses and CIDR ranges the key may be verified from, normalised; []: any address."
+    )
     created_by: Actor = strawberry.field(description="Who created the key.")
     project_pk: strawberry.Private[int]
 
@@ -77,6 +81,7 @@ class ApiKey(Node):
             created_at=row.created_at,
             last_used_at=row.last_used_at,
             leaked_at=row.leaked_at,
+            allowed_ips=entries_of(row.allowed_ips),
             created_by=Actor.from_record(row.created_by_kind, row.created_by_id, row.created_by_label),
             project_pk=row.project_id,  # type: ignore[attr-defined]
         )

@@ -11,6 +11,7 @@ from app.graphql.context import Context
 from app.graphql.enums import ManagementTokenStatus, PermissionEnum, StaleReason
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Actor, Node, node_id
+from app.security.ip_allowlist import entries_of
 from app.security.permissions import PERMISSION_ORDER, decode_permissions
 from app.services import stale_reports
 from app.services.credential_state import CredentialKind, state_of
@@ -35,6 +36,9 @@ class ManagementToken(Node):
     )
     leaked_at: datetime | None = strawberry.field(
         description="When the token was first reported leaked (POST /v1/leaks); null if never."
+    )
+    allowed_ips: list[str] = strawberry.field(
+        description="Addresses and CIDR ranges the token may be used from, normalised; []: any address."
     )
     created_by: Actor = strawberry.field(description="Who created the token.")
     pk: strawberry.Private[int]
@@ -67,6 +71,7 @@ class ManagementToken(Node):
             revoked_at=row.revoked_at,
             stale_since=row.stale_since,
             leaked_at=row.leaked_at,
+            allowed_ips=entries_of(row.allowed_ips),
             created_by=Actor.from_record(row.created_by_kind, row.created_by_id, row.created_by_label),
             pk=row.id,
             replaces_pk=row.replaces_id,  # type: ignore[attr-defined]
