@@ -16,6 +16,7 @@ from app.credentials import epoch
 from app.credentials.cache import CredentialCache
 from app.credentials.checker import CredentialChecker
 from app.db_outage import DatabaseOutage
+from app.graphql.document_checks import share_the_interpreter
 from app.graphql.schema import build_schema
 from app.graphql.view import KeywardGraphQL
 from app.http.access_log import redact_query_strings
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     )
                 )
             tune_garbage_collection()
+            share_the_interpreter()
             try:
                 yield
             finally:

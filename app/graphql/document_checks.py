@@ -2,19 +2,25 @@
 
 Replaces strawberry's ParserCache and ValidationCache (the same bounded LRU caches) for what they
 cannot do:
-- measure the document first (`app.graphql.query_cost`, linear) and refuse it with
+- scan the document's characters before parsing it (`app.graphql.document_prescan`, linear) and
+  refuse what is over the token limit or what its repeated selections alone put over the budget
+  (`QUERY_TOO_COMPLEX`), so such a document costs no parse;
+- measure the parsed document (`app.graphql.query_cost`, linear) and refuse it with
   `QUERY_TOO_COMPLEX` before graphql-core's rules, one of which is quadratic, ever see it;
 - parse and validate a large document (over `INLINE_BYTES`) in one thread of their own rather than
   on the event loop. graphql-core's parser and validator are pure Python: a process that spends
   their CPU on the loop for several connections at once answers nothing else meanwhile, not even
   `/healthz`. In a thread, the loop gets the interpreter back every switch interval and keeps
   serving; one thread means such documents queue behind each other, not in front of everyone. The
-  documents people send stay on the loop (docs/decisions/0007);
+  documents people send stay on the loop (docs/decisions/0007, 0008). `share_the_interpreter` shortens
+  the switch interval from Python's 5 ms: the loop takes the interpreter back several times per
+  request it answers, and waited up to an interval each time;
 - pass graphql-core's `hide_suggestions`, so that with introspection off no "Did you mean …?"
   names a field, argument, type or enum value the caller did not already know.
 """
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -26,6 +32,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from app.graphql.document_prescan import prescan
 from app.graphql.query_cost import QueryTooComplex, measure
 
 CACHE_SIZE = 256
@@ -40,8 +47,16 @@ MEASURES = {
     "nodes": "connection nodes (each connection's `first` multiplied by those of the connections around it)",
 }
 
+# How long the document thread may keep the interpreter while the loop waits for it (Python's default: 5 ms).
+SWITCH_INTERVAL_SECONDS = 0.001
+
 _document_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyward-documents")
 T = TypeVar("T")
+
+
+def share_the_interpreter() -> None:
+    """Let the event loop take the interpreter back from the document thread within a millisecond."""
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
 
 
 def _parse(query: str, max_tokens: int | None) -> DocumentNode:
@@ -58,6 +73,7 @@ def _validate(
 
 
 _cached_parse = lru_cache(maxsize=CACHE_SIZE)(_parse)
+_cached_prescan = lru_cache(maxsize=CACHE_SIZE)(prescan)
 _cached_validate = lru_cache(maxsize=CACHE_SIZE)(_validate)
 
 
@@ -67,6 +83,11 @@ def too_complex(error: QueryTooComplex) -> GraphQLError:
         "Ask for less in one request, e.g. with smaller pages.",
         extensions={"code": "QUERY_TOO_COMPLEX", "limit": error.limit, "measure": error.measure},
     )
+
+
+def too_many_tokens(limit: int) -> GraphQLError:
+    """graphql-core's own refusal of a document over `max_tokens`, for one the scan refused unparsed."""
+    return GraphQLError(f"Syntax Error: Document contains more than {limit} tokens. Parsing aborted.")
 
 
 async def _run(size: int, cached: Callable[..., T], uncached: Callable[..., T], *args: Any) -> T:
@@ -92,8 +113,16 @@ class DocumentChecks(SchemaExtension):
     async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
         if context.graphql_document is None and context.query:
+            size = len(context.query)
             max_tokens = context.parse_options.get("max_tokens")
-            context.graphql_document = await _run(len(context.query), _cached_parse, _parse, context.query, max_tokens)
+            scan = (_cached_prescan if size <= INLINE_BYTES else prescan)(
+                context.query, max_tokens=max_tokens or size, max_selections=self.max_selections
+            )
+            if max_tokens is not None and scan.tokens > max_tokens:
+                raise too_many_tokens(max_tokens)
+            if scan.selections > self.max_selections:
+                raise too_complex(QueryTooComplex("selections", self.max_selections))
+            context.graphql_document = await _run(size, _cached_parse, _parse, context.query, max_tokens)
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:
