@@ -86,3 +86,9 @@ def test_a_document_over_the_token_limit_is_refused_by_the_scan_alone() -> None:
     document = long_argument_document(2100)
     assert prescan(document, max_tokens=2000, max_selections=300).tokens > 2000
     assert prescan(long_argument_document(), max_tokens=2000, max_selections=300).tokens <= 2000
+
+
+def test_the_token_limit_is_judged_before_the_selections_as_the_parser_comes_first() -> None:
+    document = "{ " + " ".join(["__typename"] * 2001) + " }"
+    scan = prescan(document, max_tokens=2000, max_selections=300)
+    assert scan.tokens > 2000

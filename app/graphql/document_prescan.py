@@ -41,7 +41,10 @@ class _Merged:
 
 
 class Prescan(NamedTuple):
-    """What the scan counted, each count stopping once over its limit: the document is refused if either is."""
+    """What the scan counted, each count stopping once over its limit: the document is refused if either is.
+
+    Tokens are judged first, as the parser comes before the measure.
+    """
 
     tokens: int
     selections: int
@@ -49,7 +52,7 @@ class Prescan(NamedTuple):
 
 def prescan(document: str, *, max_tokens: int, max_selections: int) -> Prescan:
     """At least the tokens graphql-core's parser counts, and at least the selections `query_cost.measure` counts."""
-    tokens = cost = 0
+    cost = 0
     stack: list[_Merged] = []
     parens = 0
     after_at = False  # the next name is a directive's
@@ -57,9 +60,13 @@ def prescan(document: str, *, max_tokens: int, max_selections: int) -> Prescan:
     type_condition = False  # the next name is an inline fragment's type
     after_alias = False  # the next name is the field an alias names
     opens: tuple[str, str] | None = None  # what the next `{` opens: ("field", response name) or ("inline", "")
-    for lexeme in _TOKENS.findall(document):
-        tokens += 1
-        if tokens > max_tokens or cost > max_selections:
+    lexemes: list[str] = []
+    for match in _TOKENS.finditer(document):
+        lexemes.append(match.group())
+        if len(lexemes) > max_tokens:  # the parser would stop here, before any selection counts
+            return Prescan(tokens=len(lexemes), selections=0)
+    for lexeme in lexemes:
+        if cost > max_selections:
             break
         first = lexeme[0]
         if first == '"' or first == "#":
@@ -114,4 +121,4 @@ def prescan(document: str, *, max_tokens: int, max_selections: int) -> Prescan:
             merged.seen[lexeme] = repeats + 1
             cost += 1 + repeats
             opens = ("field", lexeme)
-    return Prescan(tokens=tokens, selections=cost)
+    return Prescan(tokens=len(lexemes), selections=cost)
