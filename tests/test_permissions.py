@@ -320,6 +320,11 @@ def calls(project_id: str, key_id: str, token_id: str) -> list[Call]:
             role="ADMIN",
         ),
         Call(
+            ["updateManagementToken"],
+            f'mutation {{ updateManagementToken(input: {{id: "{token_id}", allowedIps: []}}) {{ userErrors {{ code }} }} }}',
+            role="ADMIN",
+        ),
+        Call(
             ["updateWorkspaceSettings"],
             "mutation { updateWorkspaceSettings(input: {staleAfterDays: 30}) { userErrors { code } } }",
             role="ADMIN",

@@ -1,7 +1,7 @@
 """The revocation epoch: how every process learns that a credential it cached may now do less.
 
 A counter in Redis (`app.usage.keys.REVOCATION_EPOCH`). Every mutation that narrows what a
-credential may do (revoke, delete, rotate, a permission change, a member removed or demoted, a leak
+credential may do (revoke, delete, rotate, `updateManagementToken`, a member removed or demoted, a leak
 revoked, the stale sweep's revocations, a project deleted with its keys) calls
 `bump_revocation_epoch()` after its transaction committed and before it returns. The request path
 reads the epoch in the round trip that records the use (`app.usage.redis_buffer.RECORD_SCRIPT`),

@@ -27,6 +27,7 @@ class AuditAction(enum.StrEnum):
     MANAGEMENT_TOKEN_FLAGGED_STALE = "management_token.flagged_stale"
     MANAGEMENT_TOKEN_REVOKED = "management_token.revoked"
     MANAGEMENT_TOKEN_ROTATED = "management_token.rotated"
+    MANAGEMENT_TOKEN_UPDATED = "management_token.updated"
     MEMBER_ADDED = "member.added"  # addMember, before invitations replaced it: kept for the events it wrote
     MEMBER_LEFT = "member.left"
     MEMBER_REMOVED = "member.removed"
@@ -65,6 +66,8 @@ AUDIT_ACTION_DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.MANAGEMENT_TOKEN_FLAGGED_STALE: "The stale sweep flagged a management token as stale.",
     AuditAction.MANAGEMENT_TOKEN_REVOKED: "A management token was revoked (by a person, the sweep or a leak report).",
     AuditAction.MANAGEMENT_TOKEN_ROTATED: "A management token got a replacement.",
+    AuditAction.MANAGEMENT_TOKEN_UPDATED: "A management token's name, permissions, allowlist or expiry changed "
+    "(details: before and after).",
     AuditAction.MEMBER_ADDED: "A person was added with an initial password (addMember, before invitations).",
     AuditAction.MEMBER_LEFT: "A person left the workspace.",
     AuditAction.MEMBER_REMOVED: "A person was removed from the workspace.",

@@ -21,6 +21,8 @@ class UserErrorCode(enum.StrEnum):
     EMAIL_TAKEN = "EMAIL_TAKEN"
     ENDPOINT_DISABLED = "ENDPOINT_DISABLED"
     EXPIRED = "EXPIRED"
+    EXPIRY_IN_PAST = "EXPIRY_IN_PAST"
+    EXPIRY_NOT_SHORTENED = "EXPIRY_NOT_SHORTENED"
     INVALID = "INVALID"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     INVALID_CURSOR = "INVALID_CURSOR"
@@ -68,6 +70,8 @@ USER_ERROR_DESCRIPTIONS: dict[UserErrorCode, str] = {
     UserErrorCode.EMAIL_TAKEN: "An account with this email exists.",
     UserErrorCode.ENDPOINT_DISABLED: "The webhook endpoint is disabled: enable it first.",
     UserErrorCode.EXPIRED: "The credential has expired.",
+    UserErrorCode.EXPIRY_IN_PAST: "The expiry is not in the future.",
+    UserErrorCode.EXPIRY_NOT_SHORTENED: "An expiry can be brought forward, never extended or removed: rotate instead.",
     UserErrorCode.INVALID: "The text contains control or invisible formatting characters.",
     UserErrorCode.INVALID_CREDENTIALS: "The email or the password is wrong.",
     UserErrorCode.INVALID_CURSOR: "The cursor did not come from this connection.",

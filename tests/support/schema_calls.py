@@ -9,6 +9,7 @@ import itertools
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from graphql import (
@@ -223,6 +224,8 @@ class ValueMaker:
                 return PASSWORD
             if name.lower().endswith("url"):
                 return f"https://hooks.invalid/generated-{next(_unique)}"  # .invalid never resolves
+            if name.lower().endswith("ips"):
+                return "198.51.100.0/24"  # an allowlist entry (TEST-NET-2)
             return f"generated-{name}-{next(_unique)}"
         if type_.name == "Int":
             return 90
@@ -230,6 +233,8 @@ class ValueMaker:
             return True
         if type_.name == "Float":
             return 1.0
+        if type_.name == "DateTime":
+            return (datetime.now(UTC) + timedelta(days=7)).isoformat()  # an expiry any policy allows
         raise AssertionError(f"no value for scalar {type_.name} ({self.owner.label}.{name})")
 
 

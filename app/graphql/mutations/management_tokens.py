@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -12,6 +13,7 @@ from app.graphql.types.common import ALLOWED_IPS_DESCRIPTION, UserError, user_er
 from app.graphql.types.tokens import ManagementToken
 from app.security.permissions import WorkspaceRole
 from app.services import management_tokens
+from app.services.management_token_updates import TokenChanges, update_token
 
 
 @strawberry.input(description="A new management token.")
@@ -19,6 +21,24 @@ class CreateManagementTokenInput:
     name: str = strawberry.field(description="1 to 100 characters, unique among the workspace's active tokens.")
     permissions: list[PermissionEnum] = strawberry.field(description="What it may do (at least one).")  # type: ignore[valid-type]
     allowed_ips: list[str] | None = strawberry.field(default=None, description=ALLOWED_IPS_DESCRIPTION)
+
+
+@strawberry.input(description="Changes to a management token; fields left out stay as they are.")
+class UpdateManagementTokenInput:
+    id: strawberry.ID = strawberry.field(description="The ManagementToken (active).")
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A new name, unique among the workspace's active tokens."
+    )
+    permissions: list[PermissionEnum] | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="The new permissions (at least one); replaces the old ones."
+    )
+    allowed_ips: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="The new allowlist (replaces the old one); []: any address."
+    )
+    expires_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="An earlier expiry (in the future); extending or removing one is refused: rotate instead.",
+    )
 
 
 @strawberry.input(description="The token to revoke.")
@@ -59,6 +79,22 @@ def _created(result: management_tokens.CreatedToken) -> dict[str, Any]:
     return {"management_token": ManagementToken.from_model(result.token), "secret": result.secret}
 
 
+def _given(value: Any) -> Any:
+    """None for a field left out or given as null."""
+    return None if value is strawberry.UNSET else value
+
+
+def _changes(input: UpdateManagementTokenInput) -> TokenChanges:
+    permissions = _given(input.permissions)
+    return TokenChanges(
+        name=_given(input.name),
+        permissions=None if permissions is None else list(permissions),
+        allowed_ips=_given(input.allowed_ips),
+        expires_at=_given(input.expires_at),
+        remove_expiry=input.expires_at is None,
+    )
+
+
 @strawberry.type
 class ManagementTokenMutations:
     @strawberry.mutation(
@@ -78,6 +114,22 @@ class ManagementTokenMutations:
                 info.context.principal, input.name, list(input.permissions), allowed_ips=input.allowed_ips
             ),
             _created,
+        )
+
+    @strawberry.mutation(
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="Renames the token, changes its permissions or allowlist, or brings its expiry forward; "
+        "every process applies the change from its next request.",
+    )
+    async def update_management_token(
+        self,
+        info: Info[Context, Any],
+        input: Annotated[UpdateManagementTokenInput, strawberry.argument(description="The token and its changes.")],
+    ) -> ManagementTokenPayload:
+        return await run_mutation(
+            ManagementTokenPayload,
+            lambda: update_token(info.context.principal, _token_pk(input.id), _changes(input)),
+            lambda row: {"management_token": ManagementToken.from_model(row)},
         )
 
     @strawberry.mutation(
