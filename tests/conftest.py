@@ -18,6 +18,7 @@ from app import db
 from app.main import create_app
 from app.settings import Settings, get_settings
 from tests.support.api import Api
+from tests.support.app_clock import app_clock  # noqa: F401 (a fixture for every test module)
 from tests.support.attempt_clock import attempt_clock  # noqa: F401 (a fixture for every test module)
 from tests.support.required_tools import summary_lines, tool_missing
 from tests.support.running_app import CLIENT_IP, empty_tables

@@ -36,7 +36,14 @@ async def test_create_list_verify_delete(api: Api) -> None:
     assert nested["node"]["apiKeys"]["edges"] == [{"node": {"name": "checkout"}}]
     # and data-plane services can verify it
     verified = (await api.http.post(VERIFY, json={"key": secret})).json()
-    assert verified == {"valid": True, "keyId": key["id"], "projectId": project_id, "workspaceId": owner.workspace_id}
+    assert verified == {
+        "valid": True,
+        "keyId": key["id"],
+        "projectId": project_id,
+        "workspaceId": owner.workspace_id,
+        "expiresAt": None,
+        "meta": None,
+    }
     # when deleted, it is invalid at once
     assert (await api.ok(DELETE, {"input": {"id": key["id"]}}, owner.session))["deleteApiKey"]["deletedId"] == key["id"]
     assert (await api.http.post(VERIFY, json={"key": secret})).json()["code"] == "UNKNOWN_KEY"

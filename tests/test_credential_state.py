@@ -13,7 +13,7 @@ import pytest
 from starlette.applications import Starlette
 from tortoise.connection import get_connection
 
-from app.models import ManagementToken, Membership, Session, User, Workspace
+from app.models import ApiKey, ManagementToken, Membership, Project, Session, User, Workspace
 from app.security.ip_allowlist import Allowlist
 from app.security.permissions import WorkspaceRole
 from app.services import credential_state
@@ -49,11 +49,18 @@ def test_the_checks_run_found_revoked_expired_in_that_order() -> None:
     ("kind", "columns", "expected"),
     [
         # management tokens: revoked or not
-        (CredentialKind.MANAGEMENT_TOKEN, {"revoked_at": None}, CredentialState.ACTIVE),
-        (CredentialKind.MANAGEMENT_TOKEN, {"revoked_at": PAST}, CredentialState.REVOKED),
-        (CredentialKind.MANAGEMENT_TOKEN, {"revoked_at": FUTURE}, CredentialState.REVOKED),  # set: revoked
-        # API keys: deleted, never revoked; found means usable
-        (CredentialKind.API_KEY, {}, CredentialState.ACTIVE),
+        (CredentialKind.MANAGEMENT_TOKEN, {"revoked_at": None, "expires_at": None}, CredentialState.ACTIVE),
+        (CredentialKind.MANAGEMENT_TOKEN, {"revoked_at": PAST, "expires_at": None}, CredentialState.REVOKED),
+        (CredentialKind.MANAGEMENT_TOKEN, {"revoked_at": FUTURE, "expires_at": None}, CredentialState.REVOKED),  # set
+        # management tokens: revoked first, then expired
+        (CredentialKind.MANAGEMENT_TOKEN, {"revoked_at": None, "expires_at": FUTURE}, CredentialState.ACTIVE),
+        (CredentialKind.MANAGEMENT_TOKEN, {"revoked_at": None, "expires_at": NOW}, CredentialState.EXPIRED),
+        (CredentialKind.MANAGEMENT_TOKEN, {"revoked_at": PAST, "expires_at": PAST}, CredentialState.REVOKED),
+        # API keys: deleted, never revoked; found means usable until it expires
+        (CredentialKind.API_KEY, {"expires_at": None}, CredentialState.ACTIVE),
+        (CredentialKind.API_KEY, {"expires_at": FUTURE}, CredentialState.ACTIVE),
+        (CredentialKind.API_KEY, {"expires_at": NOW}, CredentialState.EXPIRED),
+        (CredentialKind.API_KEY, {"expires_at": PAST}, CredentialState.EXPIRED),
         # sessions: revoked first, then expired
         (CredentialKind.SESSION, {"revoked_at": None, "expires_at": FUTURE}, CredentialState.ACTIVE),
         (CredentialKind.SESSION, {"revoked_at": None, "expires_at": NOW}, CredentialState.EXPIRED),
@@ -83,8 +90,8 @@ def test_the_state_model_decides_every_state(
 
 
 def test_a_kind_is_judged_only_by_the_rules_its_table_has_columns_for() -> None:
-    assert CredentialKind.MANAGEMENT_TOKEN.columns == ("revoked_at",)
-    assert CredentialKind.API_KEY.columns == ()
+    assert CredentialKind.MANAGEMENT_TOKEN.columns == ("revoked_at", "expires_at")
+    assert CredentialKind.API_KEY.columns == ("expires_at",)
     assert CredentialKind.SESSION.columns == ("revoked_at", "expires_at")
 
 
@@ -115,7 +122,7 @@ async def _sessions() -> list[Session]:
 async def _tokens() -> list[ManagementToken]:
     workspace = await Workspace.create(name="Tokens")
     rows = []
-    for n, revoked_at in enumerate([None, PAST, FUTURE]):
+    for n, (revoked_at, expires_at) in enumerate(itertools.product([None, PAST, FUTURE], [None, PAST, NOW, FUTURE])):
         rows.append(
             await ManagementToken.create(
                 workspace=workspace,
@@ -124,12 +131,31 @@ async def _tokens() -> list[ManagementToken]:
                 key_prefix="kwm_x",
                 token_hash=f"{n:064x}",
                 permissions="VIEW_PROJECTS",
+                expires_at=expires_at,
                 created_by_kind="SYSTEM",
                 created_by_label="test",
             )
         )
         await ManagementToken.filter(id=rows[-1].id).update(revoked_at=revoked_at)
     return rows
+
+
+async def _api_keys() -> list[ApiKey]:
+    workspace = await Workspace.create(name="Keys")
+    project = await Project.create(workspace=workspace, name="p")
+    return [
+        await ApiKey.create(
+            workspace=workspace,
+            project=project,
+            name=f"k{n}",
+            key_prefix="kwk_x",
+            key_hash=f"{n:064x}",
+            expires_at=expires_at,
+            created_by_kind="SYSTEM",
+            created_by_label="test",
+        )
+        for n, expires_at in enumerate([None, PAST, NOW, FUTURE, NOW + timedelta(microseconds=1)])
+    ]
 
 
 async def _assert_forms_agree(kind: CredentialKind, model: Any) -> None:
@@ -165,7 +191,18 @@ async def test_sessions_every_form_agrees_on_real_rows(app: Starlette) -> None:
 
 async def test_management_tokens_every_form_agrees_on_real_rows(app: Starlette) -> None:
     await _tokens()
+    states = {state_of(CredentialKind.MANAGEMENT_TOKEN, row, NOW) for row in await ManagementToken.all()}
+    assert states == set(CredentialState)
     await _assert_forms_agree(CredentialKind.MANAGEMENT_TOKEN, ManagementToken)
+
+
+async def test_api_keys_every_form_agrees_on_real_rows(app: Starlette) -> None:
+    keys = await _api_keys()
+    assert {state_of(CredentialKind.API_KEY, row, NOW) for row in keys} == {
+        CredentialState.ACTIVE,
+        CredentialState.EXPIRED,
+    }
+    await _assert_forms_agree(CredentialKind.API_KEY, ApiKey)
 
 
 # ---- the request rules: IP, then scope ---------------------------------------------------------

@@ -5,6 +5,7 @@ import glob
 import shutil
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from app.main import create_app
 from app.security.tokens import TokenKind, generate
 from app.settings import Settings
 from tests.support.api import ALL_PERMISSIONS, Api
+from tests.support.app_clock import AppClock
 from tests.support.required_tools import tool_missing
 from tests.support.throwaway_services import throwaway_postgres
 
@@ -89,12 +91,18 @@ def test_every_refusal_code_of_verify_is_documented() -> None:
 
 
 async def test_real_answers_of_verify_and_the_probes_match_the_spec(
-    api: Api, client: httpx.AsyncClient, spec: OpenAPI
+    api: Api, client: httpx.AsyncClient, spec: OpenAPI, app_clock: AppClock
 ) -> None:
-    # given a key, and one deleted with its project
+    # given a key, one with an expiry and metadata, one that expires, and one deleted with its project
     owner = await api.sign_up()
     project = await api.create_project(owner.session)
     _, key = await api.create_api_key(owner.session, project)
+    in_a_year = (datetime.now(UTC) + timedelta(days=365)).isoformat()
+    _, key_with_meta = await api.create_api_key(
+        owner.session, project, "plan", expiresAt=in_a_year, meta={"plan": "pro", "limits": {"rpm": 600}}
+    )
+    in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    _, expiring_key = await api.create_api_key(owner.session, project, "soon", expiresAt=in_an_hour)
     gone_project = await api.create_project(owner.session, "Gone")
     _, gone_key = await api.create_api_key(owner.session, gone_project)
     delete = "mutation($id: ID!) { deleteProject(input: {id: $id}) { userErrors { code } } }"
@@ -105,8 +113,12 @@ async def test_real_answers_of_verify_and_the_probes_match_the_spec(
     key_for_elsewhere = (await api.ok(create_key, elsewhere, owner.session))["createApiKey"]["secret"]
     verify = "/v1/keys/verify"
     # when every kind of answer is asked for
+    valid_with_meta = await client.post(verify, json={"key": key_with_meta})
+    app_clock.advance(hours=1)
     answers = {
         "valid": await client.post(verify, json={"key": key}),
+        "valid (expiry and meta)": valid_with_meta,
+        "EXPIRED": await client.post(verify, json={"key": expiring_key}),
         "MALFORMED": await client.post(verify, json={"key": "kwk_nope"}),
         "NOT_AN_API_KEY (session)": await client.post(verify, json={"key": owner.session}),
         "NOT_AN_API_KEY (management)": await client.post(verify, json={"key": management_token}),
@@ -130,6 +142,8 @@ async def test_real_answers_of_verify_and_the_probes_match_the_spec(
             ) from exc
     statuses = {name: response.status_code for name, response in answers.items()}
     assert statuses["valid"] == 200 and answers["valid"].json()["valid"] is True
+    assert valid_with_meta.json()["meta"] == {"limits": {"rpm": 600}, "plan": "pro"}
+    assert datetime.fromisoformat(valid_with_meta.json()["expiresAt"]) == datetime.fromisoformat(in_a_year)
     assert {answers[n].json()["code"] for n in answers if n.split(" ")[0] in INVALID_MESSAGES} == set(INVALID_MESSAGES)
     assert {statuses[n] for n in answers if n.startswith("400")} == {400}
     assert statuses["413"] == 413

@@ -10,7 +10,8 @@ mutation has returned, no process accepts the credential on its next request; wi
 every process reads, another process (`keyward serve --workers N`, the CLI's stale sweep, the
 worker) can only learn of a revocation from the database, which is the lookup the cache would save.
 Unknown digests are cached either way: no mutation ever makes an unknown digest valid (a new
-credential's value is random and first shown by the mutation that committed it).
+credential's value is random and first shown by the mutation that committed it). An expired
+credential's digest is kept there too, with its refusal: an expiry can be moved earlier, never later.
 """
 
 import time
@@ -27,6 +28,7 @@ from app.security.principal import Principal
 from app.security.tokens import TokenKind
 
 if TYPE_CHECKING:
+    from app.services.credential_state import Refusal
     from app.settings import Settings
 
 
@@ -42,7 +44,7 @@ class Verified:
     project_id: int | None = None  # API keys
     permissions: frozenset[Permission] = field(default_factory=frozenset)  # management tokens
     principal: Principal | None = None  # management tokens: the caller, without its address
-    answer: bytes = b""  # API keys: the body of verify's valid answer
+    answer: bytes = b""  # API keys: the body of verify's valid answer (expiresAt and meta spliced in)
 
     def usable_at(self, now: datetime) -> bool:
         return self.expires_at is None or now < self.expires_at
@@ -67,7 +69,7 @@ class CredentialCache:
         self._verified: TTLCache[str, Entry] | None = (
             TTLCache(maxsize=size, ttl=seconds, timer=time.monotonic) if keep_verified and size > 0 else None
         )
-        self._unknown: TTLCache[str, bool] | None = (
+        self._unknown: TTLCache[str, Refusal | None] | None = (
             TTLCache(maxsize=unknown_size, ttl=unknown_seconds, timer=time.monotonic) if unknown_size > 0 else None
         )
         # Moves on at every clear(): an answer the database gave before it is not cached after it.
@@ -103,9 +105,13 @@ class CredentialCache:
     def is_unknown(self, digest: str) -> bool:
         return self._unknown is not None and digest in self._unknown
 
-    def remember_unknown(self, digest: str) -> None:
+    def remembered_refusal(self, digest: str) -> "Refusal | None":
+        """What was remembered with an unknown digest: Refusal.EXPIRED, or None (unknown, deleted, revoked)."""
+        return self._unknown.get(digest) if self._unknown is not None else None
+
+    def remember_unknown(self, digest: str, refusal: "Refusal | None" = None) -> None:
         if self._unknown is not None:
-            self._unknown[digest] = True
+            self._unknown[digest] = refusal
 
     def clear(self) -> None:
         """Forget every verified credential (unknown digests stay unknown)."""

@@ -14,8 +14,7 @@ refused before its use is recorded. A cached entry that refuses the address is n
 (an update may have widened the allowlist since): the database is asked, as on a miss.
 """
 
-from datetime import UTC, datetime
-
+from app.clock import utcnow
 from app.credentials.cache import CredentialCache, Verified
 from app.credentials.lookup import look_up
 from app.credentials.refusals import RefusalAudit
@@ -34,16 +33,21 @@ class CredentialChecker:
         self.refusals = RefusalAudit()
 
     async def check(self, parsed: ParsedToken, ip: str | None) -> Verified | Refusal | None:
-        """The usable credential (its use recorded); None when it is unknown, deleted, revoked or expired;
-        the `Refusal` when it is usable, but not for this request (IP_NOT_ALLOWED: audited, not recorded)."""
+        """The usable credential (its use recorded); None when it is unknown, deleted or revoked;
+        Refusal.EXPIRED when it has expired; the `Refusal` when it is usable, but not for this request
+        (IP_NOT_ALLOWED: audited, not recorded).
+
+        A cached credential is judged against its expiry on every request: one whose time has come is
+        never answered from the cache; the database's verdict (EXPIRED) is then remembered by digest.
+        """
         usage_kind = USAGE_KINDS[parsed.kind]
         digest = parsed.digest
         cache = self.cache
         if cache.is_unknown(digest):
-            return None
+            return cache.remembered_refusal(digest)
         entry = cache.get(digest)
         if entry is not None:
-            if entry.verified.usable_at(datetime.now(UTC)) and ip_refusal(entry.verified.allowlist, ip) is None:
+            if entry.verified.usable_at(utcnow()) and ip_refusal(entry.verified.allowlist, ip) is None:
                 seen = await self.usage.record(usage_kind, entry.verified.id, ip, expect=entry.epoch)
                 if seen == entry.epoch:
                     return entry.verified
@@ -52,9 +56,9 @@ class CredentialChecker:
             cache.forget(digest)
         seen_epoch, generation = self.usage.epoch_seen, cache.generation
         verified = await look_up(parsed.kind, digest)
-        if verified is None or not verified.usable_at(datetime.now(UTC)):
-            cache.remember_unknown(digest)
-            return None
+        if not isinstance(verified, Verified):
+            cache.remember_unknown(digest, verified)
+            return verified
         cache.put(digest, verified, seen_epoch, generation)
         refusal = ip_refusal(verified.allowlist, ip)
         if refusal is not None:

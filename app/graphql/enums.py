@@ -53,6 +53,15 @@ WorkspaceRoleEnum = _with_value_descriptions(
 class ManagementTokenStatus(enum.Enum):
     ACTIVE = strawberry.enum_value("ACTIVE", description="Accepted.")
     REVOKED = strawberry.enum_value("REVOKED", description="Revoked for good: every request with it is refused.")
+    EXPIRED = strawberry.enum_value(
+        "EXPIRED", description="Past its expiresAt: every request with it is refused, and its name is free again."
+    )
+
+
+@strawberry.enum(name="ApiKeyStatus", description="Whether verify accepts an API key.")
+class ApiKeyStatus(enum.Enum):
+    ACTIVE = strawberry.enum_value("ACTIVE", description="Valid.")
+    EXPIRED = strawberry.enum_value("EXPIRED", description='Past its expiresAt: verify answers code "EXPIRED".')
 
 
 @strawberry.enum(name="StaleReason", description="Why the stale-token sweep counted a token as stale.")

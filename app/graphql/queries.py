@@ -5,7 +5,7 @@ from strawberry.types import Info
 
 from app.graphql.context import Context
 from app.graphql.directives import require_signed_in, requires_permission, requires_role
-from app.graphql.enums import InvitationStatusEnum, ManagementTokenStatus, SignUpPolicyEnum
+from app.graphql.enums import ApiKeyStatus, InvitationStatusEnum, ManagementTokenStatus, SignUpPolicyEnum
 from app.graphql.ids import pk_of
 from app.graphql.node import resolve_node
 from app.graphql.types.audit import AuditEvent
@@ -64,14 +64,16 @@ class Query:
         ] = None,
         first: First = None,
         after: After = None,
+        status: Annotated[ApiKeyStatus | None, strawberry.argument(description="Only keys in this status.")] = None,
     ) -> Connection[ApiKey]:
         principal = info.context.principal
+        state = None if status is None else CredentialState[status.name]
         if project_id is None:
-            page = await api_keys.list_api_keys(principal, first, after)
+            page = await api_keys.list_api_keys(principal, first, after, status=state)
         elif (project_pk := pk_of(project_id, "Project")) is None:
             page = empty_page(first, after)
         else:
-            page = await api_keys.list_project_api_keys(principal, project_pk, first, after)
+            page = await api_keys.list_project_api_keys(principal, project_pk, first, after, status=state)
         return to_connection(page, ApiKey.from_model)
 
     @strawberry.field(

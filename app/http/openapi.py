@@ -37,13 +37,22 @@ SCHEMAS: dict[str, Any] = {
     "VerifyValid": {
         "type": "object",
         "description": "The key exists: its use is recorded (last used at, from the client's address).",
-        "required": ["valid", "keyId", "projectId", "workspaceId"],
+        "required": ["valid", "keyId", "projectId", "workspaceId", "expiresAt", "meta"],
         "additionalProperties": False,
         "properties": {
             "valid": {"const": True},
             "keyId": {"type": "string", "description": "The key's GraphQL ID (ApiKey)."},
             "projectId": {"type": "string", "description": "Its project's GraphQL ID."},
             "workspaceId": {"type": "string", "description": "Its workspace's GraphQL ID."},
+            "expiresAt": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "When the key stops being valid (ISO 8601, UTC); null: it never expires.",
+            },
+            "meta": {
+                "type": ["object", "null"],
+                "description": "The JSON object stored with the key (createApiKey's meta, at most 4 KB); null: none.",
+            },
         },
     },
     "VerifyInvalid": {
@@ -55,13 +64,13 @@ SCHEMAS: dict[str, Any] = {
             "valid": {"const": False},
             "code": {
                 "type": "string",
-                "enum": ["MALFORMED", "NOT_AN_API_KEY", "UNKNOWN_KEY", "IP_NOT_ALLOWED"],
+                "enum": ["MALFORMED", "NOT_AN_API_KEY", "UNKNOWN_KEY", "IP_NOT_ALLOWED", "EXPIRED"],
                 "description": (
                     "MALFORMED: not the shape or checksum of a Keyward token (refused before any database "
                     "query). NOT_AN_API_KEY: a management (kwm_) or session (kws_) token, which belong on "
                     "/graphql. UNKNOWN_KEY: no such key, or it was deleted (with its project, too). "
                     "IP_NOT_ALLOWED: the key's IP allowlist does not hold the client address of the request "
-                    "(after the trusted-proxy rules)."
+                    "(after the trusted-proxy rules). EXPIRED: the key exists but its expiresAt has passed."
                 ),
             },
             "message": {"type": "string"},

@@ -18,6 +18,7 @@ INVALID_MESSAGES = {
     "(kws_) are for the Management API at /graphql.",
     "UNKNOWN_KEY": "The API key is unknown or has been deleted.",
     "IP_NOT_ALLOWED": "The API key is not allowed from this address: it is not in the key's IP allowlist.",
+    "EXPIRED": "The API key has expired.",
 }
 
 
@@ -54,6 +55,8 @@ async def verify_key(request: Request) -> Response:
     verified = await request.app.state.credentials.check(parsed, client_ip(request))
     if verified is Refusal.IP_NOT_ALLOWED:
         return _invalid("IP_NOT_ALLOWED")
+    if verified is Refusal.EXPIRED:
+        return _invalid("EXPIRED")
     if not isinstance(verified, Verified):
         return _invalid("UNKNOWN_KEY")
     VERIFY_ANSWERS.labels("VALID").inc()

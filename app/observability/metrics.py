@@ -63,7 +63,8 @@ AUTH_REFUSALS = Counter(
 )
 VERIFY_ANSWERS = Counter(
     "keyward_verify_answers_total",
-    "POST /v1/keys/verify answers by code: VALID, MALFORMED, NOT_AN_API_KEY, UNKNOWN_KEY, IP_NOT_ALLOWED, BAD_REQUEST.",
+    "POST /v1/keys/verify answers by code: VALID, MALFORMED, NOT_AN_API_KEY, UNKNOWN_KEY, EXPIRED, IP_NOT_ALLOWED, "
+    "BAD_REQUEST.",
     ["code"],
 )
 

@@ -18,6 +18,7 @@ class AuditAction(enum.StrEnum):
 
     API_KEY_CREATED = "api_key.created"
     API_KEY_DELETED = "api_key.deleted"
+    API_KEY_ROTATED = "api_key.rotated"
     CREDENTIAL_IP_REFUSED = "credential.ip_refused"
     CREDENTIAL_LEAKED = "credential.leaked"
     INVITATION_ACCEPTED = "invitation.accepted"
@@ -58,6 +59,7 @@ AUDIT_ACTION_DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.API_KEY_DELETED: "An API key was deleted (by a person, with its project, or as leaked).",
     AuditAction.CREDENTIAL_IP_REFUSED: "A management token or API key was presented from an address its allowlist "
     "does not hold (once per address and minute).",
+    AuditAction.API_KEY_ROTATED: "An API key got a replacement (the old one may keep working for a grace period).",
     AuditAction.CREDENTIAL_LEAKED: "A credential was reported leaked and revoked or flagged.",
     AuditAction.INVITATION_ACCEPTED: "A person accepted an invitation and joined the workspace.",
     AuditAction.INVITATION_CREATED: "A person was invited (a pending invitation for the same email is revoked).",

@@ -53,6 +53,8 @@ async def authenticate(value: str, ip_address: str | None, credentials: "Credent
                 "it is not in the token's IP allowlist.",
                 "ip_not_allowed",
             )
+        if verified is Refusal.EXPIRED:
+            raise AuthenticationFailed("The management token has expired.", "expired_management_token")
         if not isinstance(verified, Verified) or verified.principal is None:
             raise AuthenticationFailed(
                 "The management token is unknown or has been revoked.", "unknown_management_token"

@@ -100,8 +100,14 @@ ORDER: tuple[Rule, ...] = (REVOKED, EXPIRED)
 
 
 class Refusal(enum.Enum):
-    """Why a credential no row rule refuses is refused for this one request (the rules after EXPIRED)."""
+    """Why a found credential is refused, when the caller is told why.
 
+    EXPIRED is the row rule of that name, told apart from unknown and revoked so that verify and
+    the 401 can say so (it never changes back: an expiry is moved earlier, never later). The
+    others are the request rules after EXPIRED: the credential is usable, but not for this request.
+    """
+
+    EXPIRED = "EXPIRED"
     IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
     OUT_OF_SCOPE = "OUT_OF_SCOPE"
 
@@ -145,8 +151,8 @@ def scope_sql(scope: Scope, column: str) -> str:
 class CredentialKind(enum.Enum):
     """A kind of credential, by the columns its table has for the rules."""
 
-    MANAGEMENT_TOKEN = ("management_token", frozenset({"revoked_at"}))
-    API_KEY = ("api_key", frozenset[str]())
+    MANAGEMENT_TOKEN = ("management_token", frozenset({"revoked_at", "expires_at"}))
+    API_KEY = ("api_key", frozenset({"expires_at"}))
     SESSION = ("session", frozenset({"revoked_at", "expires_at"}))
 
     def __init__(self, table: str, columns: frozenset[str]) -> None:

@@ -23,6 +23,8 @@ class UserErrorCode(enum.StrEnum):
     EXPIRED = "EXPIRED"
     EXPIRY_IN_PAST = "EXPIRY_IN_PAST"
     EXPIRY_NOT_SHORTENED = "EXPIRY_NOT_SHORTENED"
+    EXPIRY_REQUIRED = "EXPIRY_REQUIRED"
+    EXPIRY_TOO_LATE = "EXPIRY_TOO_LATE"
     INVALID = "INVALID"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     INVALID_CURSOR = "INVALID_CURSOR"
@@ -30,6 +32,7 @@ class UserErrorCode(enum.StrEnum):
     INVALID_EVENT = "INVALID_EVENT"
     INVALID_INVITATION = "INVALID_INVITATION"
     INVALID_IP = "INVALID_IP"
+    INVALID_META = "INVALID_META"
     INVALID_PAGE_SIZE = "INVALID_PAGE_SIZE"
     INVALID_URL = "INVALID_URL"
     INVITATION_ACCEPTED = "INVITATION_ACCEPTED"
@@ -37,6 +40,7 @@ class UserErrorCode(enum.StrEnum):
     INVITATION_REVOKED = "INVITATION_REVOKED"
     LAST_OWNER = "LAST_OWNER"
     MAIL_NOT_SENT = "MAIL_NOT_SENT"
+    META_TOO_LARGE = "META_TOO_LARGE"
     NOTHING_TO_UPDATE = "NOTHING_TO_UPDATE"
     NOT_FOUND = "NOT_FOUND"
     NOT_PENDING = "NOT_PENDING"
@@ -72,11 +76,15 @@ USER_ERROR_DESCRIPTIONS: dict[UserErrorCode, str] = {
     UserErrorCode.EXPIRED: "The credential has expired.",
     UserErrorCode.EXPIRY_IN_PAST: "The expiry is not in the future.",
     UserErrorCode.EXPIRY_NOT_SHORTENED: "An expiry can be brought forward, never extended or removed: rotate instead.",
+    UserErrorCode.EXPIRY_REQUIRED: "The workspace's maxTokenLifetimeDays requires an expiry.",
+    UserErrorCode.EXPIRY_TOO_LATE: "The expiry is later than allowed (the workspace's maximum lifetime, or 30 days "
+    "of rotation grace).",
     UserErrorCode.INVALID: "The text contains control or invisible formatting characters.",
     UserErrorCode.INVALID_CREDENTIALS: "The email or the password is wrong.",
     UserErrorCode.INVALID_CURSOR: "The cursor did not come from this connection.",
     UserErrorCode.INVALID_EMAIL: "Not a valid email address.",
     UserErrorCode.INVALID_EVENT: "An event a webhook endpoint cannot subscribe to.",
+    UserErrorCode.INVALID_META: "An API key's meta must be a JSON object.",
     UserErrorCode.INVALID_INVITATION: "Not an invitation token that was issued (check that it was copied whole).",
     UserErrorCode.INVALID_IP: "An IP allowlist entry is not an address or a CIDR range (the message names it).",
     UserErrorCode.INVALID_PAGE_SIZE: "`first` is outside 0 to 100.",
@@ -86,6 +94,7 @@ USER_ERROR_DESCRIPTIONS: dict[UserErrorCode, str] = {
     UserErrorCode.INVITATION_REVOKED: "The invitation was revoked (or replaced by a newer one).",
     UserErrorCode.LAST_OWNER: "A workspace needs an owner: the last one can be neither demoted nor removed, nor leave.",
     UserErrorCode.MAIL_NOT_SENT: "The SMTP server refused the mail or did not answer.",
+    UserErrorCode.META_TOO_LARGE: "An API key's meta is larger than 4 KB encoded.",
     UserErrorCode.NOTHING_TO_UPDATE: "The input changes nothing.",
     UserErrorCode.NOT_FOUND: "No such object in the caller's workspace (unknown, deleted or elsewhere look alike).",
     UserErrorCode.NOT_PENDING: "The invitation is no longer pending.",

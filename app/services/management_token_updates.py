@@ -23,7 +23,7 @@ from app.security.principal import Principal
 from app.services import audit, events
 from app.services.credential_state import CredentialKind, CredentialState, state_of
 from app.services.errors import UserInputError
-from app.services.management_tokens import get_token
+from app.services.management_tokens import get_token, release_expired_name
 from app.services.row_locks import Lock
 from app.services.validation import clean_allowed_ips, clean_name
 
@@ -122,6 +122,7 @@ async def update_token(principal: Principal, token_id: int, changes: TokenChange
                 return token
             if "name" in columns and token.active_name is not None:
                 columns["active_name"] = columns["name"]  # a replaced token keeps no active name
+                await release_expired_name(principal.workspace_id, columns["name"], now)
             before = {_FIELDS[c]: _shown(c, getattr(token, c)) for c in columns if c in _FIELDS}
             await ManagementToken.filter(id=token.id).update(**columns)
             token.update_from_dict(columns)

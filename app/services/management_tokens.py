@@ -1,13 +1,14 @@
-"""Management tokens: create (shown once), list, revoke (final), rotate (linked both ways)."""
+"""Management tokens: create (shown once), list, revoke (final), rotate (linked both ways, with grace)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
 from app.credentials.epoch import bump_revocation_epoch
-from app.models import ManagementToken
+from app.models import ManagementToken, Workspace
 from app.security import ip_allowlist, tokens
 from app.security.permissions import Permission, decode_permissions, encode_permissions
 from app.security.principal import Principal
@@ -23,6 +24,7 @@ from app.services.credential_state import (
     state_of,
 )
 from app.services.errors import NotFound, UserInputError
+from app.services.expiry import grace_expiry, new_expiry, replacement_expiry
 from app.services.pagination import Page, paginate
 from app.services.row_locks import Lock, locked
 from app.services.validation import clean_allowed_ips, clean_name
@@ -77,6 +79,25 @@ async def list_tokens(
     return await paginate(query, first, after, newest_first=True)
 
 
+async def release_expired_name(workspace_id: int | None, name: str, now: datetime) -> None:
+    """Free `name` if an expired token still holds it (call it in the transaction that takes the name).
+
+    A token expires by time passing, with no write at that moment, so its `active_name` stays set.
+    Rather than a job that clears it some time later (a window in which the name is wrongly taken),
+    the name is released when someone wants it, in the same transaction as the insert or rename
+    that takes it: exact at any time, and no work for tokens whose name nobody wants again.
+    """
+    await ManagementToken.filter(workspace_id=workspace_id, active_name=name, expires_at__lte=now).update(
+        active_name=None
+    )
+
+
+async def max_lifetime_days(workspace_id: int | None) -> int | None:
+    """The workspace's `maxTokenLifetimeDays` (null: no limit)."""
+    days = await Workspace.filter(id=workspace_id).values_list("max_token_lifetime_days", flat=True)
+    return days[0] if days else None  # type: ignore[return-value]
+
+
 async def _insert(
     principal: Principal,
     name: str,
@@ -84,11 +105,13 @@ async def _insert(
     replaces: ManagementToken | None,
     *,
     allowed_ips: str | None,
+    expires_at: datetime | None,
 ) -> CreatedToken:
     actor = actor_of(principal)
     secret = tokens.generate(TokenKind.MANAGEMENT)
     try:
         async with in_transaction():
+            await release_expired_name(principal.workspace_id, name, utcnow())
             token = await ManagementToken.create(
                 workspace_id=principal.workspace_id,
                 name=name,
@@ -97,6 +120,9 @@ async def _insert(
                 token_hash=secret.digest,
                 permissions=encode_permissions(permissions),
                 allowed_ips=allowed_ips,
+                expires_at=expires_at,
+                # A replacement keeps the project scope of the token it replaces.
+                project_ids=replaces.project_ids if replaces is not None else None,
                 replaces=replaces,
                 created_by_kind=actor.kind,
                 created_by_id=actor.id,
@@ -108,7 +134,12 @@ async def _insert(
 
 
 async def create_token(
-    principal: Principal, name: str, permissions: list[Permission], *, allowed_ips: list[str] | None = None
+    principal: Principal,
+    name: str,
+    permissions: list[Permission],
+    *,
+    allowed_ips: list[str] | None = None,
+    expires_at: datetime | None = None,
 ) -> CreatedToken:
     clean = clean_name(name)
     if not permissions:
@@ -116,7 +147,10 @@ async def create_token(
     granted = frozenset(permissions)
     allowlist = clean_allowed_ips(allowed_ips)
     async with in_transaction():
-        created = await _insert(principal, clean, granted, None, allowed_ips=ip_allowlist.encode(allowlist))
+        expiry = new_expiry(expires_at, await max_lifetime_days(principal.workspace_id), utcnow())
+        created = await _insert(
+            principal, clean, granted, None, allowed_ips=ip_allowlist.encode(allowlist), expires_at=expiry
+        )
         await audit.record(
             principal,
             "management_token.created",
@@ -127,10 +161,15 @@ async def create_token(
                 "keyPrefix": created.token.key_prefix,
                 "permissions": sorted(p.value for p in granted),
                 "allowedIps": allowlist,
+                "expiresAt": _time(expiry),
             },
         )
         await events.management_token_created(principal, created.token)
     return created
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 async def revoke_token(principal: Principal, token_id: int) -> ManagementToken:
@@ -154,13 +193,20 @@ async def revoke_token(principal: Principal, token_id: int) -> ManagementToken:
     return token
 
 
-async def rotate_token(principal: Principal, token_id: int, name: str | None) -> CreatedToken:
-    """A replacement with the same permissions; the old token stays valid until it is revoked."""
+async def rotate_token(
+    principal: Principal, token_id: int, name: str | None, old_expires_at: datetime | None = None
+) -> CreatedToken:
+    """A replacement with the same permissions, allowlist and project scope.
+
+    With `old_expires_at` the old token stops working then (now, or within 30 days: the grace its
+    users have to switch); without it, it stays valid until it is revoked or expires.
+    """
     new_name = clean_name(name) if name is not None else None
     async with in_transaction():
         # Locked: a concurrent revoke or rotation of the same token has finished before this reads it.
         old = await get_token(principal, token_id, lock=Lock.CHANGE)
-        state = state_of(MANAGEMENT_TOKEN, old, utcnow())
+        now = utcnow()
+        state = state_of(MANAGEMENT_TOKEN, old, now)
         if state is not CredentialState.ACTIVE:
             raise UserInputError(f"A {state.value.lower()} management token cannot be rotated.", state.value, ("id",))
         # Releasing the name first lets the replacement take it; the conditional UPDATE also
@@ -170,15 +216,30 @@ async def rotate_token(principal: Principal, token_id: int, name: str | None) ->
             raise UserInputError(
                 "This management token has already been rotated: rotate its replacement.", "ALREADY_ROTATED", ("id",)
             )
+        expiry = replacement_expiry(
+            old.created_at, old.expires_at, await max_lifetime_days(principal.workspace_id), now
+        )
+        if old_expires_at is not None:
+            old.expires_at = grace_expiry(old_expires_at, old.expires_at, now, "oldTokenExpiresAt")
+            await ManagementToken.filter(id=old.id).update(expires_at=old.expires_at)
         created = await _insert(
-            principal, new_name or old.name, decode_permissions(old.permissions), old, allowed_ips=old.allowed_ips
+            principal,
+            new_name or old.name,
+            decode_permissions(old.permissions),
+            old,
+            allowed_ips=old.allowed_ips,
+            expires_at=expiry,
         )
         await audit.record(
             principal,
             "management_token.rotated",
             "ManagementToken",
             old.id,
-            details={"replacementId": f"ManagementToken:{created.token.id}", "keyPrefix": created.token.key_prefix},
+            details={
+                "replacementId": f"ManagementToken:{created.token.id}",
+                "keyPrefix": created.token.key_prefix,
+                "oldTokenExpiresAt": _time(old.expires_at),
+            },
         )
         await audit.record(
             principal,
@@ -189,10 +250,11 @@ async def rotate_token(principal: Principal, token_id: int, name: str | None) ->
                 "name": created.token.name,
                 "keyPrefix": created.token.key_prefix,
                 "replaces": f"ManagementToken:{old.id}",
+                "expiresAt": _time(expiry),
             },
         )
         await events.management_token_rotated(principal, old, created.token)
         await events.management_token_created(principal, created.token)
-    # The old token stays valid for now, but a rotation may narrow it (an expiry): processes check it anew.
+    # The old token may stay valid for now, but a rotation may narrow it (an expiry): processes check it anew.
     await bump_revocation_epoch()
     return created

@@ -6,6 +6,7 @@ from app.models import Workspace
 from app.security.principal import Principal, PrincipalKind
 from app.services import audit
 from app.services.errors import UserInputError
+from app.services.expiry import check_lifetime_days
 from app.services.row_locks import Lock, locked
 
 MAX_STALE_DAYS = 3650
@@ -29,10 +30,23 @@ async def update_settings(
     *,
     set_auto_revoke: bool,
     revoke_leaked_credentials: bool | None = None,
+    max_token_lifetime_days: int | None = None,
+    set_max_token_lifetime: bool = False,
 ) -> Workspace:
-    """`autoRevokeStaleAfterDays: null` turns automatic revocation off; leaving it out keeps it."""
-    if stale_after_days is None and not set_auto_revoke and revoke_leaked_credentials is None:
+    """`autoRevokeStaleAfterDays: null` turns automatic revocation off; leaving it out keeps it.
+
+    `maxTokenLifetimeDays` likewise: null lifts the limit. It applies to credentials created (or
+    rotated) from now on; existing ones keep their expiry.
+    """
+    if (
+        stale_after_days is None
+        and not set_auto_revoke
+        and revoke_leaked_credentials is None
+        and not set_max_token_lifetime
+    ):
         raise UserInputError("Nothing to update.", "NOTHING_TO_UPDATE", None)
+    if set_max_token_lifetime:
+        check_lifetime_days(max_token_lifetime_days)
     if stale_after_days is not None and not 1 <= stale_after_days <= MAX_STALE_DAYS:
         raise UserInputError(
             f"staleAfterDays must be between 1 and {MAX_STALE_DAYS}.", "OUT_OF_RANGE", ("staleAfterDays",)
@@ -45,6 +59,8 @@ async def update_settings(
             workspace.auto_revoke_stale_after_days = auto_revoke_stale_after_days
         if revoke_leaked_credentials is not None:
             workspace.revoke_leaked_credentials = revoke_leaked_credentials
+        if set_max_token_lifetime:
+            workspace.max_token_lifetime_days = max_token_lifetime_days
         revoke_after = workspace.auto_revoke_stale_after_days
         if revoke_after is not None and not workspace.stale_after_days <= revoke_after <= MAX_STALE_DAYS:
             raise UserInputError(
@@ -63,6 +79,7 @@ async def update_settings(
                 "staleAfterDays": workspace.stale_after_days,
                 "autoRevokeStaleAfterDays": workspace.auto_revoke_stale_after_days,
                 "revokeLeakedCredentials": workspace.revoke_leaked_credentials,
+                "maxTokenLifetimeDays": workspace.max_token_lifetime_days,
             },
         )
     return workspace

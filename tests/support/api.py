@@ -67,11 +67,13 @@ class Api:
         email, invite_token = await self.invite(owner, role, email)
         return Account(email, await self.accept(invite_token), owner.workspace_id)
 
-    async def create_token(self, account: Account, permissions: list[str], name: str | None = None) -> tuple[str, str]:
-        """(global id, secret) of a new management token."""
+    async def create_token(
+        self, account: Account, permissions: list[str], name: str | None = None, **more: Any
+    ) -> tuple[str, str]:
+        """(global id, secret) of a new management token; `more`: other input fields (e.g. expiresAt)."""
         data = await self.ok(
             CREATE_TOKEN,
-            {"input": {"name": name or f"token-{next(_counter)}", "permissions": permissions}},
+            {"input": {"name": name or f"token-{next(_counter)}", "permissions": permissions, **more}},
             account.session,
         )
         payload = data["createManagementToken"]
@@ -81,8 +83,9 @@ class Api:
         data = await self.ok(CREATE_PROJECT, {"input": {"name": name}}, token)
         return data["createProject"]["project"]["id"]
 
-    async def create_api_key(self, token: str, project_id: str, name: str = "server") -> tuple[str, str]:
-        data = await self.ok(CREATE_API_KEY, {"input": {"projectId": project_id, "name": name}}, token)
+    async def create_api_key(self, token: str, project_id: str, name: str = "server", **more: Any) -> tuple[str, str]:
+        """(global id, secret) of a new API key; `more`: other input fields (e.g. expiresAt, meta)."""
+        data = await self.ok(CREATE_API_KEY, {"input": {"projectId": project_id, "name": name, **more}}, token)
         payload = data["createApiKey"]
         return payload["apiKey"]["id"], payload["secret"]
 

@@ -235,7 +235,28 @@ class ValueMaker:
             return 1.0
         if type_.name == "DateTime":
             return (datetime.now(UTC) + timedelta(days=7)).isoformat()  # an expiry any policy allows
+        if type_.name == "JSON":  # an object, given as a literal (ast_from_value makes no object of a scalar)
+            return JsonObjectLiteral(f"{{generated: {next(_unique)}}}")
         raise AssertionError(f"no value for scalar {type_.name} ({self.owner.label}.{name})")
+
+
+class JsonObjectLiteral(str):
+    """The GraphQL literal of a JSON object, printed as it is."""
+
+
+def _literal(value: Any, type_: GraphQLInputType) -> str:
+    """`print_ast(ast_from_value(...))`, except for JSON objects, which it cannot express."""
+    if isinstance(type_, GraphQLNonNull):
+        return _literal(value, type_.of_type)
+    if isinstance(value, JsonObjectLiteral):
+        return str(value)
+    if isinstance(type_, GraphQLInputObjectType):
+        return "{" + ", ".join(f"{key}: {_literal(v, type_.fields[key].type)}" for key, v in value.items()) + "}"
+    if isinstance(type_, GraphQLList):
+        return "[" + ", ".join(_literal(v, type_.of_type) for v in value) + "]"
+    literal = ast_from_value(value, type_)
+    assert literal is not None
+    return print_ast(literal)
 
 
 def takes_id(type_: Any) -> bool:
@@ -253,9 +274,7 @@ async def arguments(definition: GraphQLField, maker: ValueMaker, *, optional_ids
         if not isinstance(arg.type, GraphQLNonNull) and not (optional_ids and takes_id(arg.type)):
             continue
         value = await maker.make(arg.type, name)
-        literal = ast_from_value(value, arg.type)
-        assert literal is not None
-        parts.append(f"{name}: {print_ast(literal)}")
+        parts.append(f"{name}: {_literal(value, arg.type)}")
     return f"({', '.join(parts)})" if parts else ""
 
 

@@ -1,6 +1,8 @@
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.graphql.context import Context
@@ -19,6 +21,24 @@ class CreateApiKeyInput:
     project_id: strawberry.ID = strawberry.field(description="The Project the key belongs to.")
     name: str = strawberry.field(description="1 to 100 characters.")
     allowed_ips: list[str] | None = strawberry.field(default=None, description=ALLOWED_IPS_DESCRIPTION)
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When verify starts refusing the key (in the future); null: never, unless the workspace's "
+        "maxTokenLifetimeDays requires an expiry.",
+    )
+    meta: JSON | None = strawberry.field(
+        default=None, description="A JSON object of at most 4 KB (encoded) that verify returns with the key."
+    )
+
+
+@strawberry.input(description="The API key to replace.")
+class RotateApiKeyInput:
+    id: strawberry.ID = strawberry.field(description="The ApiKey (not expired).")
+    old_key_expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the old key stops working: now, or within the next 30 days. null: it keeps working until "
+        "it is deleted or expires.",
+    )
 
 
 @strawberry.type(description="The key, and its value: returned here once and never again.")
@@ -28,6 +48,10 @@ class CreateApiKeyPayload:
         default=None, description="The key value: returned here once and never again."
     )
     user_errors: list[UserError] = user_errors()
+
+
+def _created(created: api_keys.CreatedApiKey) -> dict[str, Any]:
+    return {"api_key": ApiKey.from_model(created.api_key), "secret": created.secret}
 
 
 @strawberry.type
@@ -48,8 +72,30 @@ class ApiKeyMutations:
                 require_pk(input.project_id, "Project", "Project", ("projectId",)),
                 input.name,
                 allowed_ips=input.allowed_ips,
+                expires_at=input.expires_at,
+                meta=input.meta,
             ),
-            lambda created: {"api_key": ApiKey.from_model(created.api_key), "secret": created.secret},
+            _created,
+        )
+
+    @strawberry.mutation(
+        extensions=requires_permission(Permission.CREATE_API_KEY),
+        description="Creates a replacement with the same name, project, meta and allowlist; its value is in the "
+        "payload, once. The old key keeps working until oldKeyExpiresAt (or until deleted).",
+    )
+    async def rotate_api_key(
+        self,
+        info: Info[Context, Any],
+        input: Annotated[
+            RotateApiKeyInput, strawberry.argument(description="The key to replace, and when the old one stops.")
+        ],
+    ) -> CreateApiKeyPayload:
+        return await run_mutation(
+            CreateApiKeyPayload,
+            lambda: api_keys.rotate_api_key(
+                info.context.principal, require_pk(input.id, "ApiKey", "API key"), input.old_key_expires_at
+            ),
+            _created,
         )
 
     @strawberry.mutation(

@@ -21,6 +21,11 @@ class CreateManagementTokenInput:
     name: str = strawberry.field(description="1 to 100 characters, unique among the workspace's active tokens.")
     permissions: list[PermissionEnum] = strawberry.field(description="What it may do (at least one).")  # type: ignore[valid-type]
     allowed_ips: list[str] | None = strawberry.field(default=None, description=ALLOWED_IPS_DESCRIPTION)
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When requests with it start being refused (in the future); null: never, unless the "
+        "workspace's maxTokenLifetimeDays requires an expiry.",
+    )
 
 
 @strawberry.input(description="Changes to a management token; fields left out stay as they are.")
@@ -50,6 +55,11 @@ class RevokeManagementTokenInput:
 class RotateManagementTokenInput:
     id: strawberry.ID = strawberry.field(description="The ManagementToken (active, not rotated before).")
     name: str | None = strawberry.field(default=None, description="Defaults to the replaced token's name.")
+    old_token_expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the old token stops working: now, or within the next 30 days. null: it keeps working "
+        "until it is revoked or expires.",
+    )
 
 
 @strawberry.type(description="The token, and its value: returned here once and never again.")
@@ -111,7 +121,11 @@ class ManagementTokenMutations:
         return await run_mutation(
             CreateManagementTokenPayload,
             lambda: management_tokens.create_token(
-                info.context.principal, input.name, list(input.permissions), allowed_ips=input.allowed_ips
+                info.context.principal,
+                input.name,
+                list(input.permissions),
+                allowed_ips=input.allowed_ips,
+                expires_at=input.expires_at,
             ),
             _created,
         )
@@ -149,7 +163,8 @@ class ManagementTokenMutations:
 
     @strawberry.mutation(
         extensions=requires_role(WorkspaceRole.ADMIN),
-        description="Creates a replacement with the same permissions; the old token stays valid until revoked.",
+        description="Creates a replacement with the same permissions, allowlist and projects; the old token stays "
+        "valid until oldTokenExpiresAt (or until revoked).",
     )
     async def rotate_management_token(
         self,
@@ -161,6 +176,8 @@ class ManagementTokenMutations:
     ) -> CreateManagementTokenPayload:
         return await run_mutation(
             CreateManagementTokenPayload,
-            lambda: management_tokens.rotate_token(info.context.principal, _token_pk(input.id), input.name),
+            lambda: management_tokens.rotate_token(
+                info.context.principal, _token_pk(input.id), input.name, input.old_token_expires_at
+            ),
             _created,
         )

@@ -23,6 +23,11 @@ class WorkspaceSettingsInput:
     revoke_leaked_credentials: bool | None = strawberry.field(
         default=strawberry.UNSET, description="Revoke (true) or only flag (false) credentials reported leaked."
     )
+    max_token_lifetime_days: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="New management tokens and API keys must expire within this many days (1 to 3650); null lifts "
+        "the limit; leave it out to keep it.",
+    )
 
 
 @strawberry.type(description="The workspace after the change.")
@@ -34,7 +39,8 @@ class WorkspacePayload:
 @strawberry.type
 class WorkspaceMutations:
     @strawberry.mutation(
-        extensions=requires_role(WorkspaceRole.ADMIN), description="Changes the stale-token and leak settings."
+        extensions=requires_role(WorkspaceRole.ADMIN),
+        description="Changes the stale-token, leak and token lifetime settings.",
     )
     async def update_workspace_settings(
         self,
@@ -42,6 +48,7 @@ class WorkspaceMutations:
         input: Annotated[WorkspaceSettingsInput, strawberry.argument(description="The settings that change.")],
     ) -> WorkspacePayload:
         set_auto = input.auto_revoke_stale_after_days is not strawberry.UNSET
+        set_lifetime = input.max_token_lifetime_days is not strawberry.UNSET
         stale_after = input.stale_after_days if input.stale_after_days is not strawberry.UNSET else None
         return await run_mutation(
             WorkspacePayload,
@@ -53,6 +60,8 @@ class WorkspaceMutations:
                 revoke_leaked_credentials=input.revoke_leaked_credentials
                 if input.revoke_leaked_credentials not in (strawberry.UNSET, None)
                 else None,
+                max_token_lifetime_days=input.max_token_lifetime_days if set_lifetime else None,
+                set_max_token_lifetime=set_lifetime,
             ),
             lambda row: {"workspace": Workspace.from_model(row)},
         )

@@ -4,15 +4,20 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app.clock import utcnow
 from app.graphql.context import Context
 from app.graphql.directives import requires_permission
+from app.graphql.enums import ApiKeyStatus
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Actor, After, Connection, First, Node, node_id, to_connection
 from app.security.ip_allowlist import entries_of
 from app.security.permissions import Permission
 from app.services import api_keys as api_key_service
+from app.services.credential_state import CredentialKind, state_of
+from app.services.key_meta import parsed_meta
 from app.services.projects import ProjectRow
 from app.services.records import ApiKeyRecord, ProjectRecord
 
@@ -62,6 +67,13 @@ class ApiKey(Node):
     allowed_ips: list[str] = strawberry.field(
         description="Addresses and CIDR ranges the key may be verified from, normalised; []: any address."
     )
+    status: ApiKeyStatus = strawberry.field(description="Whether verify accepts the key.")
+    expires_at: datetime | None = strawberry.field(
+        description='From this time on verify refuses the key (code "EXPIRED"); null: never expires.'
+    )
+    meta: JSON | None = strawberry.field(
+        description="A JSON object (at most 4 KB) that verify returns with the key: plan, owner, limits."
+    )
     created_by: Actor = strawberry.field(description="Who created the key.")
     project_pk: strawberry.Private[int]
 
@@ -82,6 +94,9 @@ class ApiKey(Node):
             last_used_at=row.last_used_at,
             leaked_at=row.leaked_at,
             allowed_ips=entries_of(row.allowed_ips),
+            status=ApiKeyStatus[state_of(CredentialKind.API_KEY, row, utcnow()).name],
+            expires_at=row.expires_at,
+            meta=parsed_meta(row.meta),  # type: ignore[arg-type]
             created_by=Actor.from_record(row.created_by_kind, row.created_by_id, row.created_by_label),
             project_pk=row.project_id,  # type: ignore[attr-defined]
         )

@@ -31,6 +31,9 @@ class ManagementToken(Node):
     )
     last_used_ip: str | None = strawberry.field(description="The client IP of the newest use.")
     revoked_at: datetime | None = strawberry.field(description="When the token was revoked; null while active.")
+    expires_at: datetime | None = strawberry.field(
+        description="From this time on requests with the token are refused (status EXPIRED); null: never expires."
+    )
     stale_since: datetime | None = strawberry.field(
         description="Set by the stale-token sweep; cleared when the token is used again."
     )
@@ -69,6 +72,7 @@ class ManagementToken(Node):
             last_used_at=row.last_used_at,
             last_used_ip=row.last_used_ip,
             revoked_at=row.revoked_at,
+            expires_at=row.expires_at,
             stale_since=row.stale_since,
             leaked_at=row.leaked_at,
             allowed_ips=entries_of(row.allowed_ips),

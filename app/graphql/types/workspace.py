@@ -19,6 +19,10 @@ class Workspace(Node):
         description="Credentials reported leaked (POST /v1/leaks) are revoked when true (the default), only flagged "
         "(leakedAt) when false."
     )
+    max_token_lifetime_days: int | None = strawberry.field(
+        description="When set, new management tokens and API keys must have an expiresAt at most this many days "
+        "ahead; null: no limit (tokens need not expire)."
+    )
 
     @classmethod
     def from_model(cls, row: WorkspaceRecord) -> "Workspace":
@@ -28,6 +32,7 @@ class Workspace(Node):
             stale_after_days=row.stale_after_days,
             auto_revoke_stale_after_days=row.auto_revoke_stale_after_days,
             revoke_leaked_credentials=row.revoke_leaked_credentials,
+            max_token_lifetime_days=row.max_token_lifetime_days,
         )
 
 

@@ -1,0 +1,126 @@
+"""Expiry of management tokens and API keys: the input, the status, the refusal, the freed name.
+
+The application's clock is moved (tests/support/app_clock.py), never slept on. Sessions last 12
+hours, so the clock moves by hours here.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.support.api import CREATE_API_KEY, CREATE_TOKEN, Account, Api
+from tests.support.app_clock import AppClock
+
+TOKENS = """query($status: ManagementTokenStatus) {
+  managementTokens(status: $status) { edges { node { id name status expiresAt } } } }"""
+KEYS = """query($status: ApiKeyStatus) { apiKeys(status: $status) { edges { node { id name status expiresAt } } } }"""
+KEY = "query($id: ID!) { node(id: $id) { ... on ApiKey { status expiresAt meta } } }"
+VIEWER = "{ viewer { kind } }"
+
+
+def ahead(**by: float) -> str:
+    return (datetime.now(UTC) + timedelta(**by)).isoformat()
+
+
+async def _create_token_errors(api: Api, owner: Account, **more: Any) -> list[tuple[str, list[str]]]:
+    body = await api.gql(
+        CREATE_TOKEN, {"input": {"name": "t", "permissions": ["VIEW_PROJECTS"], **more}}, owner.session
+    )
+    payload = body["data"]["createManagementToken"]
+    assert payload["secret"] is None
+    return [(e["code"], e["field"]) for e in payload["userErrors"]]
+
+
+async def _create_key_errors(api: Api, owner: Account, project: str, **more: Any) -> list[tuple[str, list[str]]]:
+    body = await api.gql(CREATE_API_KEY, {"input": {"projectId": project, "name": "k", **more}}, owner.session)
+    payload = body["data"]["createApiKey"]
+    assert payload["secret"] is None
+    return [(e["code"], e["field"]) for e in payload["userErrors"]]
+
+
+@pytest.mark.parametrize("when", [timedelta(0), timedelta(seconds=-1), timedelta(days=-3)], ids=["now", "1s", "3d"])
+async def test_an_expiry_now_or_in_the_past_is_a_user_error(api: Api, when: timedelta) -> None:
+    # given
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session)
+    # when the expiry is not in the future
+    at = (datetime.now(UTC) + when).isoformat()
+    # then both kinds refuse it, naming the field
+    assert await _create_token_errors(api, owner, expiresAt=at) == [("EXPIRY_IN_PAST", ["expiresAt"])]
+    assert await _create_key_errors(api, owner, project, expiresAt=at) == [("EXPIRY_IN_PAST", ["expiresAt"])]
+
+
+async def test_a_management_token_is_refused_from_its_expiry_on(api: Api, app_clock: AppClock) -> None:
+    # given a token that expires in an hour
+    owner = await api.sign_up()
+    expires_at = ahead(hours=1)
+    token_id, token = await api.create_token(owner, ["VIEW_PROJECTS"], "deploy", expiresAt=expires_at)
+    listed = (await api.ok(TOKENS, token=owner.session))["managementTokens"]["edges"][0]["node"]
+    assert listed["status"] == "ACTIVE"
+    assert datetime.fromisoformat(listed["expiresAt"]) == datetime.fromisoformat(expires_at)
+    assert (await api.post(VIEWER, token=token)).status_code == 200
+    # when the hour has passed
+    app_clock.advance(hours=1)
+    # then the token is refused with a message saying why, and reads EXPIRED
+    response = await api.post(VIEWER, token=token)
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["message"] == "The management token has expired."
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    expired = (await api.ok(TOKENS, {"status": "EXPIRED"}, owner.session))["managementTokens"]["edges"]
+    assert [(e["node"]["id"], e["node"]["status"]) for e in expired] == [(token_id, "EXPIRED")]
+    assert (await api.ok(TOKENS, {"status": "ACTIVE"}, owner.session))["managementTokens"]["edges"] == []
+
+
+async def test_an_expired_token_releases_its_name(api: Api, app_clock: AppClock) -> None:
+    # given a token named "deploy" that expires in an hour
+    owner = await api.sign_up()
+    await api.create_token(owner, ["VIEW_PROJECTS"], "deploy", expiresAt=ahead(hours=1))
+    # while it is active its name is taken
+    assert await _create_token_errors(api, owner, name="deploy") == [("DUPLICATE_NAME", ["name"])]
+    # when it has expired
+    app_clock.advance(hours=1)
+    # then a new token may take the name
+    new_id, _ = await api.create_token(owner, ["VIEW_PROJECTS"], "deploy")
+    active = (await api.ok(TOKENS, {"status": "ACTIVE"}, owner.session))["managementTokens"]["edges"]
+    assert [(e["node"]["id"], e["node"]["name"]) for e in active] == [(new_id, "deploy")]
+
+
+async def test_an_api_key_is_refused_by_verify_from_its_expiry_on(api: Api, app_clock: AppClock) -> None:
+    # given a key that expires in an hour, and one that never does
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session)
+    expires_at = ahead(hours=1)
+    key_id, key = await api.create_api_key(owner.session, project, "expiring", expiresAt=expires_at)
+    lasting_id, _ = await api.create_api_key(owner.session, project, "lasting")
+    valid = (await api.http.post("/v1/keys/verify", json={"key": key})).json()
+    assert valid["valid"] is True and datetime.fromisoformat(valid["expiresAt"]) == datetime.fromisoformat(expires_at)
+    # when the hour has passed
+    app_clock.advance(hours=1)
+    # then verify answers EXPIRED, the key reads EXPIRED, and the lists filter by status
+    refused = (await api.http.post("/v1/keys/verify", json={"key": key})).json()
+    assert refused == {"valid": False, "code": "EXPIRED", "message": "The API key has expired."}
+    assert (await api.ok(KEY, {"id": key_id}, owner.session))["node"]["status"] == "EXPIRED"
+    expired = (await api.ok(KEYS, {"status": "EXPIRED"}, owner.session))["apiKeys"]["edges"]
+    active = (await api.ok(KEYS, {"status": "ACTIVE"}, owner.session))["apiKeys"]["edges"]
+    assert [e["node"]["id"] for e in expired] == [key_id]
+    assert [e["node"]["id"] for e in active] == [lasting_id]
+
+
+async def test_a_cached_credential_is_refused_from_its_expiry_on(redis_api: Api, app_clock: AppClock) -> None:
+    """With Redis the process caches what it verified; the cached entry honours the expiry."""
+    # given a token and a key, each verified often enough to be answered from the cache
+    api = redis_api
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session)
+    _, key = await api.create_api_key(owner.session, project, expiresAt=ahead(hours=1))
+    _, token = await api.create_token(owner, ["VIEW_PROJECTS"], expiresAt=ahead(hours=1))
+    for _ in range(3):
+        assert (await api.http.post("/v1/keys/verify", json={"key": key})).json()["valid"] is True
+        assert (await api.post(VIEWER, token=token)).status_code == 200
+    # when the hour has passed
+    app_clock.advance(hours=1)
+    # then both are refused on the next request, and after it
+    for _ in range(2):
+        assert (await api.http.post("/v1/keys/verify", json={"key": key})).json()["code"] == "EXPIRED"
+        assert (await api.post(VIEWER, token=token)).status_code == 401
