@@ -124,3 +124,19 @@ async def test_a_cached_credential_is_refused_from_its_expiry_on(redis_api: Api,
     for _ in range(2):
         assert (await api.http.post("/v1/keys/verify", json={"key": key})).json()["code"] == "EXPIRED"
         assert (await api.post(VIEWER, token=token)).status_code == 401
+
+
+async def test_a_rename_may_take_the_name_of_an_expired_token(api: Api, app_clock: AppClock) -> None:
+    # given an expired token named "deploy" and an active one named "build"
+    owner = await api.sign_up()
+    await api.create_token(owner, ["VIEW_PROJECTS"], "deploy", expiresAt=ahead(hours=1))
+    build_id, _ = await api.create_token(owner, ["VIEW_PROJECTS"], "build")
+    rename = """mutation($input: UpdateManagementTokenInput!) { updateManagementToken(input: $input) {
+      managementToken { name } userErrors { code field } } }"""
+    refused = await api.gql(rename, {"input": {"id": build_id, "name": "deploy"}}, owner.session)
+    assert refused["data"]["updateManagementToken"]["userErrors"] == [{"code": "DUPLICATE_NAME", "field": ["name"]}]
+    app_clock.advance(hours=1)
+    # when "build" is renamed to "deploy"
+    renamed = await api.ok(rename, {"input": {"id": build_id, "name": "deploy"}}, owner.session)
+    # then it takes the name
+    assert renamed["updateManagementToken"]["managementToken"]["name"] == "deploy"

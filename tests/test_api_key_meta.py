@@ -1,0 +1,63 @@
+"""An API key's meta: a JSON object of at most 4 KB, shown on the key and returned by verify."""
+
+from typing import Any
+
+import orjson
+import pytest
+
+from app.models import ApiKey
+from tests.support.api import CREATE_API_KEY, Api
+
+KEY = "query($id: ID!) { node(id: $id) { ... on ApiKey { meta } } }"
+
+
+def _object_of_size(size: int) -> dict[str, Any]:
+    """An object whose canonical JSON is exactly `size` bytes."""
+    overhead = len(orjson.dumps({"a": ""}))
+    return {"a": "x" * (size - overhead)}
+
+
+async def _errors(api: Api, session: str, project: str, meta: Any) -> list[tuple[str, list[str]]]:
+    body = await api.gql(CREATE_API_KEY, {"input": {"projectId": project, "name": "k", "meta": meta}}, session)
+    payload = body["data"]["createApiKey"]
+    assert payload["secret"] is None
+    return [(e["code"], e["field"]) for e in payload["userErrors"]]
+
+
+async def test_meta_is_stored_as_canonical_json_and_returned_by_verify_and_the_api(api: Api) -> None:
+    # given
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session)
+    meta = {"plan": "pro", "limits": {"rpm": 600, "burst": 20}, "owners": ["a@example.com"], "trial": False}
+    # when
+    key_id, key = await api.create_api_key(owner.session, project, meta=meta)
+    # then verify returns it, the API shows it, and the column holds it as canonical text (sorted, no spaces)
+    assert (await api.http.post("/v1/keys/verify", json={"key": key})).json()["meta"] == meta
+    assert (await api.ok(KEY, {"id": key_id}, owner.session))["node"]["meta"] == meta
+    stored = (await ApiKey.get()).meta
+    assert stored == orjson.dumps(meta, option=orjson.OPT_SORT_KEYS).decode()
+
+
+async def test_meta_of_4096_bytes_is_accepted_and_4097_refused(api: Api) -> None:
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session)
+    largest = _object_of_size(4096)
+    _, key = await api.create_api_key(owner.session, project, meta=largest)
+    assert (await api.http.post("/v1/keys/verify", json={"key": key})).json()["meta"] == largest
+    assert await _errors(api, owner.session, project, _object_of_size(4097)) == [("META_TOO_LARGE", ["meta"])]
+
+
+@pytest.mark.parametrize("meta", [["plan", "pro"], "pro", 42, True], ids=["list", "string", "number", "boolean"])
+async def test_meta_must_be_an_object(api: Api, meta: Any) -> None:
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session)
+    assert await _errors(api, owner.session, project, meta) == [("INVALID_META", ["meta"])]
+    assert await ApiKey.all().count() == 0
+
+
+async def test_a_key_without_meta_answers_null(api: Api) -> None:
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session)
+    key_id, key = await api.create_api_key(owner.session, project)
+    assert (await api.http.post("/v1/keys/verify", json={"key": key})).json()["meta"] is None
+    assert (await api.ok(KEY, {"id": key_id}, owner.session))["node"]["meta"] is None
