@@ -7,10 +7,12 @@ One parser serves both schedulers: the arq worker's ``cron(...)`` and the embedd
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from arq.cron import next_cron
+
+from app.clock import utcnow
 
 log = logging.getLogger("keyward.cron")
 
@@ -84,8 +86,8 @@ async def run_on_schedule(expression: str, job: Callable[[datetime], Awaitable[o
         return
     cron_options(expression)  # fail at start-up, not at the first tick
     while True:
-        tick = next_tick(expression, datetime.now(UTC))
-        await asyncio.sleep(max(0.0, (tick - datetime.now(UTC)).total_seconds()))
+        tick = next_tick(expression, utcnow())
+        await asyncio.sleep(max(0.0, (tick - utcnow()).total_seconds()))
         try:
             await job(tick)
         except Exception:

@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,6 +28,7 @@ from app.graphql.ids import pk_of
 from app.models import ManagementToken, StaleTokenReportEntry
 from app.settings import Settings
 from tests.support.api import Account, Api
+from tests.support.app_clock import clock_file_setting
 from tests.support.serve_processes import CLIENT_LIMITS, Server, keyward_environment, run_keyward, serve
 from tests.support.throwaway_services import free_port
 
@@ -38,6 +40,8 @@ mutation($input: WorkspaceSettingsInput!) { updateWorkspaceSettings(input: $inpu
 # FLUSH is longer than a `keyward stale-sweep` process takes to start, so the uses made just
 # before it are surely still buffered when it would judge without waiting.
 FLUSH, SETTLE = "5", "6"
+# Seconds from the start of `keyward serve --workers 2` to the minute its clock ticks at: enough for it to start.
+TICK_AFTER = 12
 
 
 @dataclass
@@ -125,19 +129,21 @@ async def test_embedded_sweep_counts_the_uses_buffered_in_each_of_two_workers(
 
 
 async def test_the_sweep_on_the_schedule_of_serve_with_two_workers_counts_the_uses_of_both(
-    app: Starlette, database_url: str
+    app: Starlette, api: Api, database_url: str, tmp_path: Path
 ) -> None:
     if database_url.startswith("postgres"):
         pytest.skip("the embedded default's own schedule runs in the SQLite pass (it waits for a minute's tick)")
-    # The sweep runs on the processes' own schedule (every minute here), in both workers at the tick.
+    # The sweep runs on the processes' own schedule (every minute here), in both workers at the tick. Their
+    # clock is set ahead so that its next minute starts TICK_AFTER seconds from now, not up to a minute.
+    tokens = await _tokens(api, aged=False)
+    offset = (60 - TICK_AFTER - time.time() % 60) % 60
     settings = {"usage_flush_seconds": FLUSH, "stale_sweep_settle_seconds": SETTLE, "stale_sweep_cron": "* * * * *"}
-    with serve(database_url, workers=2, **settings) as server:
-        async with httpx.AsyncClient(base_url=server.base_url, limits=CLIENT_LIMITS, timeout=30) as http:
-            tokens = await _tokens(Api(http), aged=False)
+    clock = clock_file_setting(tmp_path / "clock", timedelta(seconds=offset))
+    with serve(database_url, workers=2, **settings, **clock) as server:
         # given eight tokens used in the last three seconds before the sweep's tick (less than the flush
         # interval), spread over both workers (aged just before: an earlier tick's sweep must not see them
         # old and unused)
-        tick = time.time() + _seconds_to_next_minute()
+        tick = time.time() + _seconds_to_next_minute(time.time() + offset)
         if tick - time.time() < 3.5:
             tick += 60
         await asyncio.sleep(tick - time.time() - 3.0)
@@ -150,8 +156,8 @@ async def test_the_sweep_on_the_schedule_of_serve_with_two_workers_counts_the_us
     await _assert_only_the_idle_token_was_judged(tokens)
 
 
-def _seconds_to_next_minute() -> float:
-    return 60 - time.time() % 60
+def _seconds_to_next_minute(now: float) -> float:
+    return 60 - now % 60
 
 
 async def test_sweep_with_redis_and_a_worker_counts_uses_in_redis(

@@ -12,10 +12,10 @@ class, SQLSTATE and first line: never the database's DETAIL, which can quote a w
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import orjson
 
+from app.clock import utcnow
 from app.observability.metrics import USES_DEAD_LETTERED
 from app.usage.model import Use
 
@@ -49,7 +49,7 @@ class DeadLetter:
                 "ip": self.ip,
                 "reason": self.reason,
                 "error": self.error,
-                "setAsideAt": datetime.now(UTC).isoformat(),
+                "setAsideAt": utcnow().isoformat(),
             }
         ).decode()
 
