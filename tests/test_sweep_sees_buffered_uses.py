@@ -132,7 +132,7 @@ async def test_the_sweep_on_the_schedule_of_serve_with_two_workers_counts_the_us
     app: Starlette, api: Api, database_url: str, tmp_path: Path
 ) -> None:
     if database_url.startswith("postgres"):
-        pytest.skip("the embedded default's own schedule runs in the SQLite pass (it waits for a minute's tick)")
+        pytest.skip("the embedded default's own schedule runs in the SQLite pass")
     # The sweep runs on the processes' own schedule (every minute here), in both workers at the tick. Their
     # clock is set ahead so that its next minute starts TICK_AFTER seconds from now, not up to a minute.
     tokens = await _tokens(api, aged=False)
