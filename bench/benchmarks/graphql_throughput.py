@@ -4,7 +4,7 @@ Subject: the real app (`app.main:create_app`) on PostgreSQL with Redis and `keyw
 beside it (the production shape), `projects(first: 20) { edges { node { id name } } }` with the 50
 management tokens in turn. Baseline: `bench.bare_app` (same-shaped query, static data, ParserCache
 and ValidationCache), same uvicorn flags, same wrk script and headers. 16 connections, 2 threads.
-Target: throughput at least 0.6 of the baseline (issue 17; stretch 0.7); p99 latencies reported.
+Target: throughput at least 0.6 of the baseline (stretch 0.7); p99 latencies reported.
 """
 
 from bench import load, server
