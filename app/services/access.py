@@ -11,6 +11,7 @@ from tortoise.queryset import QuerySet
 
 from app.clock import utcnow
 from app.models import Membership, Session
+from app.services.credential_state import REVOKED
 
 
 async def access_narrowed(membership_id: int) -> int:
@@ -28,4 +29,5 @@ async def password_changed(user_id: int) -> int:
 
 
 async def _sessions_ended(sessions: QuerySet[Session]) -> int:
-    return await sessions.filter(revoked_at__isnull=True).update(revoked_at=utcnow())
+    now = utcnow()
+    return await sessions.filter(REVOKED.passes_q(now)).update(revoked_at=now)

@@ -15,6 +15,7 @@ from app.security.permissions import ROLE_PERMISSIONS, WorkspaceRole
 from app.security.principal import Principal, PrincipalKind
 from app.security.tokens import TokenKind
 from app.services import audit, login_throttle, signup_policy
+from app.services.credential_state import REVOKED
 from app.services.errors import UserInputError
 from app.services.password_policy import check_password
 from app.services.validation import clean_email, clean_name
@@ -133,7 +134,8 @@ async def log_in(email: str, password: str, ip_address: str | None) -> SignedIn:
 async def log_out(principal: Principal) -> bool:
     if principal.session_id is None:
         return False
-    updated = await Session.filter(id=principal.session_id, revoked_at__isnull=True).update(revoked_at=utcnow())
+    now = utcnow()
+    updated = await Session.filter(REVOKED.passes_q(now), id=principal.session_id).update(revoked_at=now)
     if updated:
         await audit.record(principal, "user.logged_out", "User", principal.user_id)
     return bool(updated)
