@@ -70,6 +70,11 @@ class StaleReason(enum.Enum):
         "NEVER_USED", description="Never used since it was created, for longer than staleAfterDays."
     )
     INACTIVE = strawberry.enum_value("INACTIVE", description="Not used for longer than staleAfterDays.")
+    EXPIRING = strawberry.enum_value(
+        "EXPIRING",
+        description="Expires within 7 days (expiresAt): listed as a warning, never flagged stale or revoked by the "
+        "sweep.",
+    )
 
 
 @strawberry.enum(name="WebhookEvent", description="What a webhook delivery reports; the body's `type` is in brackets.")

@@ -19,6 +19,8 @@ class ApiKey(Model):
     # JSON list of normalised addresses and CIDR ranges (app.security.ip_allowlist); NULL: any address.
     allowed_ips = fields.TextField(null=True)
     meta = fields.TextField(null=True)  # JSON object (at most 4 KB) returned by verify with a valid key
+    # When the sweep announced (CREDENTIAL_EXPIRING) that the key expires within a week: once per key.
+    expiry_warned_at = fields.DatetimeField(null=True)
     created_by_kind = fields.CharField(max_length=32)
     created_by_id = fields.CharField(max_length=64, null=True)
     created_by_label = fields.CharField(max_length=300)
@@ -56,6 +58,8 @@ class ManagementToken(Model):
     # Kept on the row (not a join table) so the one lookup of the request path reads the scope too;
     # deleting a project removes its id here in the same transaction.
     project_ids = fields.TextField(null=True)
+    # When the sweep announced (CREDENTIAL_EXPIRING) that the token expires within a week: once per token.
+    expiry_warned_at = fields.DatetimeField(null=True)
     replaces = fields.OneToOneField(
         "models.ManagementToken", related_name="replaced_by", null=True, on_delete=fields.SET_NULL
     )

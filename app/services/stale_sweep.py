@@ -6,6 +6,11 @@ that has stale tokens, flags the tokens (`stale_since`, only once), revokes thos
 least `auto_revoke_stale_after_days` when the workspace set it, and audits every new flag and
 every revocation with the system as the actor.
 
+A token that expires within `EXPIRING_WITHIN` is listed with reason EXPIRING instead, so the
+report warns before things break; it is neither flagged nor revoked (it stops by itself). Each
+management token and API key that comes that close to its expiry is announced once, with a
+CREDENTIAL_EXPIRING event (`expiry_warned_at` remembers it).
+
 It judges on `last_used_at`, which lags behind the real last use by as long as a use can wait in
 an API process's buffer. `sweep_when_usage_settled` therefore judges as of the moment it starts,
 but only after that lag has passed and the buffer it can reach is flushed: every use made before
@@ -25,7 +30,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise import BaseDBAsyncClient
@@ -33,11 +38,12 @@ from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
 from app.credentials.epoch import bump_revocation_epoch
+from app.models import ApiKey, ManagementToken
 from app.observability import metrics
 from app.security.principal import SYSTEM
 from app.services import events
 from app.services.actors import actor_of
-from app.services.credential_state import REVOKED, CredentialKind, revocation_sql, usable_sql
+from app.services.credential_state import REVOKED, CredentialKind, revocation_sql, usable_q, usable_sql
 from app.sql_dialect import Dialect
 
 log = logging.getLogger("keyward.stale_sweep")
@@ -50,6 +56,10 @@ ANALYZE_FROM_ENTRIES = 1000  # below this many new entries, the planner's guess 
 
 NEVER_USED = "NEVER_USED"
 INACTIVE = "INACTIVE"
+EXPIRING = "EXPIRING"
+
+# A credential that expires within this long is listed (reason EXPIRING) and announced, never revoked.
+EXPIRING_WITHIN = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -119,7 +129,8 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
             [at],
         )
 
-        report_ids, stale = await _write_reports(conn, d, at, sweep_id)
+        await _announce_expiring(now)
+        report_ids, stale = await _write_reports(conn, d, at, sweep_id, d.time_value(now + EXPIRING_WITHIN))
         if not report_ids:  # nothing stale, or this sweep id already reported (a replayed run)
             return SweepResult(sweep_id, [], 0, 0, 0)
         ids = d.ids_value(report_ids)
@@ -149,16 +160,22 @@ def _idle_days(alias: str, d: Dialect) -> str:
     return d.whole_days_between(d.time_param(1), f"COALESCE({alias}.last_used_at, {alias}.created_at)")
 
 
-def _stale_tokens(d: Dialect) -> str:
-    """The run's stale tokens with what an entry records: active, idle for the workspace's stale_after_days.
+def _expiring(alias: str, d: Dialect) -> str:
+    """The (active) token expires by parameter 3, the end of the warning period."""
+    return f"({alias}.expires_at IS NOT NULL AND {alias}.expires_at <= {d.time_param(3)})"
 
-    Parameter 1 is the sweep's time.
+
+def _stale_tokens(d: Dialect) -> str:
+    """The run's entries with what an entry records: active tokens idle for the workspace's stale_after_days,
+    and those that expire soon (`expiring`).
+
+    Parameter 1 is the sweep's time, parameter 3 the end of the warning period.
     """
     return (
         f"SELECT m.id, m.workspace_id, m.last_used_at, {_idle_days('m', d)} AS idle, "  # noqa: S608
-        "w.auto_revoke_stale_after_days AS revoke_after "
+        f"w.auto_revoke_stale_after_days AS revoke_after, {_expiring('m', d)} AS expiring "
         "FROM management_token m JOIN workspace w ON w.id = m.workspace_id "
-        f"WHERE {_active('m', d)} AND {_idle_days('m', d)} >= w.stale_after_days"
+        f"WHERE {_active('m', d)} AND ({_idle_days('m', d)} >= w.stale_after_days OR {_expiring('m', d)})"
     )
 
 
@@ -166,12 +183,16 @@ _REPORT_COLUMNS = "workspace_id, generated_at, stale_after_days, sweep_id"
 _ENTRY_COLUMNS = "report_id, token_id, reason, last_used_at, idle_days, auto_revoked"
 # No ORDER BY: readers sort entries (ENTRY_ORDER).
 _ENTRY_VALUES = (
-    f"r.id, s.id, CASE WHEN s.last_used_at IS NULL THEN '{NEVER_USED}' ELSE '{INACTIVE}' END, s.last_used_at, "
-    "s.idle, CASE WHEN s.revoke_after IS NOT NULL AND s.idle >= s.revoke_after THEN TRUE ELSE FALSE END"
+    f"r.id, s.id, CASE WHEN s.expiring THEN '{EXPIRING}' WHEN s.last_used_at IS NULL THEN '{NEVER_USED}' "
+    f"ELSE '{INACTIVE}' END, s.last_used_at, s.idle, "
+    "CASE WHEN s.expiring THEN FALSE WHEN s.revoke_after IS NOT NULL AND s.idle >= s.revoke_after THEN TRUE "
+    "ELSE FALSE END"
 )
 
 
-async def _write_reports(conn: BaseDBAsyncClient, d: Dialect, at: Any, sweep_id: str) -> tuple[list[int], int]:
+async def _write_reports(
+    conn: BaseDBAsyncClient, d: Dialect, at: Any, sweep_id: str, warn_until: Any
+) -> tuple[list[int], int]:
     """One report per workspace with stale tokens, and an entry per stale token: (report ids, entries).
 
     A replayed sweep id writes nothing (the unique workspace and sweep id) and returns no reports.
@@ -192,7 +213,7 @@ async def _write_reports(conn: BaseDBAsyncClient, d: Dialect, at: Any, sweep_id:
             f"e AS (INSERT INTO stale_token_report_entry ({_ENTRY_COLUMNS}) "
             f"SELECT {_ENTRY_VALUES} FROM s JOIN r ON r.workspace_id = s.workspace_id RETURNING report_id) "
             "SELECT report_id, count(*) AS n FROM e GROUP BY report_id",
-            [at, sweep_id],
+            [at, sweep_id, warn_until],
         )
         return sorted(row["report_id"] for row in rows), sum(int(row["n"]) for row in rows)
     reports = await conn.execute_query_dict(
@@ -200,7 +221,7 @@ async def _write_reports(conn: BaseDBAsyncClient, d: Dialect, at: Any, sweep_id:
         f"SELECT w.id, {d.time_param(1)}, w.stale_after_days, {d.text_param(2)} FROM workspace w "
         f"WHERE w.id IN (SELECT s.workspace_id FROM ({_stale_tokens(d)}) s) "
         "ON CONFLICT (workspace_id, sweep_id) DO NOTHING RETURNING id",
-        [at, sweep_id],
+        [at, sweep_id, warn_until],
     )
     report_ids = sorted(row["id"] for row in reports)
     if not report_ids:
@@ -209,7 +230,7 @@ async def _write_reports(conn: BaseDBAsyncClient, d: Dialect, at: Any, sweep_id:
         f"INSERT INTO stale_token_report_entry ({_ENTRY_COLUMNS}) "  # noqa: S608
         f"SELECT {_ENTRY_VALUES} FROM ({_stale_tokens(d)}) s "
         f"JOIN stale_token_report r ON r.workspace_id = s.workspace_id WHERE {d.in_ids('r.id', 2)}",
-        [at, d.ids_value(report_ids)],
+        [at, d.ids_value(report_ids), warn_until],
     )
     return report_ids, entries
 
@@ -220,7 +241,7 @@ class TokenChange:
 
     assignment: Callable[[str], str]  # the SET list, given the SQL time it assigns
     still_needed: Callable[[str], str]  # given a table alias ("" for none): the token has not had it yet
-    entries: str  # which of the run's entries it applies to ("" for all), on entry alias `e`
+    entries: str  # which of the run's entries it applies to, on entry alias `e`
     action: str  # the audit action
     automatic: bool = False  # audited as done automatically (the `automatic` detail)
 
@@ -228,7 +249,7 @@ class TokenChange:
 FLAG = TokenChange(
     assignment=lambda now: f"stale_since = {now}",
     still_needed=lambda alias: f"{alias}.stale_since IS NULL" if alias else "stale_since IS NULL",
-    entries="",
+    entries=f"AND e.reason <> '{EXPIRING}'",
     action="management_token.flagged_stale",
 )
 AUTO_REVOKE = TokenChange(
@@ -287,3 +308,20 @@ async def _change_and_audit(
     await conn.execute_query(audit.format(tokens="management_token", where=f"WHERE {change.still_needed('t')}"), params)
     changed, _ = await conn.execute_query(update, params[:2])
     return changed
+
+
+async def _announce_expiring(now: datetime) -> None:
+    """CREDENTIAL_EXPIRING, once, for each active token and key that expires within EXPIRING_WITHIN of `now`.
+
+    Marked in the same transaction as the events are written (the outbox), so a replayed or
+    concurrent run announces nothing twice. Expiries are few next to tokens: these rows come to Python.
+    """
+    until = now + EXPIRING_WITHIN
+    for model, kind in ((ManagementToken, CredentialKind.MANAGEMENT_TOKEN), (ApiKey, CredentialKind.API_KEY)):
+        due = await model.filter(
+            usable_q(kind, now), expires_at__isnull=False, expires_at__lte=until, expiry_warned_at__isnull=True
+        ).order_by("id")
+        for credential in due:
+            changed = await model.filter(id=credential.id, expiry_warned_at__isnull=True).update(expiry_warned_at=now)
+            if changed:
+                await events.credential_expiring(credential.workspace_id, credential, credential.expires_at)  # type: ignore[union-attr,arg-type]

@@ -85,7 +85,7 @@ class ManagementToken(Node):
 @strawberry.type(description="One stale token in a report.")
 class StaleTokenEntry:
     token: ManagementToken = strawberry.field(description="The token as it is now.")
-    reason: StaleReason = strawberry.field(description="Never used, or not used lately.")
+    reason: StaleReason = strawberry.field(description="Never used, not used lately, or expiring within 7 days.")
     last_used_at: datetime | None = strawberry.field(description="Its last use when the sweep judged it.")
     idle_days: int = strawberry.field(description="Whole days without use (never used: since creation).")
     auto_revoked: bool = strawberry.field(
