@@ -39,6 +39,16 @@ class RequiresRoleDirective:
     role: WorkspaceRoleEnum  # type: ignore[valid-type]
 
 
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="workspaceWide",
+    description="A management token limited to some projects (its `projects`) may not use the field: what it "
+    "would create lies outside its scope.",
+)
+class WorkspaceWideDirective:
+    pass
+
+
 def unauthenticated() -> GraphQLError:
     return GraphQLError(
         "Authentication required: send `Authorization: Bearer <session or management token>`.",
@@ -80,9 +90,27 @@ class HasRole(BasePermission):
         return _principal(info).has_role(self.role)
 
 
-def requires_permission(permission: Permission) -> list[FieldExtension]:
-    """``extensions=requires_permission(Permission.X)`` on a field."""
-    return [PermissionExtension(permissions=[HasPermission(permission)])]
+class WorkspaceWide(BasePermission):
+    error_extensions = {"code": "FORBIDDEN"}
+    message = (
+        "Forbidden: this management token is limited to some projects, and what this field creates would lie "
+        "outside them; use a token for every project or a signed-in person."
+    )
+
+    def __init__(self) -> None:
+        self._schema_directive = WorkspaceWideDirective()  # type: ignore[misc]
+
+    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        return _principal(info).project_ids is None
+
+
+def requires_permission(permission: Permission, *, workspace_wide: bool = False) -> list[FieldExtension]:
+    """``extensions=requires_permission(Permission.X)`` on a field; `workspace_wide`: not for a token
+    limited to some projects (checked after the permission)."""
+    checks: list[BasePermission] = [HasPermission(permission)]
+    if workspace_wide:
+        checks.append(WorkspaceWide())
+    return [PermissionExtension(permissions=checks)]
 
 
 def requires_role(role: WorkspaceRole) -> list[FieldExtension]:

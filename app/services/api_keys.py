@@ -15,7 +15,7 @@ from app.security.principal import Principal
 from app.security.tokens import TokenKind
 from app.services import audit, events
 from app.services.actors import actor_of
-from app.services.credential_state import CredentialKind, CredentialState, in_state_q, state_of
+from app.services.credential_state import CredentialKind, CredentialState, in_state_q, scope_q, state_of
 from app.services.errors import NotFound, UserInputError
 from app.services.expiry import grace_expiry, new_expiry, replacement_expiry
 from app.services.key_meta import canonical_meta
@@ -41,8 +41,10 @@ def _in_status(query: QuerySet[ApiKey], status: CredentialState | None) -> Query
 async def list_api_keys(
     principal: Principal, first: int | None, after: str | None, *, status: CredentialState | None = None
 ) -> Page[ApiKey]:
-    """Every key of the caller's workspace (in `status`, when given)."""
-    query = _in_status(ApiKey.filter(workspace_id=principal.workspace_id), status)
+    """Every key of the caller's workspace (in its project scope; in `status`, when given)."""
+    query = _in_status(
+        ApiKey.filter(scope_q(principal.project_ids, "project_id"), workspace_id=principal.workspace_id), status
+    )
     return await paginate(query, first, after, newest_first=True)
 
 
@@ -54,8 +56,10 @@ async def list_project_api_keys(
     *,
     status: CredentialState | None = None,
 ) -> Page[ApiKey]:
-    """The keys of one project of the caller's workspace (none when the project is another workspace's)."""
-    query = _in_status(ApiKey.filter(workspace_id=principal.workspace_id, project_id=project_id), status)
+    """The keys of one project of the caller's workspace (none when the project is another workspace's, or
+    outside the caller's project scope)."""
+    scope = scope_q(principal.project_ids, "project_id")
+    query = _in_status(ApiKey.filter(scope, workspace_id=principal.workspace_id, project_id=project_id), status)
     return await paginate(query, first, after, newest_first=True)
 
 
@@ -180,7 +184,10 @@ async def rotate_api_key(principal: Principal, key_id: int, old_expires_at: date
 async def delete_api_key(principal: Principal, key_id: int) -> int:
     """Exactly one of concurrent deletes of a key (or of its project) deletes and audits it."""
     async with in_transaction():
-        key = await locked(ApiKey.filter(id=key_id, workspace_id=principal.workspace_id), Lock.DELETE).first()
+        mine = ApiKey.filter(
+            scope_q(principal.project_ids, "project_id"), id=key_id, workspace_id=principal.workspace_id
+        )
+        key = await locked(mine, Lock.DELETE).first()
         if key is None:
             raise NotFound("API key")
         await ApiKey.filter(id=key.id).delete()

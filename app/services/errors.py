@@ -46,6 +46,7 @@ class UserErrorCode(enum.StrEnum):
     NOT_PENDING = "NOT_PENDING"
     NO_EVENTS = "NO_EVENTS"
     NO_PERMISSIONS = "NO_PERMISSIONS"
+    NO_PROJECTS = "NO_PROJECTS"
     NO_WORKSPACE = "NO_WORKSPACE"
     OUT_OF_RANGE = "OUT_OF_RANGE"
     PASSWORD_FROM_EMAIL = "PASSWORD_FROM_EMAIL"
@@ -100,6 +101,7 @@ USER_ERROR_DESCRIPTIONS: dict[UserErrorCode, str] = {
     UserErrorCode.NOT_PENDING: "The invitation is no longer pending.",
     UserErrorCode.NO_EVENTS: "A webhook endpoint needs at least one event.",
     UserErrorCode.NO_PERMISSIONS: "A management token needs at least one permission.",
+    UserErrorCode.NO_PROJECTS: "A token's project list is empty: name a project, or leave it out for every project.",
     UserErrorCode.NO_WORKSPACE: "The account belongs to no workspace any more: it needs an invitation.",
     UserErrorCode.OUT_OF_RANGE: "A number outside the range the message gives.",
     UserErrorCode.PASSWORD_FROM_EMAIL: "The password is made from the email address.",

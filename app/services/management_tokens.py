@@ -8,10 +8,11 @@ from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
 from app.credentials.epoch import bump_revocation_epoch
-from app.models import ManagementToken, Workspace
+from app.models import ManagementToken, Project, Workspace
 from app.security import ip_allowlist, tokens
 from app.security.permissions import Permission, decode_permissions, encode_permissions
 from app.security.principal import Principal
+from app.security.project_scope import encode_scope
 from app.security.tokens import TokenKind
 from app.services import audit, events
 from app.services.actors import actor_of
@@ -106,6 +107,7 @@ async def _insert(
     *,
     allowed_ips: str | None,
     expires_at: datetime | None,
+    project_ids: str | None,
 ) -> CreatedToken:
     actor = actor_of(principal)
     secret = tokens.generate(TokenKind.MANAGEMENT)
@@ -121,8 +123,7 @@ async def _insert(
                 permissions=encode_permissions(permissions),
                 allowed_ips=allowed_ips,
                 expires_at=expires_at,
-                # A replacement keeps the project scope of the token it replaces.
-                project_ids=replaces.project_ids if replaces is not None else None,
+                project_ids=project_ids,
                 replaces=replaces,
                 created_by_kind=actor.kind,
                 created_by_id=actor.id,
@@ -133,6 +134,32 @@ async def _insert(
     return CreatedToken(token, secret.value)
 
 
+MAX_PROJECTS = 1000
+
+
+async def _checked_scope(principal: Principal, project_ids: list[int] | None) -> frozenset[int] | None:
+    """The projects a new token is limited to, each one of the workspace's; None: every project."""
+    if project_ids is None:
+        return None
+    if not project_ids:
+        raise UserInputError(
+            "Choose at least one project, or leave projectIds out for every project.", "NO_PROJECTS", ("projectIds",)
+        )
+    if len(project_ids) > MAX_PROJECTS:
+        raise UserInputError(
+            f"A token is limited to at most {MAX_PROJECTS} projects (got {len(project_ids)}).",
+            "TOO_MANY_ENTRIES",
+            ("projectIds",),
+        )
+    # Locked against a concurrent deleteProject: it waits for this token and then takes its id out of the scope.
+    projects = Project.filter(id__in=project_ids, workspace_id=principal.workspace_id)
+    found = {project.id for project in await locked(projects, Lock.CHANGE)}
+    for index, project_id in enumerate(project_ids):
+        if project_id not in found:
+            raise NotFound("Project", ("projectIds", str(index)))
+    return frozenset(project_ids)
+
+
 async def create_token(
     principal: Principal,
     name: str,
@@ -140,6 +167,7 @@ async def create_token(
     *,
     allowed_ips: list[str] | None = None,
     expires_at: datetime | None = None,
+    project_ids: list[int] | None = None,
 ) -> CreatedToken:
     clean = clean_name(name)
     if not permissions:
@@ -148,8 +176,15 @@ async def create_token(
     allowlist = clean_allowed_ips(allowed_ips)
     async with in_transaction():
         expiry = new_expiry(expires_at, await max_lifetime_days(principal.workspace_id), utcnow())
+        scope = await _checked_scope(principal, project_ids)
         created = await _insert(
-            principal, clean, granted, None, allowed_ips=ip_allowlist.encode(allowlist), expires_at=expiry
+            principal,
+            clean,
+            granted,
+            None,
+            allowed_ips=ip_allowlist.encode(allowlist),
+            expires_at=expiry,
+            project_ids=encode_scope(scope),
         )
         await audit.record(
             principal,
@@ -162,6 +197,7 @@ async def create_token(
                 "permissions": sorted(p.value for p in granted),
                 "allowedIps": allowlist,
                 "expiresAt": _time(expiry),
+                "projectIds": None if scope is None else [f"Project:{pk}" for pk in sorted(scope)],
             },
         )
         await events.management_token_created(principal, created.token)
@@ -229,6 +265,7 @@ async def rotate_token(
             old,
             allowed_ips=old.allowed_ips,
             expires_at=expiry,
+            project_ids=old.project_ids,
         )
         await audit.record(
             principal,

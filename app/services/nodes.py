@@ -17,6 +17,7 @@ from app.models import (
     Workspace,
 )
 from app.security.principal import Principal
+from app.services.credential_state import scope_q
 
 # Type name -> (model, the column that names its workspace).
 _SCOPED: dict[str, tuple[type[Model], str]] = {
@@ -31,6 +32,8 @@ _SCOPED: dict[str, tuple[type[Model], str]] = {
     "Member": (Membership, "workspace_id"),
     "Invitation": (Invitation, "workspace_id"),
 }
+# Types that belong to a project: the column naming it, judged against a token's project scope.
+_PROJECT_OF: dict[str, str] = {"Project": "id", "ApiKey": "project_id"}
 # Relations a type's record carries loaded (a Member shows its person's email).
 _RELATED: dict[str, tuple[str, ...]] = {"Member": ("user",)}
 
@@ -45,4 +48,6 @@ async def find(principal: Principal, type_name: str, pk: int) -> Any | None:
     # Two filters, not one dict: for Workspace the scope field is "id" itself, and a dict
     # {"id": pk, "id": workspace} would keep only the second.
     scoped = model.filter(**{workspace_field: principal.workspace_id}).filter(id=pk)
+    if type_name in _PROJECT_OF:
+        scoped = scoped.filter(scope_q(principal.project_ids, _PROJECT_OF[type_name]))
     return await scoped.select_related(*_RELATED.get(type_name, ())).first()

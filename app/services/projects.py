@@ -2,14 +2,17 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
 from app.credentials.epoch import bump_revocation_epoch
-from app.models import ApiKey, Project
+from app.models import ApiKey, ManagementToken, Project
 from app.security.principal import Principal
+from app.security.project_scope import decode_scope, encode_scope
 from app.services import audit, events
+from app.services.credential_state import scope_q, scope_sql
 from app.services.errors import NotFound, UserInputError
 from app.services.pagination import Page, decode_cursor, page_size
 from app.services.row_locks import Lock, locked
@@ -20,16 +23,18 @@ from app.sql_dialect import read_time, statement
 async def get_project(
     principal: Principal, project_id: int, field: tuple[str, ...] = ("id",), *, lock: Lock | None = None
 ) -> Project:
-    """The caller's project; with `lock`, read inside the caller's transaction to act on it (row_locks)."""
-    project = await locked(Project.filter(id=project_id, workspace_id=principal.workspace_id), lock).first()
+    """The caller's project, in its scope; with `lock`, read inside the caller's transaction (row_locks)."""
+    mine = Project.filter(scope_q(principal.project_ids), id=project_id, workspace_id=principal.workspace_id)
+    project = await locked(mine, lock).first()
     if project is None:
         raise NotFound("Project", field)
     return project
 
 
 async def projects_by_id(principal: Principal, ids: list[int]) -> dict[int, Project]:
-    """The caller's projects among `ids` (for batched loads)."""
-    return {row.id: row for row in await Project.filter(id__in=ids, workspace_id=principal.workspace_id)}
+    """The caller's projects (in its scope) among `ids` (for batched loads)."""
+    rows = await Project.filter(scope_q(principal.project_ids), id__in=ids, workspace_id=principal.workspace_id)
+    return {row.id: row for row in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,17 @@ _PAGE = statement(
 )
 
 
+def _scoped_page(scope: frozenset[int]) -> Any:
+    """The page statement for a token limited to `scope` (built per call: the ids are part of it)."""
+    return statement(
+        lambda d: (
+            "SELECT id, name, description, created_at, updated_at FROM project "  # noqa: S608
+            f"WHERE workspace_id = {d.param(1)} AND id > {d.param(2)} AND {scope_sql(scope, 'id')} "
+            f"ORDER BY id LIMIT {d.param(3)}"
+        )
+    )
+
+
 def _time(value: datetime | str) -> datetime:
     at = read_time(value)
     assert at is not None  # both columns are NOT NULL
@@ -70,13 +86,20 @@ async def list_projects(principal: Principal, first: int | None, after: str | No
     limit = page_size(first)
     after_id = decode_cursor(after) if after is not None else 0
     conn = get_connection("default")
-    _, rows = await conn.execute_query(_PAGE(conn), [principal.workspace_id, after_id, limit + 1])
+    scope = principal.project_ids
+    page = _PAGE if scope is None else _scoped_page(scope)
+    _, rows = await conn.execute_query(page(conn), [principal.workspace_id, after_id, limit + 1])
     items = [
         ProjectRow(r["id"], r["name"], r["description"], _time(r["created_at"]), _time(r["updated_at"]))
         for r in rows[:limit]
     ]
     workspace_id = principal.workspace_id
-    return Page(items, len(rows) > limit, after is not None, lambda: Project.filter(workspace_id=workspace_id).count())
+    return Page(
+        items,
+        len(rows) > limit,
+        after is not None,
+        lambda: Project.filter(scope_q(scope), workspace_id=workspace_id).count(),
+    )
 
 
 async def create_project(principal: Principal, name: str, description: str | None) -> Project:
@@ -119,6 +142,7 @@ async def delete_project(principal: Principal, project_id: int) -> int:
         project = await get_project(principal, project_id, lock=Lock.DELETE)
         keys = await locked(ApiKey.filter(project_id=project.id).order_by("id"), Lock.DELETE)
         await Project.filter(id=project.id).delete()  # the keys go with it (ON DELETE CASCADE)
+        await _leave_scopes(project)
         for key in keys:
             await audit.record(
                 principal,
@@ -135,5 +159,14 @@ async def delete_project(principal: Principal, project_id: int) -> int:
             project.id,
             details={"name": project.name, "deletedApiKeys": len(keys)},
         )
-    await bump_revocation_epoch()  # its keys went with it
+    await bump_revocation_epoch()  # its keys went with it, and it left the scopes of tokens
     return project.id
+
+
+async def _leave_scopes(project: Project) -> None:
+    """Remove the project from every token scope that names it; a scope it empties stays empty (no project)."""
+    scoped = ManagementToken.filter(workspace_id=project.workspace_id, project_ids__isnull=False)  # type: ignore[attr-defined]
+    for token in await locked(scoped, Lock.CHANGE):
+        scope = decode_scope(token.project_ids)
+        if scope is not None and project.id in scope:
+            await ManagementToken.filter(id=token.id).update(project_ids=encode_scope(scope - {project.id}))

@@ -26,6 +26,11 @@ class CreateManagementTokenInput:
         description="When requests with it start being refused (in the future); null: never, unless the "
         "workspace's maxTokenLifetimeDays requires an expiry.",
     )
+    project_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="Limit the token to these projects of the workspace (it sees and manages only them, and "
+        "cannot create projects); null: every project, also those created later.",
+    )
 
 
 @strawberry.input(description="Changes to a management token; fields left out stay as they are.")
@@ -85,6 +90,12 @@ def _token_pk(value: strawberry.ID) -> int:
     return require_pk(value, "ManagementToken", "Management token")
 
 
+def _project_pks(values: list[strawberry.ID] | None) -> list[int] | None:
+    if values is None:
+        return None
+    return [require_pk(value, "Project", "Project", ("projectIds", str(index))) for index, value in enumerate(values)]
+
+
 def _created(result: management_tokens.CreatedToken) -> dict[str, Any]:
     return {"management_token": ManagementToken.from_model(result.token), "secret": result.secret}
 
@@ -126,6 +137,7 @@ class ManagementTokenMutations:
                 list(input.permissions),
                 allowed_ips=input.allowed_ips,
                 expires_at=input.expires_at,
+                project_ids=_project_pks(input.project_ids),
             ),
             _created,
         )

@@ -58,7 +58,10 @@ def _project(row: ProjectRecord) -> dict[str, Any]:
 
 @strawberry.type
 class ProjectMutations:
-    @strawberry.mutation(extensions=requires_permission(Permission.MANAGE_PROJECTS), description="Creates a project.")
+    @strawberry.mutation(
+        extensions=requires_permission(Permission.MANAGE_PROJECTS, workspace_wide=True),
+        description="Creates a project (not with a management token limited to some projects).",
+    )
     async def create_project(
         self,
         info: Info[Context, Any],

@@ -11,8 +11,10 @@ from app.graphql.context import Context
 from app.graphql.enums import ManagementTokenStatus, PermissionEnum, StaleReason
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Actor, Node, node_id
+from app.graphql.types.projects import Project
 from app.security.ip_allowlist import entries_of
 from app.security.permissions import PERMISSION_ORDER, decode_permissions
+from app.security.project_scope import decode_scope
 from app.services import stale_reports
 from app.services.credential_state import CredentialKind, state_of
 from app.services.records import ManagementTokenRecord, StaleTokenReportRecord
@@ -46,6 +48,17 @@ class ManagementToken(Node):
     created_by: Actor = strawberry.field(description="Who created the token.")
     pk: strawberry.Private[int]
     replaces_pk: strawberry.Private[int | None]
+    project_pks: strawberry.Private[frozenset[int] | None]
+
+    @strawberry.field(
+        description="The projects the token is limited to; null: every project of the workspace (a scope whose "
+        "projects were all deleted is [], never null)."
+    )
+    async def projects(self, info: Info[Context, Any]) -> list[Project] | None:
+        if self.project_pks is None:
+            return None
+        rows = await info.context.project_loader.load_many(sorted(self.project_pks))
+        return [Project.from_model(row) for row in rows if row is not None]
 
     @strawberry.field(description="Rotation: the token this one replaced.")
     async def replaces(self, info: Info[Context, Any]) -> "ManagementToken | None":
@@ -79,6 +92,7 @@ class ManagementToken(Node):
             created_by=Actor.from_record(row.created_by_kind, row.created_by_id, row.created_by_label),
             pk=row.id,
             replaces_pk=row.replaces_id,  # type: ignore[attr-defined]
+            project_pks=decode_scope(row.project_ids),
         )
 
 
