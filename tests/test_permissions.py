@@ -18,9 +18,10 @@ import pytest
 import pytest_asyncio
 
 from app import models
+from app.graphql.ids import from_global_id, to_global_id
 from app.security import tokens
 from app.security.tokens import TokenKind
-from tests.support.api import ALL_PERMISSIONS, Account
+from tests.support.api import ALL_PERMISSIONS, Account, error_codes
 from tests.support.populated_workspace import World, build_world
 from tests.support.running_app import running_api
 from tests.support.schema_calls import (
@@ -183,6 +184,92 @@ async def test_protected_field_against_every_caller(matrix: Matrix, target: Sche
         if problem:
             failures.append(f"{caller.label}: {problem}")
     assert not failures, f"{target.label} ({target.requirement}):\n" + "\n".join(failures)
+
+
+# ---- scoped tokens: every protected field, in scope and out of scope -----------------------------
+
+SCOPE_CREATE = """mutation($input: CreateManagementTokenInput!) {
+  createManagementToken(input: $input) { secret userErrors { code } } }"""
+PROJECT_BOUND = {"Project", "ApiKey"}  # the types a token's project scope limits
+
+
+def _workspace_wide(target: SchemaField) -> bool:
+    """The field carries @workspaceWide: a token limited to some projects is refused it."""
+    node = target.definition.ast_node
+    return node is not None and any(d.name.value == "workspaceWide" for d in node.directives or ())
+
+
+def _global_ids(data: Any) -> set[str]:
+    """Every string in `data` that is a global ID of a project-bound object."""
+    found: set[str] = set()
+    if isinstance(data, dict):
+        for value in data.values():
+            found |= _global_ids(value)
+    elif isinstance(data, list):
+        for value in data:
+            found |= _global_ids(value)
+    elif isinstance(data, str):
+        parsed = from_global_id(data)
+        if parsed is not None and parsed[0] in PROJECT_BOUND:
+            found.add(data)
+    return found
+
+
+async def _scoped_secret(world: World, project_ids: list[str]) -> str:
+    variables = {"input": {"name": f"scoped-{next(_scoped_names)}", "permissions": ALL_PERMISSIONS}}
+    variables["input"]["projectIds"] = project_ids
+    data = await world.api.ok(SCOPE_CREATE, variables, world.owner.session)
+    return str(data["createManagementToken"]["secret"])
+
+
+_scoped_names = itertools.count(1)
+
+
+@pytest.mark.parametrize("target", protected_fields(), ids=lambda f: f.label)
+async def test_protected_field_against_scoped_tokens(matrix: Matrix, target: SchemaField) -> None:
+    """A token with every permission, limited to projects: in scope it gets what an unlimited one gets
+    (@workspaceWide fields excepted); out of scope it sees none of the objects and changes none."""
+    world = matrix.world
+    everything = Caller("token, every permission", "", frozenset(ALL_PERMISSIONS), None)
+    ids = world.fresh if target.type_name == "Mutation" else world.one
+    # given: in scope, a token limited to every project there is once the call's objects exist
+    call = await build_call(target, ids)
+    every_project = [
+        to_global_id("Project", pk)
+        for pk in await models.Project.filter(workspace_id=world.workspace_pk).values_list("id", flat=True)
+    ]
+    in_scope = await _scoped_secret(world, every_project)
+    # when
+    body = (await world.api.post(call.document, token=in_scope)).json()
+    # then
+    if _workspace_wide(target) and _first_denied(everything, call.steps) is None:
+        assert error_codes(body) == ["FORBIDDEN"] and _value_at(body["data"], [target.name]) is None, body
+    else:
+        assert _check(everything, call.steps, body) is None, (target.label, "in scope", body)
+
+    # given: out of scope, a token limited to a project of its own that none of the call's objects are in
+    call = await build_call(target, ids)
+    own_project = await world.api.create_project(world.owner.session, f"elsewhere-{next(_scoped_names)}")
+    out_of_scope = await _scoped_secret(world, [own_project])
+    # when
+    body = (await world.api.post(call.document, token=out_of_scope)).json()
+    # then
+    if _first_denied(everything, call.steps) is not None:
+        assert _check(everything, call.steps, body) is None, (target.label, "out of scope", body)
+    elif _workspace_wide(target):
+        assert error_codes(body) == ["FORBIDDEN"] and _value_at(body["data"], [target.name]) is None, body
+    else:
+        # nothing of the workspace's other projects is shown
+        assert "errors" not in body, (target.label, body)
+        assert _global_ids(body["data"]) <= {own_project}, (target.label, body)
+        # an object of another project that the call names is not found, and stays as it was
+        if (
+            target.type_name == "Mutation"
+            and set(call.used_ids)
+            and any((from_global_id(value) or ("",))[0] in PROJECT_BOUND for value in call.used_ids.values())
+        ):
+            payload = _value_at(body["data"], [target.name])
+            assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"], (target.label, body)
 
 
 @pytest.mark.parametrize("type_name", node_types())

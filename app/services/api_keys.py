@@ -137,7 +137,7 @@ async def rotate_api_key(principal: Principal, key_id: int, old_expires_at: date
     Without `old_expires_at` the old key stays valid until it is deleted or expires. Keys are not
     linked as management tokens are: an API key can be rotated again, any number of times.
     """
-    mine = ApiKey.filter(id=key_id, workspace_id=principal.workspace_id)
+    mine = ApiKey.filter(scope_q(principal.project_ids, "project_id"), id=key_id, workspace_id=principal.workspace_id)
     async with in_transaction():
         # The project first, then the key: the order deleteProject takes them in, and never a new
         # key under a project being deleted.

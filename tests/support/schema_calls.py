@@ -183,8 +183,9 @@ def id_type_for(argument: str, owner: SchemaField) -> str:
     if argument == "id" and owner.name in ID_TYPE_OF_FIELD:
         return ID_TYPE_OF_FIELD[owner.name]
     names = node_types()
-    if argument.endswith("Id") and argument[:-2]:
-        wanted = argument[:-2].lower()
+    singular = argument[:-1] if argument.endswith("Ids") else argument  # projectIds: a list of Project IDs
+    if singular.endswith("Id") and singular[:-2]:
+        wanted = singular[:-2].lower()
         for type_name in names:
             if type_name.lower() == wanted:
                 return type_name
