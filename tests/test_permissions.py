@@ -12,6 +12,7 @@ same fields by name, independently of the schema reader.
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -167,8 +168,15 @@ def _check(caller: Caller, steps: list[Step], body: dict[str, Any]) -> str | Non
     return None
 
 
+async def _without_lifetime_policy(world: World) -> None:
+    """A generated updateWorkspaceSettings may have set maxTokenLifetimeDays; the factories create
+    tokens and keys without an expiry, so each test starts from a workspace without the policy."""
+    await models.Workspace.filter(id=world.workspace_pk).update(max_token_lifetime_days=None)
+
+
 @pytest.mark.parametrize("target", protected_fields(), ids=lambda f: f.label)
 async def test_protected_field_against_every_caller(matrix: Matrix, target: SchemaField) -> None:
+    await _without_lifetime_policy(matrix.world)
     failures = []
     for caller in matrix.callers:
         if target.label in SELF_SERVICE_FIELDS and caller.role is not None:
@@ -218,6 +226,8 @@ def _global_ids(data: Any) -> set[str]:
 async def _scoped_secret(world: World, project_ids: list[str]) -> str:
     variables = {"input": {"name": f"scoped-{next(_scoped_names)}", "permissions": ALL_PERMISSIONS}}
     variables["input"]["projectIds"] = project_ids
+    # an expiry any lifetime policy allows (a generated updateWorkspaceSettings may have set one)
+    variables["input"]["expiresAt"] = (datetime.now(UTC) + timedelta(days=7)).isoformat()
     data = await world.api.ok(SCOPE_CREATE, variables, world.owner.session)
     return str(data["createManagementToken"]["secret"])
 
@@ -230,6 +240,7 @@ async def test_protected_field_against_scoped_tokens(matrix: Matrix, target: Sch
     """A token with every permission, limited to projects: in scope it gets what an unlimited one gets
     (@workspaceWide fields excepted); out of scope it sees none of the objects and changes none."""
     world = matrix.world
+    await _without_lifetime_policy(world)
     everything = Caller("token, every permission", "", frozenset(ALL_PERMISSIONS), None)
     ids = world.fresh if target.type_name == "Mutation" else world.one
     # given: in scope, a token limited to every project there is once the call's objects exist
