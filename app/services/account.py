@@ -41,10 +41,8 @@ async def change_password(
     return signed_in
 
 
-async def switch_workspace(principal: Principal, workspace_id: int | None, ip_address: str | None) -> SignedIn:
+async def switch_workspace(principal: Principal, workspace_id: int, ip_address: str | None) -> SignedIn:
     """A session for the person's membership in another workspace (the calling session stays valid)."""
-    if workspace_id is None:
-        raise NotFound("Workspace", ("workspaceId",))
     membership = await Membership.get_or_none(workspace_id=workspace_id, user_id=principal.user_id)
     if membership is None:
         raise NotFound("Workspace", ("workspaceId",))

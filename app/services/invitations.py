@@ -136,9 +136,7 @@ async def invite(principal: Principal, email: str, role: WorkspaceRole, base_url
     return Invited(invitation, None, None, mailed=True)
 
 
-async def revoke(principal: Principal, invitation_id: int | None) -> Invitation:
-    if invitation_id is None:
-        raise NotFound("Invitation")
+async def revoke(principal: Principal, invitation_id: int) -> Invitation:
     async with in_transaction():
         invitation = await locked(
             Invitation.filter(id=invitation_id, workspace_id=principal.workspace_id), Lock.CHANGE

@@ -77,9 +77,7 @@ def _check_not_last_owner(people: LockedPeople, target: Membership, field: tuple
         raise UserInputError("A workspace needs an owner: make someone else an owner first.", "LAST_OWNER", field)
 
 
-async def change_role(principal: Principal, member_id: int | None, role: WorkspaceRole) -> Membership:
-    if member_id is None:
-        raise NotFound("Member")
+async def change_role(principal: Principal, member_id: int, role: WorkspaceRole) -> Membership:
     async with in_transaction():
         people = await locked_people(principal, member_id)
         target = people.target
@@ -107,10 +105,8 @@ async def change_role(principal: Principal, member_id: int | None, role: Workspa
     return await Membership.get(id=target.id).select_related("user")
 
 
-async def remove_member(principal: Principal, member_id: int | None) -> int:
+async def remove_member(principal: Principal, member_id: int) -> int:
     """Deletes the membership (its sessions end at once); the account and the workspace's tokens stay."""
-    if member_id is None:
-        raise NotFound("Member")
     async with in_transaction():
         people = await locked_people(principal, member_id)
         target = people.target
