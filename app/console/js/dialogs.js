@@ -26,13 +26,15 @@ export function openDialog({ title, body, actions = [], className = "", onClose,
   return dialog;
 }
 
-/** Show userErrors next to the control they name (by the last path element), else at the form's top. */
+/** Show userErrors next to the control they name (the innermost path element that is one), else at the form's top. */
 export function applyUserErrors(form, userErrors) {
   clearErrors(form);
   let firstInvalid = null;
   for (const error of userErrors) {
-    const name = error.field && error.field.length ? error.field[error.field.length - 1] : null;
-    const wrapper = name ? form.querySelector(`[data-field="${CSS.escape(name)}"]`) : null;
+    // The innermost path element that names a field: ["allowedIps", "1"] is the allowlist field.
+    const names = error.field ? [...error.field].reverse() : [];
+    const wrapper = names.map((name) => form.querySelector(`[data-field="${CSS.escape(name)}"]`))
+      .find((found) => found) || null;
     if (wrapper) {
       const slot = wrapper.querySelector(".field-error");
       slot.textContent = error.message;

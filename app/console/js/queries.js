@@ -17,6 +17,7 @@ export const LOG_OUT = `mutation LogOut { logOut { ok } }`;
 export const VIEWER_QUERY = `query Viewer { ${VIEWER} }`;
 
 const TOKEN = `id name keyPrefix permissions status createdAt lastUsedAt lastUsedIp revokedAt staleSince
+  expiresAt allowedIps projects { id name }
   createdBy { kind label }
   replaces { id name keyPrefix } replacedBy { id name keyPrefix }`;
 
@@ -33,6 +34,12 @@ export const CREATE_MANAGEMENT_TOKEN = `mutation CreateManagementToken($input: C
 export const ROTATE_MANAGEMENT_TOKEN = `mutation RotateManagementToken($input: RotateManagementTokenInput!) {
   rotateManagementToken(input: $input) { secret managementToken { id name keyPrefix } ${USER_ERRORS} }
 }`;
+
+export const UPDATE_MANAGEMENT_TOKEN = `mutation UpdateManagementToken($input: UpdateManagementTokenInput!) {
+  updateManagementToken(input: $input) { managementToken { id name permissions allowedIps } ${USER_ERRORS} }
+}`;
+
+export const PROJECT_CHOICES = `query ProjectChoices { projects(first: 100) { edges { node { id name } } } }`;
 
 export const REVOKE_MANAGEMENT_TOKEN = `mutation RevokeManagementToken($input: RevokeManagementTokenInput!) {
   revokeManagementToken(input: $input) { managementToken { id status revokedAt } ${USER_ERRORS} }

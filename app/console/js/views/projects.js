@@ -8,6 +8,7 @@ import {
   API_KEYS, CREATE_API_KEY, CREATE_PROJECT, DELETE_API_KEY, DELETE_PROJECT, PROJECT, PROJECTS, UPDATE_PROJECT,
 } from "../queries.js";
 import { pagedList, section, showSectionError, table } from "./common.js";
+import { allowlistField } from "./token_limits.js";
 import { showSecret } from "./tokens.js";
 
 const projectHref = (id) => `#/projects/${encodeURIComponent(id)}`;
@@ -154,13 +155,14 @@ function renderApiKeys(main, ctx, project) {
 function createKeyDialog(project, reload) {
   const name = h("input", { name: "name", type: "text", maxlength: 100, autocomplete: "off",
     placeholder: "e.g. web-server" });
+  const allowlist = allowlistField();
   formDialog({
     title: "Create API key",
     submitLabel: "Create API key",
-    fields: [field("Name", name, `A key for the project ${project.name}.`)],
+    fields: [field("Name", name, `A key for the project ${project.name}.`), allowlist.element],
     onSubmit: async (form) => {
-      const payload = await submitMutation(form, async () =>
-        (await gql(CREATE_API_KEY, { input: { projectId: project.id, name: name.value } })).createApiKey);
+      const input = { projectId: project.id, name: name.value, allowedIps: allowlist.value() };
+      const payload = await submitMutation(form, async () => (await gql(CREATE_API_KEY, { input })).createApiKey);
       if (!payload) return false;
       showSecret(payload, "API key");
       reload();

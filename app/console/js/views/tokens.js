@@ -1,4 +1,4 @@
-// Management tokens: the table, + Create management token, and the ⋯ menu (View details, Rotate, Revoke key).
+// Management tokens: the table, + Create management token, and the ⋯ menu (View details, Rotate, Edit, Revoke key).
 
 import { gql } from "../api.js";
 import { confirmDialog, formDialog, openDialog, saveKeyDialog, submitMutation } from "../dialogs.js";
@@ -8,6 +8,7 @@ import {
   CREATE_MANAGEMENT_TOKEN, MANAGEMENT_TOKENS, REVOKE_MANAGEMENT_TOKEN, ROTATE_MANAGEMENT_TOKEN,
 } from "../queries.js";
 import { pagedList, section, table } from "./common.js";
+import { allowlistField, editTokenDialog, projectPicker } from "./token_limits.js";
 
 export function renderTokensSection(container, ctx, { onChanged } = {}) {
   const create = h("button", { type: "button", class: "button primary" }, "+ Create management token");
@@ -37,6 +38,7 @@ function tokenRow(token, actions) {
   const revoked = token.status === "REVOKED";
   const items = [{ label: "View details", onSelect: () => detailsPanel(token) }];
   if (!revoked && !token.replacedBy) items.push({ label: "Rotate", onSelect: () => rotateDialog(token, actions) });
+  if (!revoked) items.push({ label: "Edit", onSelect: () => editTokenDialog(token, actions) });
   if (!revoked) items.push({ label: "Revoke key", danger: true, onSelect: () => revokeDialog(token, actions) });
   return h("tr", { dataset: { tokenId: token.id }, class: revoked ? "revoked" : "" },
     h("th", { scope: "row" }, token.name,
@@ -65,15 +67,18 @@ function createTokenDialog({ reload, onChanged }) {
     h("legend", {}, "Permissions"),
     h("p", { class: "hint" }, "Select only the permissions your automation needs."),
     boxes, h("p", { class: "field-error", role: "alert", hidden: true }));
+  const allowlist = allowlistField();
+  const scope = projectPicker();
   formDialog({
     title: "Create management token",
     submitLabel: "Create management token",
-    fields: [field("Name", name, "A descriptive name, such as the system that uses it."), permissions],
+    fields: [field("Name", name, "A descriptive name, such as the system that uses it."), permissions,
+      scope.element, allowlist.element],
     onSubmit: async (form) => {
       const chosen = [...form.querySelectorAll("input[name=permissions]:checked")].map((box) => box.value);
+      const input = { name: name.value, permissions: chosen, allowedIps: allowlist.value(), projectIds: scope.value() };
       const payload = await submitMutation(form, async () =>
-        (await gql(CREATE_MANAGEMENT_TOKEN, { input: { name: name.value, permissions: chosen } }))
-          .createManagementToken);
+        (await gql(CREATE_MANAGEMENT_TOKEN, { input })).createManagementToken);
       if (!payload) return false;
       showSecret(payload, "management token");
       reload();
@@ -148,6 +153,11 @@ function detailsPanel(token) {
     ["Last used from", token.lastUsedIp || "—"],
     ["Stale", token.staleSince ? `Since ${exactTime(token.staleSince)}` : "No"],
     ["Permissions", h("ul", { class: "plain" }, token.permissions.map((p) => h("li", {}, permissionLabel(p))))],
+    ["Projects", token.projects ? (token.projects.length
+      ? h("ul", { class: "plain" }, token.projects.map((p) => h("li", {}, p.name))) : "None (its projects were deleted)")
+      : "All projects"],
+    ["Allowed IP addresses", token.allowedIps && token.allowedIps.length
+      ? h("ul", { class: "plain" }, token.allowedIps.map((ip) => h("li", {}, h("code", {}, ip)))) : "Any address"],
     ["Created", exactTime(token.createdAt)],
     ["Created by", token.createdBy.label],
     ["Replaces", link(token.replaces)],
