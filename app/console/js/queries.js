@@ -71,13 +71,19 @@ export const DELETE_PROJECT = `mutation DeleteProject($input: DeleteInput!) {
 export const API_KEYS = `query ApiKeys($projectId: ID, $first: Int, $after: String) {
   apiKeys(projectId: $projectId, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
-    edges { node { id name keyPrefix createdAt lastUsedAt createdBy { kind label } } }
+    edges { node { id name keyPrefix status expiresAt createdAt lastUsedAt createdBy { kind label } } }
   }
 }`;
 
 export const CREATE_API_KEY = `mutation CreateApiKey($input: CreateApiKeyInput!) {
   createApiKey(input: $input) { secret apiKey { id name keyPrefix } ${USER_ERRORS} }
 }`;
+
+export const ROTATE_API_KEY = `mutation RotateApiKey($input: RotateApiKeyInput!) {
+  rotateApiKey(input: $input) { secret apiKey { id name keyPrefix } ${USER_ERRORS} }
+}`;
+
+export const TOKEN_LIFETIME_POLICY = `query TokenLifetimePolicy { viewer { workspace { maxTokenLifetimeDays } } }`;
 
 export const DELETE_API_KEY = `mutation DeleteApiKey($input: DeleteInput!) {
   deleteApiKey(input: $input) { deletedId ${USER_ERRORS} }

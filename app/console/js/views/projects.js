@@ -3,9 +3,11 @@
 import { gql } from "../api.js";
 import { confirmDialog, formDialog, submitMutation } from "../dialogs.js";
 import { field, h, timeCell } from "../dom.js";
+import { expiryCell, expiryField, graceField } from "../expiry.js";
 import { optionsMenu } from "../menu.js";
 import {
-  API_KEYS, CREATE_API_KEY, CREATE_PROJECT, DELETE_API_KEY, DELETE_PROJECT, PROJECT, PROJECTS, UPDATE_PROJECT,
+  API_KEYS, CREATE_API_KEY, CREATE_PROJECT, DELETE_API_KEY, DELETE_PROJECT, PROJECT, PROJECTS, ROTATE_API_KEY,
+  TOKEN_LIFETIME_POLICY, UPDATE_PROJECT,
 } from "../queries.js";
 import { pagedList, section, showSectionError, table } from "./common.js";
 import { allowlistField } from "./token_limits.js";
@@ -131,20 +133,29 @@ function renderApiKeys(main, ctx, project) {
   });
   main.append(el);
   const canDelete = ctx.can("DELETE_API_KEYS");
+  const canRotate = ctx.can("CREATE_API_KEY");
 
   async function reload() {
     await pagedList(body, errors, {
       load: async (page) => (await gql(API_KEYS, { projectId: project.id, ...page })).apiKeys,
-      render: (keys) => table("API keys", ["Name", "Key prefix", "Last used", "Created", "Created by", ""],
-        keys.map((key) => h("tr", { dataset: { apiKeyId: key.id } },
+      render: (keys) => table("API keys",
+        ["Name", "Key prefix", "Last used", "Created", "Created by", "Expires", "Status", ""],
+        keys.map((key) => h("tr", { dataset: { apiKeyId: key.id }, class: key.status === "EXPIRED" ? "revoked" : "" },
           h("th", { scope: "row" }, key.name),
           h("td", {}, h("code", {}, key.keyPrefix)),
           h("td", { class: "last-used" }, timeCell(key.lastUsedAt)),
           h("td", {}, timeCell(key.createdAt, { relativeText: false })),
           h("td", {}, key.createdBy.label),
-          h("td", { class: "row-actions" }, canDelete
-            ? h("button", { type: "button", class: "button danger small", "aria-label": `Delete ${key.name}`,
-              onclick: () => deleteKeyDialog(key, reload) }, "Delete") : null))),
+          h("td", { class: "expires" }, expiryCell(key.expiresAt)),
+          h("td", { class: "status" }, h("span", { class: `badge ${key.status.toLowerCase()}` },
+            key.status === "EXPIRED" ? "Expired" : "Active")),
+          h("td", { class: "row-actions" },
+            canRotate && key.status === "ACTIVE"
+              ? h("button", { type: "button", class: "button secondary small", "aria-label": `Rotate ${key.name}`,
+                onclick: () => rotateKeyDialog(key, reload) }, "Rotate") : null,
+            canDelete
+              ? h("button", { type: "button", class: "button danger small", "aria-label": `Delete ${key.name}`,
+                onclick: () => deleteKeyDialog(key, reload) }, "Delete") : null))),
         { empty: "No API keys in this project yet." }),
     });
   }
@@ -152,17 +163,48 @@ function renderApiKeys(main, ctx, project) {
   reload();
 }
 
-function createKeyDialog(project, reload) {
+async function createKeyDialog(project, reload) {
+  let maxDays = null;
+  try {
+    maxDays = (await gql(TOKEN_LIFETIME_POLICY)).viewer.workspace.maxTokenLifetimeDays;
+  } catch {
+    // The server checks the policy again; without it the dialog offers every choice.
+  }
+  const expiry = expiryField(maxDays, "key");
   const name = h("input", { name: "name", type: "text", maxlength: 100, autocomplete: "off",
     placeholder: "e.g. web-server" });
   const allowlist = allowlistField();
   formDialog({
     title: "Create API key",
     submitLabel: "Create API key",
-    fields: [field("Name", name, `A key for the project ${project.name}.`), allowlist.element],
+    fields: [field("Name", name, `A key for the project ${project.name}.`), allowlist.element, expiry.element],
     onSubmit: async (form) => {
-      const input = { projectId: project.id, name: name.value, allowedIps: allowlist.value() };
+      const input = {
+        projectId: project.id, name: name.value, allowedIps: allowlist.value(), expiresAt: expiry.value(),
+      };
       const payload = await submitMutation(form, async () => (await gql(CREATE_API_KEY, { input })).createApiKey);
+      if (!payload) return false;
+      showSecret(payload, "API key");
+      reload();
+      return true;
+    },
+  });
+}
+
+function rotateKeyDialog(key, reload) {
+  const grace = graceField("oldKeyExpiresAt", "key");
+  confirmDialog({
+    title: "Rotate API key",
+    danger: false,
+    confirmLabel: "Rotate",
+    message: [
+      h("p", {}, "Create a replacement for ", h("strong", {}, key.name), " (", h("code", {}, key.keyPrefix),
+        ") with the same name, metadata and allowlist."),
+      grace.element,
+    ],
+    onConfirm: async (form) => {
+      const input = { id: key.id, oldKeyExpiresAt: grace.value() };
+      const payload = await submitMutation(form, async () => (await gql(ROTATE_API_KEY, { input })).rotateApiKey);
       if (!payload) return false;
       showSecret(payload, "API key");
       reload();

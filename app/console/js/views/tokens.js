@@ -3,9 +3,10 @@
 import { gql } from "../api.js";
 import { confirmDialog, formDialog, openDialog, saveKeyDialog, submitMutation } from "../dialogs.js";
 import { exactTime, field, h, PERMISSIONS, permissionLabel, timeCell, uid } from "../dom.js";
+import { expiryCell, expiryField, graceField } from "../expiry.js";
 import { optionsMenu } from "../menu.js";
 import {
-  CREATE_MANAGEMENT_TOKEN, MANAGEMENT_TOKENS, REVOKE_MANAGEMENT_TOKEN, ROTATE_MANAGEMENT_TOKEN,
+  CREATE_MANAGEMENT_TOKEN, MANAGEMENT_TOKENS, REVOKE_MANAGEMENT_TOKEN, ROTATE_MANAGEMENT_TOKEN, TOKEN_LIFETIME_POLICY,
 } from "../queries.js";
 import { pagedList, section, table } from "./common.js";
 import { allowlistField, editTokenDialog, projectPicker } from "./token_limits.js";
@@ -16,7 +17,7 @@ export function renderTokensSection(container, ctx, { onChanged } = {}) {
     id: "management-tokens",
     actions: [create],
     description: "Tokens authenticate programmatic access to workspace administration. They do not expire " +
-      "unless you revoke them.",
+      "unless you choose an expiration or revoke them.",
   });
   container.append(el);
 
@@ -24,7 +25,7 @@ export function renderTokensSection(container, ctx, { onChanged } = {}) {
     await pagedList(body, errors, {
       load: async (page) => (await gql(MANAGEMENT_TOKENS, page)).managementTokens,
       render: (tokens) => table("Management tokens",
-        ["Name", "Key prefix", "Permissions", "Last used", "Created", "Status", ""],
+        ["Name", "Key prefix", "Permissions", "Last used", "Created", "Status", "Expires", ""],
         tokens.map((token) => tokenRow(token, { reload, onChanged })),
         { empty: "No management tokens yet. Create one for your automation." }),
     });
@@ -34,8 +35,10 @@ export function renderTokensSection(container, ctx, { onChanged } = {}) {
   return { reload };
 }
 
+const STATUS_LABELS = { ACTIVE: "Active", REVOKED: "Revoked", EXPIRED: "Expired" };
+
 function tokenRow(token, actions) {
-  const revoked = token.status === "REVOKED";
+  const revoked = token.status !== "ACTIVE";
   const items = [{ label: "View details", onSelect: () => detailsPanel(token) }];
   if (!revoked && !token.replacedBy) items.push({ label: "Rotate", onSelect: () => rotateDialog(token, actions) });
   if (!revoked) items.push({ label: "Edit", onSelect: () => editTokenDialog(token, actions) });
@@ -48,12 +51,20 @@ function tokenRow(token, actions) {
     h("td", { class: "permissions" }, token.permissions.map((p) => h("span", { class: "chip" }, permissionLabel(p)))),
     h("td", { class: "last-used" }, timeCell(token.lastUsedAt)),
     h("td", { class: "created" }, timeCell(token.createdAt, { relativeText: false })),
-    h("td", { class: "status" }, h("span", { class: `badge ${revoked ? "revoked" : "active"}` },
-      revoked ? "Revoked" : "Active")),
+    h("td", { class: "status" }, h("span", { class: `badge ${token.status.toLowerCase()}` },
+      STATUS_LABELS[token.status] || token.status)),
+    h("td", { class: "expires" }, expiryCell(token.expiresAt)),
     h("td", { class: "row-actions" }, optionsMenu(`Options for ${token.name}`, items)));
 }
 
-function createTokenDialog({ reload, onChanged }) {
+async function createTokenDialog({ reload, onChanged }) {
+  let maxDays = null;
+  try {
+    maxDays = (await gql(TOKEN_LIFETIME_POLICY)).viewer.workspace.maxTokenLifetimeDays;
+  } catch {
+    // The server checks the policy again; without it the dialog offers every choice.
+  }
+  const expiry = expiryField(maxDays, "token");
   const name = h("input", { name: "name", type: "text", maxlength: 100, autocomplete: "off",
     placeholder: "e.g. ci-pipeline" });
   const boxes = PERMISSIONS.map(([value, label, description]) => {
@@ -73,10 +84,13 @@ function createTokenDialog({ reload, onChanged }) {
     title: "Create management token",
     submitLabel: "Create management token",
     fields: [field("Name", name, "A descriptive name, such as the system that uses it."), permissions,
-      scope.element, allowlist.element],
+      scope.element, allowlist.element, expiry.element],
     onSubmit: async (form) => {
       const chosen = [...form.querySelectorAll("input[name=permissions]:checked")].map((box) => box.value);
-      const input = { name: name.value, permissions: chosen, allowedIps: allowlist.value(), projectIds: scope.value() };
+      const input = {
+        name: name.value, permissions: chosen, allowedIps: allowlist.value(), projectIds: scope.value(),
+        expiresAt: expiry.value(),
+      };
       const payload = await submitMutation(form, async () =>
         (await gql(CREATE_MANAGEMENT_TOKEN, { input })).createManagementToken);
       if (!payload) return false;
@@ -99,6 +113,7 @@ function showSecret(payload, kind) {
 export { showSecret };
 
 function rotateDialog(token, { reload, onChanged }) {
+  const grace = graceField("oldTokenExpiresAt", "token");
   confirmDialog({
     title: "Rotate management token",
     danger: false,
@@ -106,11 +121,12 @@ function rotateDialog(token, { reload, onChanged }) {
     message: [
       h("p", {}, "Create a replacement for ", h("strong", {}, token.name), " (", h("code", {}, token.keyPrefix),
         ") with the same permissions."),
-      h("p", {}, "The current token keeps working until you revoke it: update your systems, then revoke it."),
+      grace.element,
     ],
     onConfirm: async (form) => {
+      const input = { id: token.id, oldTokenExpiresAt: grace.value() };
       const payload = await submitMutation(form, async () =>
-        (await gql(ROTATE_MANAGEMENT_TOKEN, { input: { id: token.id } })).rotateManagementToken);
+        (await gql(ROTATE_MANAGEMENT_TOKEN, { input })).rotateManagementToken);
       if (!payload) return false;
       showSecret(payload, "management token");
       reload();
@@ -148,7 +164,9 @@ function detailsPanel(token) {
   const rows = [
     ["Name", token.name],
     ["Key prefix", h("code", {}, token.keyPrefix)],
-    ["Status", token.status === "REVOKED" ? `Revoked ${exactTime(token.revokedAt)}` : "Active"],
+    ["Status", token.status === "REVOKED" ? `Revoked ${exactTime(token.revokedAt)}`
+      : STATUS_LABELS[token.status] || token.status],
+    ["Expires", token.expiresAt ? exactTime(token.expiresAt) : "Never"],
     ["Last used", token.lastUsedAt ? [timeCell(token.lastUsedAt), ` (${exactTime(token.lastUsedAt)})`] : "Never"],
     ["Last used from", token.lastUsedIp || "—"],
     ["Stale", token.staleSince ? `Since ${exactTime(token.staleSince)}` : "No"],
