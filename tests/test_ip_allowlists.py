@@ -94,6 +94,7 @@ def test_entries_are_normalised() -> None:
         ("example.com", "'example.com' is not an IP address or a CIDR range"),
         ("10.0.0.0/33", "'10.0.0.0/33' is not an IP address or a CIDR range"),
         ("  ", "An allowlist entry is empty"),
+        ("fe80::1%eth0", "'fe80::1%eth0' has a zone index"),
     ],
 )
 async def test_a_bad_entry_is_a_user_error_naming_it(api: Api, entry: str, message: str) -> None:

@@ -90,6 +90,7 @@ async def test_every_change_is_audited_with_before_and_after_and_sent_as_an_even
     assert sent.data["changed"] == ["allowedIps", "name"]
     assert sent.data["managementToken"]["name"] == "ci-2"
     assert sent.data["managementToken"]["allowedIps"] == ["192.0.2.1"]
+    assert sent.data["managementToken"]["projectIds"] is None  # every project
     # an update that changes nothing records nothing
     await _update(api, owner, id=token_id, name="ci-2")
     assert await AuditEvent.filter(action="management_token.updated").count() == 1

@@ -53,6 +53,8 @@ def _parse(entry: str) -> Network:
     text = entry.strip()
     if not text:
         raise InvalidEntry(entry, "An allowlist entry is empty: give an IP address or a CIDR range.")
+    if "%" in text:  # a zone index names an interface of this machine: no client address carries one
+        raise InvalidEntry(entry, f"{text[:60]!r} has a zone index (%…): write the address without it.")
     try:
         return _unmapped(ipaddress.ip_network(text, strict=True))
     except ValueError as exc:

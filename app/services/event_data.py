@@ -8,6 +8,7 @@ from app.models import ApiKey, ManagementToken, StaleTokenReport
 from app.security.ip_allowlist import entries_of
 from app.security.permissions import PERMISSION_ORDER, decode_permissions
 from app.security.principal import Principal
+from app.security.project_scope import decode_scope
 from app.services.actors import actor_of
 from app.services.credential_state import CredentialKind, state_of
 from app.services.global_ids import global_id, stored_ref_to_global_id
@@ -26,6 +27,11 @@ def _created_by(kind: str, ref: str | None, label: str) -> dict[str, Any]:
     return {"kind": kind, "id": stored_ref_to_global_id(ref), "label": label}
 
 
+def _scope_ids(stored: str | None) -> list[str] | None:
+    scope = decode_scope(stored)
+    return None if scope is None else [global_id("Project", pk) for pk in sorted(scope)]
+
+
 def management_token(row: ManagementToken) -> dict[str, Any]:
     granted = decode_permissions(row.permissions)
     replaces_id = row.replaces_id  # type: ignore[attr-defined]
@@ -40,6 +46,7 @@ def management_token(row: ManagementToken) -> dict[str, Any]:
         "revokedAt": time(row.revoked_at),
         "staleSince": time(row.stale_since),
         "allowedIps": entries_of(row.allowed_ips),
+        "projectIds": _scope_ids(row.project_ids),
         "createdBy": _created_by(row.created_by_kind, row.created_by_id, row.created_by_label),
         "replacesId": global_id("ManagementToken", replaces_id) if replaces_id else None,
     }
