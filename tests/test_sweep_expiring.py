@@ -72,3 +72,16 @@ async def test_credential_expiring_is_sent_once_per_credential(api: Api, app_clo
     # then it is announced too, once; the others are not announced again
     sent = await WebhookEvent.filter(type="credential.expiring").order_by("id")
     assert [e.data["credential"].get("apiKey", {}).get("id") for e in sent][2:] == [later_key_id]
+
+
+async def test_the_expiring_event_carries_the_expiry(api: Api) -> None:
+    owner = await api.sign_up()
+    await create_endpoint(api, owner, "https://hooks.invalid/expiring", ["CREDENTIAL_EXPIRING"])
+    expires_at = ahead(days=2)
+    await api.create_token(owner, ["VIEW_PROJECTS"], "soon", expiresAt=expires_at)
+    await run_sweep()
+    [sent] = await WebhookEvent.filter(type="credential.expiring")
+    assert datetime.fromisoformat(sent.data["expiresAt"]) == datetime.fromisoformat(expires_at)
+    token = sent.data["credential"]["managementToken"]
+    assert datetime.fromisoformat(token["expiresAt"]) == datetime.fromisoformat(expires_at)
+    assert token["status"] == "ACTIVE"

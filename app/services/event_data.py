@@ -45,6 +45,7 @@ def management_token(row: ManagementToken) -> dict[str, Any]:
         "lastUsedAt": time(row.last_used_at),
         "revokedAt": time(row.revoked_at),
         "staleSince": time(row.stale_since),
+        "expiresAt": time(row.expires_at),
         "allowedIps": entries_of(row.allowed_ips),
         "projectIds": _scope_ids(row.project_ids),
         "createdBy": _created_by(row.created_by_kind, row.created_by_id, row.created_by_label),
@@ -59,6 +60,8 @@ def api_key(row: ApiKey) -> dict[str, Any]:
         "keyPrefix": row.key_prefix,
         "createdAt": time(row.created_at),
         "lastUsedAt": time(row.last_used_at),
+        "status": state_of(CredentialKind.API_KEY, row, utcnow()).value,
+        "expiresAt": time(row.expires_at),
         "allowedIps": entries_of(row.allowed_ips),
         "createdBy": _created_by(row.created_by_kind, row.created_by_id, row.created_by_label),
         "projectId": global_id("Project", row.project_id),  # type: ignore[attr-defined]
