@@ -1,5 +1,6 @@
 """An API key's meta: a JSON object of at most 4 KB, shown on the key and returned by verify."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -7,6 +8,7 @@ import pytest
 
 from app.models import ApiKey
 from tests.support.api import CREATE_API_KEY, Api
+from tests.support.sql_statements import statements
 
 KEY = "query($id: ID!) { node(id: $id) { ... on ApiKey { meta } } }"
 
@@ -61,3 +63,15 @@ async def test_a_key_without_meta_answers_null(api: Api) -> None:
     key_id, key = await api.create_api_key(owner.session, project)
     assert (await api.http.post("/v1/keys/verify", json={"key": key})).json()["meta"] is None
     assert (await api.ok(KEY, {"id": key_id}, owner.session))["node"]["meta"] is None
+
+
+async def test_verify_of_a_key_with_meta_and_expiry_is_one_statement(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The expiry and the metadata come with the one lookup's row: no statement more than a bare key costs."""
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session)
+    in_a_day = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    _, key = await api.create_api_key(owner.session, project, meta={"plan": "pro"}, expiresAt=in_a_day)
+    with statements(monkeypatch) as seen:
+        answer = (await api.http.post("/v1/keys/verify", json={"key": key})).json()
+    assert answer["meta"] == {"plan": "pro"} and answer["expiresAt"] is not None
+    assert len(seen) == 1 and "FROM api_key" in seen[0], seen
