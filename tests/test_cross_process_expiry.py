@@ -63,6 +63,7 @@ async def test_the_other_process_refuses_an_expired_credential_on_its_next_reque
 ) -> None:
     # given a token and a key created in A that expire in an hour, accepted by B from its cache
     a, b = apis
+    write_clock_file(str(clock_file), timedelta(0))
     owner = await a.sign_up()
     in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     project = await a.create_project(owner.session)
@@ -78,3 +79,30 @@ async def test_the_other_process_refuses_an_expired_credential_on_its_next_reque
         response = await b.post(VIEWER, token=token)
         assert response.status_code == 401 and "expired" in response.json()["errors"][0]["message"]
         assert (await b.http.post("/v1/keys/verify", json={"key": key})).json()["code"] == "EXPIRED"
+
+
+async def test_the_other_process_refuses_a_rotated_token_when_its_grace_ends(
+    apis: tuple[Api, Api], clock_file: Path
+) -> None:
+    # given a token B answers from its cache, rotated in A with an hour of grace
+    a, b = apis
+    write_clock_file(str(clock_file), timedelta(0))
+    owner = await a.sign_up()
+    token_id, token = await a.create_token(owner, ["VIEW_PROJECTS"])
+    for _ in range(WARM_UP_REQUESTS):
+        assert (await b.post(VIEWER, token=token)).status_code == 200
+    rotate = """mutation($input: RotateManagementTokenInput!) { rotateManagementToken(input: $input) {
+      secret userErrors { code } } }"""
+    grace = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    payload = (await a.ok(rotate, {"input": {"id": token_id, "oldTokenExpiresAt": grace}}, owner.session))[
+        "rotateManagementToken"
+    ]
+    # then B accepts both during the grace (the old one from its cache again after a warm-up)
+    for _ in range(WARM_UP_REQUESTS):
+        assert (await b.post(VIEWER, token=token)).status_code == 200
+        assert (await b.post(VIEWER, token=payload["secret"])).status_code == 200
+    # when the grace has passed on every process
+    write_clock_file(str(clock_file), timedelta(hours=1))
+    # then B refuses the old token on its very next request, and keeps accepting the new one
+    assert (await b.post(VIEWER, token=token)).status_code == 401
+    assert (await b.post(VIEWER, token=payload["secret"])).status_code == 200
