@@ -1,12 +1,9 @@
 """Requests refused for their client address, audited without letting a flood fill the audit log.
 
-**Decision:** a refusal is audited once per credential, client address and minute in each process,
-and for at most `ADDRESSES_PER_MINUTE` distinct addresses per credential and minute. Auditing every
-refusal would let whoever holds a leaked credential write a row per request; once per address keeps
-every address that tried, and the cap bounds a sender that owns many addresses (an IPv6 /64 is
-2^64 of them). The minute is per process: N processes write at most N events per address and
-minute. Every refusal, audited or not, is counted in the metrics (`keyward_authentication_refusals_total`,
-`keyward_verify_answers_total`).
+A refusal is audited once per credential, client address and minute in each process, and for at most
+`ADDRESSES_PER_MINUTE` distinct addresses per credential and minute (docs/decisions/0010-ip-allowlists.md
+says why); every refusal, audited or not, is counted in the metrics
+(`keyward_authentication_refusals_total`, `keyward_verify_answers_total`).
 """
 
 from dataclasses import replace

@@ -5,9 +5,8 @@ normalised entries (NULL: any address): compressed IPv6, a range of one address 
 address (`10.0.0.1/32` → `10.0.0.1`), an IPv4-mapped IPv6 address or range written as IPv4 (client
 addresses are compared as IPv4 too), duplicates dropped, first appearance kept.
 
-**Decision:** a range with host bits set (`10.0.0.5/24`) is refused, with the range it may have
-meant in the message. Whoever typed it meant either the one address or the whole range; guessing
-either silently opens a credential to addresses nobody chose, or locks its owner out.
+A range with host bits set (`10.0.0.5/24`) and an address with a zone index are refused, not guessed
+at: docs/decisions/0010-ip-allowlists.md says why.
 """
 
 import ipaddress
