@@ -26,6 +26,7 @@ from app.security.ip_allowlist import Allowlist
 from app.security.permissions import Permission
 from app.security.principal import Principal
 from app.security.tokens import TokenKind
+from app.services.credential_state import EXPIRED
 
 if TYPE_CHECKING:
     from app.services.credential_state import Refusal
@@ -47,7 +48,8 @@ class Verified:
     answer: bytes = b""  # API keys: the body of verify's valid answer (expiresAt and meta spliced in)
 
     def usable_at(self, now: datetime) -> bool:
-        return self.expires_at is None or now < self.expires_at
+        """The state model's expiry rule, judged on the cached entry (the row rules were judged at the lookup)."""
+        return not EXPIRED.refuses(self, now)
 
 
 @dataclass(frozen=True, slots=True)
