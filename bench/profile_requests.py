@@ -1,6 +1,9 @@
-"""Where an authenticated `projects(first: 20)` request spends its time, by cProfile, in one process.
+"""Where a request of a benchmark row spends its time, by cProfile, in one process.
 
-    .venv/bin/python -m bench.profile_projects [--requests 3000] [--top 25]
+    .venv/bin/python -m bench.profile_requests [--path projects|verify] [--requests 3000] [--top 25]
+
+`projects`: the authenticated `projects(first: 20)` query with the 50 management tokens;
+`verify`: `POST /v1/keys/verify` with 50 valid API keys.
 
 Starts the harness's throwaway PostgreSQL and Redis (as `python -m bench` does), seeds the request
 workspace, runs the real app in this process (its lifespan, Redis usage buffer included) and sends
@@ -17,15 +20,28 @@ import os
 import pstats
 
 import httpx
+import orjson
 
 from bench import database, log, seed
 from bench.load import graphql_body
 from bench.services import services
 
 
-async def _requests(app: object, secrets: list[str], count: int, concurrency: int = 16) -> None:
+def _graphql_request(token: str) -> tuple[str, bytes, dict[str, str]]:
+    return "/graphql", GRAPHQL_BODY, {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+
+def _verify_request(key: str) -> tuple[str, bytes, dict[str, str]]:
+    return "/v1/keys/verify", orjson.dumps({"key": key}), {"Content-Type": "application/json"}
+
+
+GRAPHQL_BODY = graphql_body()
+REQUESTS = {"projects": _graphql_request, "verify": _verify_request}
+
+
+async def _requests(app: object, path: str, secrets: list[str], count: int, concurrency: int = 16) -> None:
     transport = httpx.ASGITransport(app=app, client=("192.0.2.10", 40000))  # type: ignore[arg-type]
-    body = graphql_body()
+    make = REQUESTS[path]
     async with httpx.AsyncClient(transport=transport, base_url="http://keyward.test") as http:
         issued = 0
 
@@ -34,22 +50,22 @@ async def _requests(app: object, secrets: list[str], count: int, concurrency: in
             while issued < count:
                 token = secrets[issued % len(secrets)]
                 issued += 1
-                answer = await http.post(
-                    "/graphql",
-                    content=body,
-                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-                )
-                if answer.status_code != 200 or "errors" in answer.json():
+                url, body, headers = make(token)
+                answer = await http.post(url, content=body, headers=headers)
+                if answer.status_code != 200 or "errors" in answer.json() or answer.json().get("valid") is False:
                     raise RuntimeError(f"unexpected answer: {answer.status_code} {answer.text[:300]}")
 
         await asyncio.gather(*(one_connection() for _ in range(concurrency)))
 
 
-async def _profile(database_url: str, redis_url: str, count: int, top: int) -> None:
+async def _profile(database_url: str, redis_url: str, path: str, count: int, top: int) -> None:
     conn = await database.connect(database_url)
     try:
         await database.empty_tables(conn)
         workspace = await seed.request_workspace(conn)
+        secrets = workspace.secrets
+        if path == "verify":
+            secrets = (await seed.api_keys(conn, workspace.workspace_id, len(secrets))).secrets
     finally:
         await conn.close()
     # cProfile slows every call: the request path must not give up on Redis because of it.
@@ -60,10 +76,10 @@ async def _profile(database_url: str, redis_url: str, count: int, top: int) -> N
     get_settings.cache_clear()
     app = create_app()
     async with app.router.lifespan_context(app):
-        await _requests(app, workspace.secrets, max(count // 5, 200))
+        await _requests(app, path, secrets, max(count // 5, 200))
         profiler = cProfile.Profile()
         profiler.enable()
-        await _requests(app, workspace.secrets, count)
+        await _requests(app, path, secrets, count)
         profiler.disable()
     stats = pstats.Stats(profiler)
     total = max(stats.total_tt, 1e-9)  # type: ignore[attr-defined]
@@ -76,13 +92,14 @@ async def _profile(database_url: str, redis_url: str, count: int, top: int) -> N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--path", choices=sorted(REQUESTS), default="projects")
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
     with services(None, None) as svc:
         log.say(svc.description)
         database.migrate(svc.database_url)
-        asyncio.run(_profile(svc.database_url, svc.redis_url, args.requests, args.top))
+        asyncio.run(_profile(svc.database_url, svc.redis_url, args.path, args.requests, args.top))
 
 
 if __name__ == "__main__":
