@@ -135,7 +135,8 @@ def _stale_sweep(args: argparse.Namespace) -> int:
     result = asyncio.run(_sweep_once())
     print(
         f"Stale sweep {result['sweep_id']}: {result['stale']} stale token(s), {result['flagged']} newly flagged, "
-        f"{result['revoked']} revoked, {result['reports']} report(s) written."
+        f"{result['revoked']} revoked, {result['reports']} report(s) written, "
+        f"{result['expiring_api_keys']} API key(s) expiring soon listed."
     )
     return 0
 

@@ -261,13 +261,14 @@ async def test_sweep_is_set_based(api: Api, monkeypatch: pytest.MonkeyPatch) -> 
     # then a fixed number of statements did the work, not one per token, and no token row came back
     # to Python: unflag, reports and entries, then flag and revoke, each with its audit, and one look
     # for webhook endpoints that listen (none here), and one look per credential table for expiries to
-    # announce (none here). PostgreSQL writes reports with their entries, and each change with its audit,
-    # in one statement (data-modifying CTEs): 7. SQLite: reports, entries, and the audit INSERT ... SELECT
-    # before each UPDATE: 10. The advisory lock (PostgreSQL) is not counted.
+    # announce (none here). PostgreSQL writes reports with their entries and expiring API keys, and each
+    # change with its audit, in one statement (data-modifying CTEs): 7. SQLite: reports, entries, expiring
+    # API keys, and the audit INSERT ... SELECT before each UPDATE: 11. The advisory lock (PostgreSQL) is
+    # not counted.
     assert (result.stale, result.flagged, result.revoked) == (30, 30, 20)
     work = [sql for sql in seen if "pg_advisory_xact_lock" not in sql]
     postgres = "$1" in work[0]
-    assert len(work) == (7 if postgres else 10), seen
+    assert len(work) == (7 if postgres else 11), seen
     assert len(updates_of(seen, "management_token")) == 3
     events = await AuditEvent.filter(actor_kind="SYSTEM").values("action", "details")
     assert (

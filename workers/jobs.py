@@ -85,12 +85,13 @@ async def stale_sweep(ctx: dict[str, Any]) -> dict[str, Any]:
         sweep_id=str(ctx.get("job_id") or "") or None,
     )
     log.info(
-        "stale sweep %s: %d stale, %d newly flagged, %d revoked, %d report(s)",
+        "stale sweep %s: %d stale, %d newly flagged, %d revoked, %d report(s), %d expiring API key(s)",
         result.sweep_id,
         result.stale,
         result.flagged,
         result.revoked,
         len(result.report_ids),
+        result.expiring_api_keys,
     )
     return {
         "sweep_id": result.sweep_id,
@@ -98,6 +99,7 @@ async def stale_sweep(ctx: dict[str, Any]) -> dict[str, Any]:
         "stale": result.stale,
         "flagged": result.flagged,
         "revoked": result.revoked,
+        "expiring_api_keys": result.expiring_api_keys,
     }
 
 

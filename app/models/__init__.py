@@ -5,7 +5,7 @@ from app.models.audit import AuditEvent
 from app.models.keys import ApiKey, ManagementToken
 from app.models.people import Invitation, Membership, Session, User
 from app.models.projects import Project
-from app.models.stale import StaleTokenReport, StaleTokenReportEntry
+from app.models.stale import StaleTokenReport, StaleTokenReportApiKey, StaleTokenReportEntry
 from app.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.workspaces import Workspace
 
@@ -19,6 +19,7 @@ __all__ = [
     "Project",
     "Session",
     "StaleTokenReport",
+    "StaleTokenReportApiKey",
     "StaleTokenReportEntry",
     "User",
     "WebhookDelivery",

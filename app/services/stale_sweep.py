@@ -7,9 +7,11 @@ least `auto_revoke_stale_after_days` when the workspace set it, and audits every
 every revocation with the system as the actor.
 
 A token that expires within `EXPIRING_WITHIN` is listed with reason EXPIRING instead, so the
-report warns before things break; it is neither flagged nor revoked (it stops by itself). Each
-management token and API key that comes that close to its expiry is announced once, with a
-CREDENTIAL_EXPIRING event (`expiry_warned_at` remembers it).
+report warns before things break; it is neither flagged nor revoked (it stops by itself). The
+report lists the active API keys that expire within `EXPIRING_WITHIN` too (in a table of their own:
+an entry points at a management token), and a workspace with nothing else to report gets a report
+for them. Each management token and API key that comes that close to its expiry is announced once,
+with a CREDENTIAL_EXPIRING event (`expiry_warned_at` remembers it).
 
 It judges on `last_used_at`, which lags behind the real last use by as long as a use can wait in
 an API process's buffer. `sweep_when_usage_settled` therefore judges as of the moment it starts,
@@ -69,6 +71,7 @@ class SweepResult:
     stale: int  # entries written (stale tokens found in this run)
     flagged: int  # tokens newly flagged
     revoked: int  # tokens revoked by this run
+    expiring_api_keys: int = 0  # API keys the reports list as expiring soon
 
 
 async def sweep_when_usage_settled(
@@ -130,8 +133,10 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
         )
 
         await _announce_expiring(now)
-        report_ids, stale = await _write_reports(conn, d, at, sweep_id, d.time_value(now + EXPIRING_WITHIN))
-        if not report_ids:  # nothing stale, or this sweep id already reported (a replayed run)
+        report_ids, stale, expiring_keys = await _write_reports(
+            conn, d, at, sweep_id, d.time_value(now + EXPIRING_WITHIN)
+        )
+        if not report_ids:  # nothing to report, or this sweep id already reported (a replayed run)
             return SweepResult(sweep_id, [], 0, 0, 0)
         ids = d.ids_value(report_ids)
         if d.postgres and stale >= ANALYZE_FROM_ENTRIES:
@@ -147,7 +152,7 @@ async def run_sweep(*, sweep_id: str | None = None, now: datetime | None = None)
         await events.sweep_finished(report_ids, using_db=conn)
     if revoked:
         await bump_revocation_epoch()
-    return SweepResult(sweep_id, report_ids, stale, flagged, revoked)
+    return SweepResult(sweep_id, report_ids, stale, flagged, revoked, expiring_keys)
 
 
 def _active(alias: str, d: Dialect) -> str:
@@ -161,7 +166,7 @@ def _idle_days(alias: str, d: Dialect) -> str:
 
 
 def _expiring(alias: str, d: Dialect) -> str:
-    """The (active) token expires by parameter 3, the end of the warning period."""
+    """The (active) token or key expires by parameter 3, the end of the warning period."""
     return f"({alias}.expires_at IS NOT NULL AND {alias}.expires_at <= {d.time_param(3)})"
 
 
@@ -179,6 +184,17 @@ def _stale_tokens(d: Dialect) -> str:
     )
 
 
+def _expiring_api_keys(d: Dialect) -> str:
+    """The API keys a report lists: active as of the sweep's time (parameter 1; the credential state model's
+    predicate) and expiring by the end of the warning period (parameter 3). Nothing else about a key is judged:
+    it is never stale, flagged or revoked by the sweep. A deleted key (or one of a deleted project) has no row.
+    """
+    return (
+        "SELECT k.id, k.workspace_id, k.expires_at, k.last_used_at FROM api_key k "  # noqa: S608
+        f"WHERE {usable_sql(CredentialKind.API_KEY, d, 'k', 1)} AND {_expiring('k', d)}"
+    )
+
+
 _REPORT_COLUMNS = "workspace_id, generated_at, stale_after_days, sweep_id"
 _ENTRY_COLUMNS = "report_id, token_id, reason, last_used_at, idle_days, auto_revoked"
 # No ORDER BY: readers sort entries (ENTRY_ORDER).
@@ -188,51 +204,72 @@ _ENTRY_VALUES = (
     "CASE WHEN s.expiring THEN FALSE WHEN s.revoke_after IS NOT NULL AND s.idle >= s.revoke_after THEN TRUE "
     "ELSE FALSE END"
 )
+_KEY_COLUMNS = "report_id, api_key_id, expires_at, last_used_at"
+_KEY_VALUES = "r.id, k.id, k.expires_at, k.last_used_at"
 
 
 async def _write_reports(
     conn: BaseDBAsyncClient, d: Dialect, at: Any, sweep_id: str, warn_until: Any
-) -> tuple[list[int], int]:
-    """One report per workspace with stale tokens, and an entry per stale token: (report ids, entries).
+) -> tuple[list[int], int, int]:
+    """One report per workspace with stale tokens or expiring API keys, an entry per stale token and a row per
+    expiring key: (report ids, entries, keys).
 
     A replayed sweep id writes nothing (the unique workspace and sweep id) and returns no reports.
-    PostgreSQL does it in one statement that reads the token table once: the stale tokens are
-    computed once (a materialized CTE), the reports inserted from their workspaces, the entries from
-    the tokens joined with the reports just inserted. Finding the reports' workspaces in a statement
-    of their own (EXISTS) hashed the whole token table, which outgrew work_mem at a million tokens
-    and made that statement 15 to 20 times slower for 10 times the tokens. SQLite has no
-    data-modifying CTE; its two statements run under the one writer lock.
+    PostgreSQL does it in one statement that reads the token table once: the stale tokens and the
+    expiring keys are computed once (materialized CTEs), the reports inserted from their workspaces, the
+    entries and keys from those rows joined with the reports just inserted. Finding the reports'
+    workspaces in a statement of their own (EXISTS) hashed the whole token table, which outgrew work_mem
+    at a million tokens and made that statement 15 to 20 times slower for 10 times the tokens. SQLite has
+    no data-modifying CTE; its three statements run under the one writer lock.
     """
+    params = [at, sweep_id, warn_until]
     if d.postgres:
         rows = await conn.execute_query_dict(
             f"WITH s AS MATERIALIZED ({_stale_tokens(d)}), "  # noqa: S608
+            f"k AS MATERIALIZED ({_expiring_api_keys(d)}), "
             f"r AS (INSERT INTO stale_token_report ({_REPORT_COLUMNS}) "
-            f"SELECT w.id, {d.time_param(1)}, w.stale_after_days, {d.text_param(2)} "
-            "FROM workspace w JOIN (SELECT DISTINCT workspace_id FROM s) sw ON sw.workspace_id = w.id "
+            f"SELECT w.id, {d.time_param(1)}, w.stale_after_days, {d.text_param(2)} FROM workspace w "
+            "JOIN (SELECT workspace_id FROM s UNION SELECT workspace_id FROM k) sw ON sw.workspace_id = w.id "
             "ON CONFLICT (workspace_id, sweep_id) DO NOTHING RETURNING id, workspace_id), "
             f"e AS (INSERT INTO stale_token_report_entry ({_ENTRY_COLUMNS}) "
-            f"SELECT {_ENTRY_VALUES} FROM s JOIN r ON r.workspace_id = s.workspace_id RETURNING report_id) "
-            "SELECT report_id, count(*) AS n FROM e GROUP BY report_id",
-            [at, sweep_id, warn_until],
+            f"SELECT {_ENTRY_VALUES} FROM s JOIN r ON r.workspace_id = s.workspace_id RETURNING report_id), "
+            f"x AS (INSERT INTO stale_token_report_api_key ({_KEY_COLUMNS}) "
+            f"SELECT {_KEY_VALUES} FROM k JOIN r ON r.workspace_id = k.workspace_id RETURNING report_id) "
+            "SELECT r.id AS report_id, COALESCE(ne.n, 0) AS n, COALESCE(nx.n, 0) AS keys FROM r "
+            "LEFT JOIN (SELECT report_id, count(*) AS n FROM e GROUP BY report_id) ne ON ne.report_id = r.id "
+            "LEFT JOIN (SELECT report_id, count(*) AS n FROM x GROUP BY report_id) nx ON nx.report_id = r.id",
+            params,
         )
-        return sorted(row["report_id"] for row in rows), sum(int(row["n"]) for row in rows)
+        return (
+            sorted(row["report_id"] for row in rows),
+            sum(int(row["n"]) for row in rows),
+            sum(int(row["keys"]) for row in rows),
+        )
     reports = await conn.execute_query_dict(
         f"INSERT INTO stale_token_report ({_REPORT_COLUMNS}) "  # noqa: S608
         f"SELECT w.id, {d.time_param(1)}, w.stale_after_days, {d.text_param(2)} FROM workspace w "
-        f"WHERE w.id IN (SELECT s.workspace_id FROM ({_stale_tokens(d)}) s) "
+        f"WHERE w.id IN (SELECT s.workspace_id FROM ({_stale_tokens(d)}) s "
+        f"UNION SELECT k.workspace_id FROM ({_expiring_api_keys(d)}) k) "
         "ON CONFLICT (workspace_id, sweep_id) DO NOTHING RETURNING id",
-        [at, sweep_id, warn_until],
+        params,
     )
     report_ids = sorted(row["id"] for row in reports)
     if not report_ids:
-        return [], 0
+        return [], 0, 0
+    params = [at, d.ids_value(report_ids), warn_until]
     entries, _ = await conn.execute_query(
         f"INSERT INTO stale_token_report_entry ({_ENTRY_COLUMNS}) "  # noqa: S608
         f"SELECT {_ENTRY_VALUES} FROM ({_stale_tokens(d)}) s "
         f"JOIN stale_token_report r ON r.workspace_id = s.workspace_id WHERE {d.in_ids('r.id', 2)}",
-        [at, d.ids_value(report_ids), warn_until],
+        params,
     )
-    return report_ids, entries
+    keys, _ = await conn.execute_query(
+        f"INSERT INTO stale_token_report_api_key ({_KEY_COLUMNS}) "  # noqa: S608
+        f"SELECT {_KEY_VALUES} FROM ({_expiring_api_keys(d)}) k "
+        f"JOIN stale_token_report r ON r.workspace_id = k.workspace_id WHERE {d.in_ids('r.id', 2)}",
+        params,
+    )
+    return report_ids, entries, keys
 
 
 @dataclass(frozen=True)
