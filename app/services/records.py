@@ -12,6 +12,7 @@ from app.models import (
     Membership,
     Project,
     StaleTokenReport,
+    StaleTokenReportApiKey,
     StaleTokenReportEntry,
     WebhookDelivery,
     WebhookEndpoint,
@@ -26,6 +27,7 @@ ManagementTokenRecord = ManagementToken
 ProjectRecord = Project
 StaleTokenReportRecord = StaleTokenReport
 StaleTokenReportEntryRecord = StaleTokenReportEntry
+StaleTokenReportApiKeyRecord = StaleTokenReportApiKey  # with its `api_key` loaded
 WebhookDeliveryRecord = WebhookDelivery
 WebhookEndpointRecord = WebhookEndpoint
 WorkspaceRecord = Workspace

@@ -3,13 +3,15 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.models import StaleTokenReport, StaleTokenReportEntry, Workspace
+from app.models import StaleTokenReport, StaleTokenReportApiKey, StaleTokenReportEntry, Workspace
 from app.security.principal import Principal
 from app.services.errors import NotFound
 from app.services.pagination import Page, paginate
 
 # The order of a report's entries: the longest idle first (the sweep writes them in no order).
 ENTRY_ORDER = ("report_id", "-idle_days", "token_id")
+# The order of a report's expiring API keys: the soonest to expire first.
+KEY_ORDER = ("report_id", "expires_at", "api_key_id")
 
 
 async def list_reports(principal: Principal, first: int | None, after: str | None) -> Page[StaleTokenReport]:
@@ -25,6 +27,15 @@ async def entries_of(principal: Principal, report_id: int) -> list[StaleTokenRep
     )
 
 
+async def expiring_api_keys_of(principal: Principal, report_id: int) -> list[StaleTokenReportApiKey]:
+    """The API keys one of the caller's reports lists as expiring soon, the soonest first, with their keys."""
+    return (
+        await StaleTokenReportApiKey.filter(report_id=report_id, report__workspace_id=principal.workspace_id)
+        .order_by(*KEY_ORDER)
+        .prefetch_related("api_key")
+    )
+
+
 @dataclass(frozen=True)
 class ReportEntryView:
     token_id: int
@@ -37,6 +48,17 @@ class ReportEntryView:
 
 
 @dataclass(frozen=True)
+class ExpiringKeyView:
+    key_id: int
+    key_name: str
+    key_prefix: str
+    project_id: int
+    project_name: str
+    expires_at: datetime
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ReportView:
     id: int
     workspace_id: int
@@ -44,6 +66,7 @@ class ReportView:
     generated_at: datetime
     stale_after_days: int
     entries: list[ReportEntryView]
+    expiring_api_keys: list[ExpiringKeyView]
 
 
 async def newest_reports(workspace_id: int | None = None) -> list[ReportView]:
@@ -79,6 +102,23 @@ async def newest_reports(workspace_id: int | None = None) -> list[ReportView]:
                 auto_revoked=entry.auto_revoked,
             )
         )
+    keys: dict[int, list[ExpiringKeyView]] = {}
+    for row in (
+        await StaleTokenReportApiKey.filter(report_id__in=[r.id for r in newest.values()])
+        .order_by(*KEY_ORDER)
+        .prefetch_related("api_key__project")
+    ):
+        keys.setdefault(row.report_id, []).append(  # type: ignore[attr-defined]
+            ExpiringKeyView(
+                key_id=row.api_key.id,
+                key_name=row.api_key.name,
+                key_prefix=row.api_key.key_prefix,
+                project_id=row.api_key.project.id,
+                project_name=row.api_key.project.name,
+                expires_at=row.expires_at,
+                last_used_at=row.last_used_at,
+            )
+        )
     return [
         ReportView(
             id=report.id,
@@ -87,6 +127,7 @@ async def newest_reports(workspace_id: int | None = None) -> list[ReportView]:
             generated_at=report.generated_at,
             stale_after_days=report.stale_after_days,
             entries=by_report.get(report.id, []),
+            expiring_api_keys=keys.get(report.id, []),
         )
         for report in sorted(newest.values(), key=lambda r: r.workspace.id)
     ]

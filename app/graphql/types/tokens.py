@@ -1,4 +1,4 @@
-"""ManagementToken and the stale-token report that lists them."""
+"""ManagementToken and the stale-token report that lists them (and the API keys about to expire)."""
 
 from datetime import datetime
 from typing import Any
@@ -11,7 +11,7 @@ from app.graphql.context import Context
 from app.graphql.enums import ManagementTokenStatus, PermissionEnum, StaleReason
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Actor, Node, node_id
-from app.graphql.types.projects import Project
+from app.graphql.types.projects import ApiKey, Project
 from app.security.ip_allowlist import entries_of
 from app.security.permissions import PERMISSION_ORDER, decode_permissions
 from app.security.project_scope import decode_scope
@@ -107,6 +107,15 @@ class StaleTokenEntry:
     )
 
 
+@strawberry.type(
+    description="An API key that expires within 7 days, listed so the report warns before it stops working."
+)
+class ExpiringApiKeyEntry:
+    api_key: ApiKey = strawberry.field(description="The key as it is now (the sweep never revokes it).")
+    expires_at: datetime = strawberry.field(description="Its expiry when the sweep judged it.")
+    last_used_at: datetime | None = strawberry.field(description="Its last use when the sweep judged it.")
+
+
 @strawberry.type(description="What one run of the stale-token sweep found in the workspace.")
 class StaleTokenReport(Node):
     id: strawberry.ID = node_id()
@@ -124,6 +133,20 @@ class StaleTokenReport(Node):
                 last_used_at=row.last_used_at,
                 idle_days=row.idle_days,
                 auto_revoked=row.auto_revoked,
+            )
+            for row in rows
+        ]
+
+    @strawberry.field(
+        description="The API keys active and expiring within 7 days when the sweep ran, the soonest first."
+    )
+    async def expiring_api_keys(self, info: Info[Context, Any]) -> list[ExpiringApiKeyEntry]:
+        rows = await stale_reports.expiring_api_keys_of(info.context.principal, self.pk)
+        return [
+            ExpiringApiKeyEntry(
+                api_key=ApiKey.from_model(row.api_key),
+                expires_at=row.expires_at,
+                last_used_at=row.last_used_at,
             )
             for row in rows
         ]
