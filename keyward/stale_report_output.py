@@ -1,4 +1,8 @@
-"""`keyward stale-report` output: a table for people, JSON and CSV for scripts."""
+"""`keyward stale-report` output: a table for people, JSON and CSV for scripts.
+
+The table and the JSON show a report's expiring API keys too; the CSV stays one row per token (its columns
+are a token's), so scripts that need the keys read the JSON.
+"""
 
 import csv
 import io
@@ -59,6 +63,18 @@ def as_dicts(reports: Sequence[ReportView]) -> list[dict[str, object]]:
                 }
                 for e in r.entries
             ],
+            "expiringApiKeys": [
+                {
+                    "apiKeyId": to_global_id("ApiKey", k.key_id),
+                    "apiKeyName": k.key_name,
+                    "keyPrefix": k.key_prefix,
+                    "projectId": to_global_id("Project", k.project_id),
+                    "projectName": k.project_name,
+                    "expiresAt": _iso(k.expires_at),
+                    "lastUsedAt": _iso(k.last_used_at),
+                }
+                for k in r.expiring_api_keys
+            ],
         }
         for r in reports
     ]
@@ -86,7 +102,7 @@ def _csv(reports: Sequence[ReportView]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for report in as_dicts(reports):
-        head = {k: v for k, v in report.items() if k != "entries"}
+        head = {k: v for k, v in report.items() if k not in ("entries", "expiringApiKeys")}
         for entry in report["entries"]:  # type: ignore[attr-defined]
             writer.writerow({column: csv_cell(value) for column, value in {**head, **entry}.items()})
     return out.getvalue()
@@ -99,7 +115,8 @@ def _table(reports: Sequence[ReportView]) -> str:
     for r in reports:
         lines.append(
             f"Workspace {r.workspace_name} ({r.workspace_id}): report of {r.generated_at:%Y-%m-%d %H:%M} UTC, "
-            f"stale after {r.stale_after_days} days, {len(r.entries)} token(s)"
+            f"stale after {r.stale_after_days} days, {len(r.entries)} token(s), "
+            f"{len(r.expiring_api_keys)} API key(s) expiring soon"
         )
         rows = [("NAME", "KEY PREFIX", "REASON", "LAST USED", "IDLE DAYS", "AUTO-REVOKED")]
         for e in r.entries:
@@ -114,10 +131,22 @@ def _table(reports: Sequence[ReportView]) -> str:
                     "yes" if e.auto_revoked else "no",
                 )
             )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+        if r.entries or not r.expiring_api_keys:
+            lines += _aligned(rows)
+        if r.expiring_api_keys:
+            lines.append("  API keys expiring soon:")
+            keys = [("KEY PREFIX", "PROJECT", "EXPIRES")]
+            keys += [
+                (k.key_prefix + "…", k.project_name, f"{k.expires_at:%Y-%m-%d %H:%M}") for k in r.expiring_api_keys
+            ]
+            lines += _aligned(keys)
         lines.append("")
     return "\n".join(lines)
+
+
+def _aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
 def render(reports: Sequence[ReportView], fmt: str) -> str:

@@ -73,7 +73,12 @@ def member(user_id: int, email: str, role: str | None) -> dict[str, Any]:
 
 
 def stale_report(
-    report: StaleTokenReport, entries: list[dict[str, Any]], entry_count: int, auto_revoked: int
+    report: StaleTokenReport,
+    entries: list[dict[str, Any]],
+    entry_count: int,
+    auto_revoked: int,
+    expiring_api_keys: list[dict[str, Any]],
+    expiring_api_key_count: int,
 ) -> dict[str, Any]:
     return {
         "id": global_id("StaleTokenReport", report.id),
@@ -83,4 +88,7 @@ def stale_report(
         "autoRevokedCount": auto_revoked,
         "entries": entries,
         "entriesTruncated": len(entries) < entry_count,
+        "expiringApiKeyCount": expiring_api_key_count,
+        "expiringApiKeys": expiring_api_keys,
+        "expiringApiKeysTruncated": len(expiring_api_keys) < expiring_api_key_count,
     }

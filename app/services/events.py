@@ -19,6 +19,7 @@ from app.models import (
     ApiKey,
     ManagementToken,
     StaleTokenReport,
+    StaleTokenReportApiKey,
     StaleTokenReportEntry,
     WebhookDelivery,
     WebhookEndpoint,
@@ -47,7 +48,8 @@ class EventType(enum.Enum):
 
 # Only `sendTestWebhook` sends a ping; endpoints do not subscribe to it.
 SUBSCRIBABLE = tuple(t for t in EventType if t is not EventType.PING)
-# A stale report's event lists its longest-idle entries up to this many (the rest: `staleTokenReports`).
+# A stale report's event lists its longest-idle entries, and its soonest-expiring API keys, up to this many
+# each (the rest: `staleTokenReports`).
 REPORT_ENTRIES_IN_EVENT = 100
 
 
@@ -282,7 +284,29 @@ async def _stale_reports_ready(
             }
             for entry in shown
         ]
-        data = {"staleTokenReport": event_data.stale_report(report, described, count, auto_revoked)}
+        keys = StaleTokenReportApiKey.filter(report_id=report.id).using_db(using_db)
+        key_count = await keys.count()
+        shown_keys = (
+            await keys.order_by("expires_at", "api_key_id").limit(REPORT_ENTRIES_IN_EVENT).prefetch_related("api_key")
+        )
+        expiring_keys = [
+            {
+                "apiKey": {
+                    "id": event_data.global_id("ApiKey", row.api_key.id),
+                    "name": row.api_key.name,
+                    "keyPrefix": row.api_key.key_prefix,
+                    "projectId": event_data.global_id("Project", row.api_key.project_id),  # type: ignore[attr-defined]
+                },
+                "expiresAt": event_data.time(row.expires_at),
+                "lastUsedAt": event_data.time(row.last_used_at),
+            }
+            for row in shown_keys
+        ]
+        data = {
+            "staleTokenReport": event_data.stale_report(
+                report, described, count, auto_revoked, expiring_keys, key_count
+            )
+        }
         await emit(
             report.workspace_id,  # type: ignore[attr-defined]
             EventType.STALE_TOKEN_REPORT_READY,
