@@ -2,6 +2,7 @@
 before they stop working; the sweep never revokes or changes them."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 
@@ -38,7 +39,7 @@ def key_pk(global_id: str) -> int:
     return pk
 
 
-async def reports(api: Api, account: Account) -> list[dict]:  # type: ignore[type-arg]
+async def reports(api: Api, account: Account) -> list[dict[str, Any]]:
     return [edge["node"] for edge in (await api.ok(REPORTS, token=account.session))["staleTokenReports"]["edges"]]
 
 
