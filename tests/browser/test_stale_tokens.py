@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.support import SyncApi, log_in, mark_used, write_stale_report
+from app.models import ApiKey
+from app.services.stale_sweep import run_sweep
+from tests.browser.support import SyncApi, log_in, mark_used, pk, run_in_database, write_stale_report
 
 WORKSPACE = "{ viewer { workspace { staleAfterDays autoRevokeStaleAfterDays } } }"
 REVOKE = "mutation($id: ID!) { revokeManagementToken(input: {id: $id}) { userErrors { code } } }"
@@ -75,3 +77,24 @@ def test_stale_settings_are_saved_and_checked(page: Page, api: SyncApi) -> None:
     expect(settings.get_by_role("status")).to_contain_text("automatic revocation is off")
     workspace = api.ok(WORKSPACE, token=owner.session)["viewer"]["workspace"]
     assert workspace == {"staleAfterDays": 30, "autoRevokeStaleAfterDays": None}
+
+
+def test_the_report_lists_api_keys_that_expire_soon(page: Page, api: SyncApi, database_url: str) -> None:
+    # given a key that expires in 3 days, and a sweep that ran
+    owner = api.sign_up()
+    project = api.create_project(owner.session, "Checkout")
+    key_id, secret = api.create_api_key(owner.session, project, "payments")
+
+    async def expire_soon_and_sweep() -> None:
+        await ApiKey.filter(id=pk(key_id)).update(expires_at=datetime.now(UTC) + timedelta(days=3, hours=1))
+        await run_sweep()
+
+    run_in_database(database_url, expire_soon_and_sweep)
+    # when the owner opens the console
+    log_in(page, owner.email)
+    # then the newest report lists the key with its project and expiry, and never its secret
+    row = page.locator(f"#stale-tokens tr[data-api-key-id='{key_id}']")
+    expect(row).to_contain_text("payments")
+    expect(row).to_contain_text("Checkout")
+    expect(row).to_contain_text("in 3 days")
+    assert secret not in page.content()

@@ -94,7 +94,7 @@ export const STALE_REPORT = `query StaleReport {
     totalCount
     edges { node { id generatedAt staleAfterDays entries {
       reason lastUsedAt idleDays autoRevoked token { id name keyPrefix status }
-    } } }
+    } expiringApiKeys { expiresAt lastUsedAt apiKey { id name keyPrefix project { id name } } } } }
   }
 }`;
 

@@ -1,4 +1,5 @@
-// Stale tokens: the newest sweep report with one-click revoke, and the workspace's stale settings.
+// Stale tokens: the newest sweep report with one-click revoke (and the API keys it lists as expiring soon),
+// and the workspace's stale settings.
 
 import { gql } from "../api.js";
 import { formError, submitMutation } from "../dialogs.js";
@@ -6,12 +7,13 @@ import { field, h, timeCell } from "../dom.js";
 import { REVOKE_MANAGEMENT_TOKEN, STALE_REPORT, UPDATE_WORKSPACE_SETTINGS, WEBHOOK_ENDPOINTS } from "../queries.js";
 import { section, showSectionError, table } from "./common.js";
 
-const REASONS = { NEVER_USED: "Never used", INACTIVE: "Inactive" };
+const REASONS = { NEVER_USED: "Never used", INACTIVE: "Inactive", EXPIRING: "Expires within 7 days" };
 
 export function renderStaleSection(container, ctx, { onChanged } = {}) {
   const { el, body, errors } = section("Stale tokens", {
     id: "stale-tokens",
-    description: "Revoke unused tokens: the daily sweep lists tokens that were never used or not used recently.",
+    description: "Revoke unused tokens: the daily sweep lists tokens that were never used or not used recently, " +
+      "and the tokens and API keys that expire within 7 days.",
   });
   container.append(el);
   const report = h("div", { class: "stale-report" });
@@ -37,7 +39,20 @@ export function renderStaleSection(container, ctx, { onChanged } = {}) {
       deliveriesNote(),
       table("Stale tokens", ["Name", "Key prefix", "Reason", "Last used", "Idle days", "Action"],
         newest.entries.map((entry) => entryRow(entry)),
-        { empty: "No stale tokens in the newest report." }));
+        { empty: "No stale tokens in the newest report." }),
+      table("API keys expiring soon", ["Name", "Key prefix", "Project", "Expires", "Last used"],
+        newest.expiringApiKeys.map((entry) => keyRow(entry)),
+        { empty: "No API key expires within 7 days of the newest report." }));
+  }
+
+  function keyRow(entry) {
+    const { apiKey } = entry;
+    return h("tr", { dataset: { apiKeyId: apiKey.id } },
+      h("th", { scope: "row" }, apiKey.name),
+      h("td", {}, h("code", {}, apiKey.keyPrefix)),
+      h("td", {}, apiKey.project ? apiKey.project.name : ""),
+      h("td", {}, timeCell(entry.expiresAt)),
+      h("td", {}, timeCell(entry.lastUsedAt)));
   }
 
   function entryRow(entry) {
