@@ -62,6 +62,7 @@ async def test_stale_sweep_job_counts_uses_still_in_redis(
         "stale": 1,
         "flagged": 1,
         "revoked": 0,
+        "expiring_api_keys": 0,
     }
     assert outcome["sweep_id"] == "cron:stale_sweep:42"
     assert again["reports"] == 0 and again["stale"] == 0
