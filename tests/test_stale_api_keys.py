@@ -1,4 +1,4 @@
-"""The stale report lists the API keys that expire within 7 days (issue 14), so the scheduled report warns
+"""The stale report lists the API keys that expire within 7 days, so the scheduled report warns
 before they stop working; the sweep never revokes or changes them."""
 
 from datetime import UTC, datetime, timedelta
