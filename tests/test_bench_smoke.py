@@ -131,6 +131,9 @@ def test_quick_run_counts_updates_and_queries(tmp_path: Path) -> None:
             and batching[side]["cluster_wal_bytes"] > 0
         )
     assert batching["per_request_variant"]["exec_ms"] > batching["batched"]["exec_ms"]
+    # a flush writes at most one row version per token; the full-page images were paid before the count
+    assert 1 <= batching["batched"]["rows"] <= batching["tokens"] * batching["updates_batched"]
+    assert batching["batched"]["full_page_images"] <= batching["per_request_variant"]["full_page_images"] + 1
     assert {c["label"] for c in rows["last_used_batching"]["checks"]} >= {
         "execution time reduction",
         "WAL bytes reduction",
