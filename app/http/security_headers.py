@@ -7,10 +7,32 @@ assets that choose their own caching (GraphiQL, the console) keep it; `nosniff` 
 trust the declared content type on all of them.
 """
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-JSON_TYPES = ("application/json", "application/graphql-response+json")
+JSON_TYPES = (b"application/json", b"application/graphql-response+json")
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+NO_STORE = (b"cache-control", b"no-store")
+
+
+def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` (ASGI's raw, lower-case names) with nosniff, and no-store on JSON without a Cache-Control.
+
+    One pass over the raw list: it runs on every answer, so no header object is built for it."""
+    content_type = b""
+    cached = False
+    kept = []
+    for name, value in headers:
+        if name == b"x-content-type-options":
+            continue
+        if name == b"content-type":
+            content_type = value
+        elif name == b"cache-control":
+            cached = True
+        kept.append((name, value))
+    kept.append(NOSNIFF)
+    if not cached and content_type.split(b";")[0].strip().lower() in JSON_TYPES:
+        kept.append(NO_STORE)
+    return kept
 
 
 class SecurityHeaders:
@@ -24,11 +46,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-                if content_type in JSON_TYPES and "cache-control" not in headers:
-                    headers["Cache-Control"] = "no-store"
+                message["headers"] = with_security_headers(list(message.get("headers", ())))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
