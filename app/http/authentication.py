@@ -4,6 +4,7 @@ import orjson
 from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+from starlette.types import Scope
 
 from app.credentials.checker import CredentialChecker
 from app.observability.metrics import AUTH_REFUSALS
@@ -12,15 +13,21 @@ from app.services.authentication import AuthenticationFailed, authenticate
 from app.usage.model import ip_or_none
 
 
-def client_ip(conn: HTTPConnection) -> str | None:
+def scope_client_ip(scope: Scope) -> str | None:
     """The client's address as an IP address, or None (unknown): where every client address enters.
 
-    `conn.client` is the peer, or what a trusted proxy put in X-Forwarded-For (uvicorn's proxy
+    `scope["client"]` is the peer, or what a trusted proxy put in X-Forwarded-For (uvicorn's proxy
     headers middleware copies that without checking it is an address). Whatever is not an IP
     address is dropped here, so sessions, audit events, log-in budgets, usage and rate limits
     never see it.
     """
-    return ip_or_none(conn.client.host) if conn.client else None
+    client = scope.get("client")
+    return ip_or_none(client[0]) if client else None
+
+
+def client_ip(conn: HTTPConnection) -> str | None:
+    """`scope_client_ip` of a Starlette connection."""
+    return scope_client_ip(conn.scope)
 
 
 class BearerTokenBackend(AuthenticationBackend):

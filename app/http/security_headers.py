@@ -7,6 +7,8 @@ assets that choose their own caching (GraphiQL, the console) keep it; `nosniff` 
 trust the declared content type on all of them.
 """
 
+from collections.abc import Iterable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 JSON_TYPES = (b"application/json", b"application/graphql-response+json")
@@ -14,7 +16,7 @@ NOSNIFF = (b"x-content-type-options", b"nosniff")
 NO_STORE = (b"cache-control", b"no-store")
 
 
-def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def with_security_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """`headers` (ASGI's raw, lower-case names) with nosniff, and no-store on JSON without a Cache-Control.
 
     One pass over the raw list: it runs on every answer, so no header object is built for it."""
@@ -46,7 +48,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = with_security_headers(list(message.get("headers", ())))
+                message["headers"] = with_security_headers(message.get("headers", ()))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -4,11 +4,11 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from app.credentials.cache import Verified
+from app.http.authentication import scope_client_ip
 from app.observability.metrics import VERIFY_ANSWERS
 from app.security import tokens
 from app.security.tokens import TokenKind
 from app.services.credential_state import Refusal
-from app.usage.model import ip_or_none
 
 # Safe to show: none of them repeats any part of the value sent.
 INVALID_MESSAGES = {
@@ -82,10 +82,8 @@ class VerifyEndpoint:
             return await _invalid(send, "MALFORMED")
         if parsed.kind is not TokenKind.API_KEY:
             return await _invalid(send, "NOT_AN_API_KEY")
-        client = scope.get("client")
-        ip = ip_or_none(client[0]) if client else None
         # Valid: its use is recorded in the usage buffer (no database write here), flushed later.
-        verified = await scope["app"].state.credentials.check(parsed, ip)
+        verified = await scope["app"].state.credentials.check(parsed, scope_client_ip(scope))
         if isinstance(verified, Refusal):
             return await _invalid(send, _REFUSALS.get(verified, "UNKNOWN_KEY"))
         if not isinstance(verified, Verified):
