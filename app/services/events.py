@@ -28,6 +28,7 @@ from app.models import (
 from app.models.webhooks import PENDING
 from app.security.principal import SYSTEM, Principal
 from app.services import event_data
+from app.services.stale_reports import ENTRY_ORDER, KEY_ORDER
 
 
 class EventType(enum.Enum):
@@ -267,9 +268,7 @@ async def _stale_reports_ready(
         entries = StaleTokenReportEntry.filter(report_id=report.id).using_db(using_db)
         count = await entries.count()
         auto_revoked = await entries.filter(auto_revoked=True).count()
-        shown = (
-            await entries.order_by("-idle_days", "token_id").limit(REPORT_ENTRIES_IN_EVENT).prefetch_related("token")
-        )
+        shown = await entries.order_by(*ENTRY_ORDER).limit(REPORT_ENTRIES_IN_EVENT).prefetch_related("token")
         described = [
             {
                 "token": {
@@ -286,9 +285,7 @@ async def _stale_reports_ready(
         ]
         keys = StaleTokenReportApiKey.filter(report_id=report.id).using_db(using_db)
         key_count = await keys.count()
-        shown_keys = (
-            await keys.order_by("expires_at", "api_key_id").limit(REPORT_ENTRIES_IN_EVENT).prefetch_related("api_key")
-        )
+        shown_keys = await keys.order_by(*KEY_ORDER).limit(REPORT_ENTRIES_IN_EVENT).prefetch_related("api_key")
         expiring_keys = [
             {
                 "apiKey": {
