@@ -52,7 +52,8 @@ async def _requests(app: object, path: str, secrets: list[str], count: int, conc
                 issued += 1
                 url, body, headers = make(token)
                 answer = await http.post(url, content=body, headers=headers)
-                if answer.status_code != 200 or "errors" in answer.json() or answer.json().get("valid") is False:
+                body = answer.json() if answer.status_code == 200 else {}
+                if answer.status_code != 200 or "errors" in body or body.get("valid") is False:
                     raise RuntimeError(f"unexpected answer: {answer.status_code} {answer.text[:300]}")
 
         await asyncio.gather(*(one_connection() for _ in range(concurrency)))
