@@ -22,16 +22,13 @@ from app.graphql.view import KeywardGraphQL
 from app.http.access_log import redact_query_strings
 from app.http.authentication import BearerTokenBackend, unauthenticated_response
 from app.http.console import console_routes
+from app.http.envelope import HttpEnvelope
 from app.http.graphiql import graphiql_routes
 from app.http.health import Readiness, healthz
 from app.http.leaks import leaks_endpoint
-from app.http.limits import BodySizeLimit
 from app.http.openapi import openapi_json
-from app.http.security_headers import SecurityHeaders
-from app.http.unavailable import DatabaseOutageGuard
 from app.http.verify import verify_key
 from app.observability import exposition, metrics
-from app.observability.requests import RequestObservation
 from app.observability.startup import log_startup, without_password
 from app.observability.tracing import require_packages, tracing_middleware
 from app.observability.usage_gauges import sample_every, sample_process_buffer
@@ -151,9 +148,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphql_app, backend=BearerTokenBackend(credentials), on_error=unauthenticated_response
     )
     routes = [
+        # First: the router tries routes in order, and verify is what data-plane services call.
+        Route("/v1/keys/verify", verify_key, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readiness.answer),
-        Route("/v1/keys/verify", verify_key, methods=["POST"]),
         Route("/openapi.json", openapi_json),
         Route("/v1/leaks", leaks_endpoint(settings.leaks_rate_limit), methods=["POST"]),
         Route("/graphql", authenticated_graphql, methods=["GET", "POST"]),
@@ -165,12 +163,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     application = Starlette(
         routes=routes,
         middleware=[
-            # Outermost: it sees every answer, the body limit's 413 and the outage guard's 503 included.
-            Middleware(RequestObservation, routes=routes, count=settings.metrics),
+            # Tracing outermost: its spans see every answer, the envelope's 413 and 503 included.
             *(tracing_middleware(routes) if settings.otel else []),
-            Middleware(SecurityHeaders),
-            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
-            Middleware(DatabaseOutageGuard, outage=database),
+            Middleware(
+                HttpEnvelope,
+                routes=routes,
+                count=settings.metrics,
+                max_body_bytes=settings.max_body_bytes,
+                outage=database,
+            ),
         ],
         lifespan=lifespan,
     )

@@ -1,67 +1,49 @@
-"""Refuse request bodies over the configured size before anything parses them."""
+"""The bound on request bodies: a body over the configured size is refused with 413 before anything parses it.
+
+`app.http.envelope` applies it to every request: by the declared `Content-Length` before the app
+runs, and by counting what `receive` hands over when the body comes in chunks.
+"""
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Message, Receive
 
 
 class BodyTooLarge(Exception):
     pass
 
 
-class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
+def declared_length_refused(declared: bytes, max_bytes: int) -> bool:
+    """A `Content-Length` that is not a number, or is over the bound."""
+    return not declared.isdigit() or int(declared) > max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
-            return
-        received = 0
-        started = False
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge
-            return message
+def bounded_receive(receive: Receive, max_bytes: int) -> Receive:
+    """`receive`, raising BodyTooLarge once the body chunks it handed over add up to more than `max_bytes`."""
+    received = 0
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+    async def limited_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_bytes:
+                raise BodyTooLarge
+        return message
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+    return limited_receive
 
-    async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "data": None,
-                "errors": [
-                    {
-                        "message": f"Request body is larger than {self.max_bytes} bytes.",
-                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                    }
-                ],
-            }
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+def too_large_response(max_bytes: int) -> Response:
+    body = orjson.dumps(
+        {
+            "data": None,
+            "errors": [
+                {
+                    "message": f"Request body is larger than {max_bytes} bytes.",
+                    "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+                }
+            ],
+        }
+    )
+    return Response(body, status_code=413, media_type="application/json")

@@ -1,5 +1,7 @@
 """Headers every answer carries: `nosniff` everywhere, `Cache-Control: no-store` on every JSON answer.
 
+`app.http.envelope` adds them to every answer.
+
 JSON answers carry secrets (`secret`, `sessionToken`, signing secrets) and private data, so no
 browser or proxy cache may keep one, whichever route made it (GraphQL, /v1/keys/verify, /v1/leaks,
 the probes, a refusal written by a middleware). Stripe's and GitHub's APIs do the same. Pages and
@@ -8,8 +10,6 @@ trust the declared content type on all of them.
 """
 
 from collections.abc import Iterable
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 JSON_TYPES = (b"application/json", b"application/graphql-response+json")
 NOSNIFF = (b"x-content-type-options", b"nosniff")
@@ -35,20 +35,3 @@ def with_security_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[
     if not cached and content_type.split(b";")[0].strip().lower() in JSON_TYPES:
         kept.append(NO_STORE)
     return kept
-
-
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = with_security_headers(message.get("headers", ()))
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

@@ -1,22 +1,21 @@
-"""One ASGI middleware that knows each request: its id, its route template, its status and duration.
+"""What is observed of each request: its id, its route template, its method label.
 
-It is the outermost layer, so it sees every answer (a 413 of the body limit, a 401 of the bearer
-check). What it knows lives in a context variable (`request_context`) for the request's task: log records made while
-the request runs carry the request id and route (`app.observability.logs`), uvicorn's access line
-included (uvicorn writes it from inside `send`, in the request's task), and the answer carries the
-id in `X-Request-ID`. With metrics on it counts the request by route template, never by raw path.
+`app.http.envelope` observes every answer (a 413 of the body limit, a 401 of the bearer check).
+What it knows lives in a context variable (`request_context`) for the request's task: log records
+made while the request runs carry the request id and route (`app.observability.logs`), uvicorn's
+access line included (uvicorn writes it from inside `send`, in the request's task), and the answer
+carries the id in `X-Request-ID`. With metrics on it counts the request by route template, never by
+raw path.
 """
 
 import os
 import re
-import time
 from collections.abc import Sequence
 
 from starlette.routing import BaseRoute, Match, Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-from app.observability import metrics
-from app.observability.request_context import CURRENT, RequestInfo, current_request
+from app.observability.request_context import RequestInfo, current_request
 
 REQUEST_ID_HEADER = "x-request-id"
 # A request id from a proxy is kept when it looks like one; anything else is replaced.
@@ -45,50 +44,19 @@ def _template(route: BaseRoute) -> str:
     return f"{path}/{{path}}" if isinstance(route, Mount) else path
 
 
-def _method(scope: Scope) -> str:
+def method_label(scope: Scope) -> str:
     method = scope.get("method", "")
     return method if method in _METHODS else "other"
 
 
-def _request_id(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
-            text = value.decode("latin-1")
-            if _ACCEPTED_REQUEST_ID.fullmatch(text):
-                return text
-            break
+def accepted_request_id(value: bytes) -> str | None:
+    """A proxy's `X-Request-ID`, kept when it looks like one."""
+    text = value.decode("latin-1")
+    return text if _ACCEPTED_REQUEST_ID.fullmatch(text) else None
+
+
+def new_request_id() -> str:
     return os.urandom(16).hex()
 
 
-class RequestObservation:
-    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute], count: bool = False) -> None:
-        self.app = app
-        self.routes = routes
-        self.count = count
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        info = RequestInfo(_request_id(scope), _method(scope), scope, self.routes)
-        token = CURRENT.set(info)
-
-        async def observed_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                info.status = message["status"]
-                info.duration = time.perf_counter() - info.started
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", info.request_id.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observed_send)
-        finally:
-            CURRENT.reset(token)
-            if self.count:
-                status = str(info.status or 500)
-                metrics.HTTP_REQUESTS.labels(info.route, info.method, status).inc()
-                metrics.HTTP_DURATION.labels(info.route, info.method).observe(time.perf_counter() - info.started)
-
-
-__all__ = ["RequestInfo", "RequestObservation", "current_request", "route_template"]
+__all__ = ["RequestInfo", "current_request", "route_template"]
