@@ -40,8 +40,10 @@ log = logging.getLogger("keyward.usage")
 # Errors that mean "Redis is not answering well": the request path swallows these.
 UNAVAILABLE: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
 
-# KEYS: pending, pending ip, revocation epoch; ARGV: a fresh epoch, then per use: member, time
-# (epoch microseconds), IP ('' for none), expected epoch ('' for none).
+# KEYS: pending, pending ip, revocation epoch; ARGV: a fresh epoch, then the uses packed in one
+# string (`_packed`), one line per use: member, time (epoch microseconds), IP ('' for none) and
+# expected epoch ('' for none), separated by tabs. One argument instead of four per use: redis-py
+# encodes every argument in Python, and that encoding was most of the round trip's client CPU.
 # Returns the revocation epoch as "<run id of this Redis server>:<counter>", read in the same
 # atomic step that records the uses, or '' when the epoch key is missing (a Redis restarted without
 # its data, flushed, or new): then it is set to the fresh value given, and '' means "unknown".
@@ -57,13 +59,15 @@ if epoch then
 else
   redis.call('SET', KEYS[3], ARGV[1])
 end
-for i = 2, #ARGV, 4 do
-  if ARGV[i + 3] == '' or ARGV[i + 3] == current then
-    if redis.call('ZADD', KEYS[1], 'GT', 'CH', ARGV[i + 1], ARGV[i]) == 1 then
-      if ARGV[i + 2] == '' then
-        redis.call('HDEL', KEYS[2], ARGV[i])
+local field = '([^\\t\\n]*)'
+local line = field .. '\\t' .. field .. '\\t' .. field .. '\\t' .. field .. '\\n'
+for member, micros, ip, expected in string.gmatch(ARGV[2], line) do
+  if expected == '' or expected == current then
+    if redis.call('ZADD', KEYS[1], 'GT', 'CH', micros, member) == 1 then
+      if ip == '' then
+        redis.call('HDEL', KEYS[2], member)
       else
-        redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+        redis.call('HSET', KEYS[2], member, ip)
       end
     end
   end
@@ -121,11 +125,11 @@ def fresh_epoch() -> str:
     return str(secrets.randbits(62))
 
 
-def _args(uses: Iterable[tuple[Use, str]]) -> list[str | int]:
-    args: list[str | int] = [fresh_epoch()]
-    for use, expected in uses:
-        args += [use.member, use.micros, use.ip or "", expected]
-    return args
+def _args(uses: Iterable[tuple[Use, str]]) -> list[str]:
+    """RECORD_SCRIPT's ARGV: a fresh epoch and the packed uses. No field can hold a tab or a newline:
+    members are "<kind>:<id>", times are integers, IPs are parsed addresses, epochs are Redis's."""
+    packed = "".join(f"{use.member}\t{use.micros}\t{use.ip or ''}\t{expected}\n" for use, expected in uses)
+    return [fresh_epoch(), packed]
 
 
 def _newest_per_expectation(uses: list[tuple[Use, str]]) -> list[tuple[Use, str]]:
@@ -160,6 +164,42 @@ def _use_of(member: str, score: object, ip: str | None) -> Use | None:
     return Use(parsed[0], parsed[1], at, ip_or_none(ip))
 
 
+class _RoundTrip:
+    """The uses of one EVALSHA and the requests waiting for its answer.
+
+    Each request waits on a future of its own, so a request that goes away (its task cancelled)
+    takes nothing from the others. One timer per round trip bounds every wait: it starts with the
+    round trip's first use, so no request waits longer than `timeout` for the answer, even behind a
+    round trip still in flight; then its waiters get TimeoutError (the round trip itself goes on,
+    and its answer is ignored).
+    """
+
+    __slots__ = ("uses", "waiters", "timer")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        self.uses: list[tuple[Use, str]] = []
+        self.waiters: list[asyncio.Future[str | None]] = []
+        self.timer = loop.call_later(timeout, self.fail, TimeoutError())
+
+    def join(self, loop: asyncio.AbstractEventLoop, use: Use, expected: str) -> "asyncio.Future[str | None]":
+        self.uses.append((use, expected))
+        waiter: asyncio.Future[str | None] = loop.create_future()
+        self.waiters.append(waiter)
+        return waiter
+
+    def answer(self, epoch: str | None) -> None:
+        self.timer.cancel()
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(epoch)
+
+    def fail(self, exc: BaseException) -> None:
+        self.timer.cancel()
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_exception(exc)
+
+
 class RedisUsageBuffer:
     def __init__(
         self,
@@ -185,8 +225,7 @@ class RedisUsageBuffer:
         self._take = redis.register_script(TAKE_ROUND_SCRIPT)
         self._complete = redis.register_script(COMPLETE_ROUND_SCRIPT)
         # Group commit: uses that arrive while a round trip is in flight ride together in the next.
-        self._next: list[tuple[Use, str]] = []
-        self._next_sent: asyncio.Future[str | None] | None = None
+        self._next: _RoundTrip | None = None
         # The revocation epoch the last round trip read (None: unknown, or that round trip failed).
         self.epoch_seen: str | None = None
         self._sender: asyncio.Task[None] | None = None
@@ -232,15 +271,15 @@ class RedisUsageBuffer:
             if expect is None:
                 self.fallback.add(use)
             return None
-        self._next.append((use, expect or ""))
-        if self._next_sent is None:
-            self._next_sent = asyncio.get_running_loop().create_future()
-        sent = self._next_sent
+        loop = asyncio.get_running_loop()
+        trip = self._next
+        if trip is None:
+            trip = self._next = _RoundTrip(loop, self.timeout)
+        waiter = trip.join(loop, use, expect or "")
         if self._sender is None:
             self._sender = asyncio.create_task(self._send())
         try:
-            async with asyncio.timeout(self.timeout):
-                return await asyncio.shield(sent)
+            return await waiter
         except Exception as exc:  # whatever went wrong, the request must not fail because of it
             if not isinstance(exc, UNAVAILABLE):
                 log.error("usage buffer: unexpected %s recording a use; kept in process", type(exc).__name__)
@@ -252,22 +291,19 @@ class RedisUsageBuffer:
 
     async def _send(self) -> None:
         try:
-            while self._next:
-                uses, sent = self._next, self._next_sent
-                self._next, self._next_sent = [], None
-                assert sent is not None
+            while self._next is not None:
+                trip, self._next = self._next, None
                 try:
                     answer = await self._record(
                         keys=[keys.PENDING, keys.PENDING_IP, keys.REVOCATION_EPOCH],
-                        args=_args(_newest_per_expectation(uses)),
+                        args=_args(_newest_per_expectation(trip.uses)),
                     )
                 except Exception as exc:  # handed to the waiters, who keep their uses in process
                     self.epoch_seen = None
-                    sent.set_exception(exc)
-                    sent.exception()  # retrieved here: waiters that already timed out never read it
+                    trip.fail(exc)
                 else:
                     self.epoch_seen = _text(answer) or None
-                    sent.set_result(self.epoch_seen)
+                    trip.answer(self.epoch_seen)
                     self.state.up()
         finally:
             self._sender = None
