@@ -43,9 +43,11 @@ class CredentialChecker:
         usage_kind = USAGE_KINDS[parsed.kind]
         digest = parsed.digest
         cache = self.cache
-        if cache.is_unknown(digest):
-            return cache.remembered_refusal(digest)
+        # The verified cache first (one lookup for the common case): an entry found there is still
+        # checked against the epoch below, even if a racing lookup has since remembered the digest as unknown.
         entry = cache.get(digest)
+        if entry is None and cache.is_unknown(digest):
+            return cache.remembered_refusal(digest)
         if entry is not None:
             if entry.verified.usable_at(utcnow()) and ip_refusal(entry.verified.allowlist, ip) is None:
                 seen = await self.usage.record(usage_kind, entry.verified.id, ip, expect=entry.epoch)
