@@ -39,23 +39,50 @@ class Node:
 
 @strawberry.type(description="Where a page sits in its connection.")
 class PageInfo:
-    has_next_page: bool = strawberry.field(description="More items follow: ask again with after: endCursor.")
-    has_previous_page: bool = strawberry.field(description="This page was asked for with `after`.")
-    start_cursor: str | None = strawberry.field(description="The first item's cursor; null on an empty page.")
-    end_cursor: str | None = strawberry.field(description="The last item's cursor; null on an empty page.")
+    """Read from the page when selected: building it costs nothing for clients that ask for nodes only."""
+
+    page: strawberry.Private[Page]  # type: ignore[type-arg]
+
+    @strawberry.field(description="More items follow: ask again with after: endCursor.")
+    def has_next_page(self) -> bool:
+        return self.page.has_next_page
+
+    @strawberry.field(description="This page was asked for with `after`.")
+    def has_previous_page(self) -> bool:
+        return self.page.has_previous_page
+
+    @strawberry.field(description="The first item's cursor; null on an empty page.")
+    def start_cursor(self) -> str | None:
+        items = self.page.items
+        return self.page.cursor(items[0]) if items else None
+
+    @strawberry.field(description="The last item's cursor; null on an empty page.")
+    def end_cursor(self) -> str | None:
+        items = self.page.items
+        return self.page.cursor(items[-1]) if items else None
 
 
 @strawberry.type(description="One item of a page, with the cursor that points at it.")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="Pass it as `after` to continue after this item.")
+    """The cursor is encoded only when a client selects it (most ask for the nodes alone)."""
+
+    cursor: str = strawberry.field(
+        resolver=lambda root: root.page.cursor(root.item),  # a method would move the field after `node`
+        description="Pass it as `after` to continue after this item.",
+    )
     node: T = strawberry.field(description="The item.")
+    item: strawberry.Private[Any]
+    page: strawberry.Private[Page]  # type: ignore[type-arg]
 
 
 @strawberry.type(description="A page of items (Relay cursor connection).")
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page, each with its cursor.")
-    page_info: PageInfo = strawberry.field(description="Whether more pages follow, and the cursors to ask for them.")
     page: strawberry.Private[Page]  # type: ignore[type-arg]
+
+    @strawberry.field(description="Whether more pages follow, and the cursors to ask for them.")
+    def page_info(self) -> PageInfo:
+        return PageInfo(page=self.page)
 
     @strawberry.field(description="How many items all pages hold together (one more query: ask only when needed).")
     async def total_count(self) -> int:
@@ -63,17 +90,7 @@ class Connection(Generic[T]):
 
 
 def to_connection(page: Page, convert: Callable[[R], T]) -> Connection[T]:  # type: ignore[type-arg]
-    edges = [Edge(cursor=page.cursor(row), node=convert(row)) for row in page.items]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        page=page,
-    )
+    return Connection(edges=[Edge(node=convert(row), item=row, page=page) for row in page.items], page=page)
 
 
 @strawberry.type(description="Input a person can fix. `field` is the path inside the mutation's input.")
