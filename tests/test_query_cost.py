@@ -129,6 +129,37 @@ async def test_connection_nodes_are_counted_as_github_counts_them(setup: tuple[A
     assert aliased.status_code == 200 and "errors" not in aliased.json(), aliased.text
 
 
+async def test_a_checked_document_is_measured_again_when_its_cost_reads_the_variables(
+    setup: tuple[Api, Account],
+) -> None:
+    api, owner = setup
+    headers = {"Authorization": f"Bearer {owner.session}"}
+    # when: one document, checked (and cached) under the limit, then sent over it, then under again
+    answers = [
+        await _send(api, json={"query": NESTED_KEYS, "variables": {"first": first}}, headers=headers)
+        for first in (50, 100, 50)
+    ]
+    # then: the variables decide every time, not the first check
+    under, over, under_again = answers
+    assert under.status_code == 200 and "errors" not in under.json(), under.text
+    _too_complex(over, "nodes")
+    assert under_again.status_code == 200 and "errors" not in under_again.json(), under_again.text
+
+
+async def test_the_checks_of_one_document_are_never_served_for_another(setup: tuple[Api, Account]) -> None:
+    api, owner = setup
+    headers = {"Authorization": f"Bearer {owner.session}"}
+    valid = "{ projects(first: 1) { edges { node { id } } } }"
+    invalid = "{ projects(first: 1) { edges { node { idd } } } }"
+    # when: each twice, in turn, so both are cached
+    answers = [await _send(api, json={"query": query}, headers=headers) for query in (valid, invalid, valid, invalid)]
+    # then
+    for answer in answers[0::2]:
+        assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+    for answer in answers[1::2]:
+        assert "Cannot query field 'idd'" in answer.json()["errors"][0]["message"], answer.text
+
+
 async def test_every_console_query_and_graphiqls_introspection_stay_well_under_the_bounds() -> None:
     schema = build_schema(DEFAULTS)._schema
     documents = {**console_documents(), "GraphiQL introspection": GRAPHIQL_INTROSPECTION}

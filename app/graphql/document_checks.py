@@ -21,8 +21,10 @@ cannot do:
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -33,7 +35,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from app.graphql.document_prescan import prescan
-from app.graphql.query_cost import QueryTooComplex, measure
+from app.graphql.query_cost import QueryCost, QueryTooComplex, measure
 
 CACHE_SIZE = 256
 # Documents longer than this are parsed and validated in the document thread.
@@ -74,7 +76,46 @@ def _validate(
 
 _cached_parse = lru_cache(maxsize=CACHE_SIZE)(_parse)
 _cached_prescan = lru_cache(maxsize=CACHE_SIZE)(prescan)
-_cached_validate = lru_cache(maxsize=CACHE_SIZE)(_validate)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A document's validation errors, and whether its cost depends on the variables (then it is
+    measured again on every request; otherwise the first measure holds for every request)."""
+
+    errors: list[GraphQLError]
+    cost_reads_variables: bool
+
+
+class CheckCache:
+    """A bounded LRU of `Checked`, keyed by the query text the document was parsed from.
+
+    graphql-core's syntax trees hash by value: a cache keyed by the document walks the whole tree
+    on every look-up, and the text (whose hash Python keeps) says the same, since the document is
+    `_cached_parse` of it.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.entries: OrderedDict[Hashable, Checked] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key: Hashable) -> Checked | None:
+        checked = self.entries.get(key)
+        if checked is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+            self.entries.move_to_end(key)
+        return checked
+
+    def put(self, key: Hashable, checked: Checked) -> None:
+        self.entries[key] = checked
+        if len(self.entries) > self.maxsize:
+            self.entries.popitem(last=False)
+
+
+checked_documents = CheckCache(CACHE_SIZE)
 
 
 def too_complex(error: QueryTooComplex) -> GraphQLError:
@@ -102,43 +143,69 @@ async def _run(size: int, cached: Callable[..., T], uncached: Callable[..., T], 
 
 
 class DocumentChecks(SchemaExtension):
-    """Pass as a factory (`lambda: DocumentChecks(...)`), after the extensions that add parse options and rules."""
+    """Pass as a factory (`lambda: DocumentChecks(...)`).
 
-    def __init__(self, *, max_selections: int, max_nodes: int, hide_suggestions: bool) -> None:
+    It also does what strawberry's MaxTokensLimiter and AddValidationRules would (set the parse
+    option `max_tokens`, add the `rules`), in its own hooks: each extension costs a request its
+    construction and a wrapped hook per phase.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_tokens: int,
+        rules: Sequence[type[ASTValidationRule]],
+        max_selections: int,
+        max_nodes: int,
+        hide_suggestions: bool,
+    ) -> None:
         super().__init__()
+        self.max_tokens = max_tokens
+        self.rules = tuple(rules)
         self.max_selections = max_selections
         self.max_nodes = max_nodes
         self.hide_suggestions = hide_suggestions
+        self.parsed_from: tuple[str, int] | None = None
+        """The query text and token limit of a document this extension parsed through the cache."""
 
     async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
         if context.graphql_document is None and context.query:
             size = len(context.query)
-            max_tokens = context.parse_options.get("max_tokens")
+            max_tokens = self.max_tokens
             scan = (_cached_prescan if size <= INLINE_BYTES else prescan)(
-                context.query, max_tokens=max_tokens or size, max_selections=self.max_selections
+                context.query, max_tokens=max_tokens, max_selections=self.max_selections
             )
-            if max_tokens is not None and scan.tokens > max_tokens:
+            if scan.tokens > max_tokens:
                 raise too_many_tokens(max_tokens)
             if scan.selections > self.max_selections:
                 raise too_complex(QueryTooComplex("selections", self.max_selections))
             context.graphql_document = await _run(size, _cached_parse, _parse, context.query, max_tokens)
+            if size <= INLINE_BYTES:
+                self.parsed_from = (context.query, max_tokens)
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
+        context.validation_rules = (*context.validation_rules, *self.rules)
         variables = context.variables if isinstance(context.variables, dict) else None
-        size = len(context.query or "")
-        context.pre_execution_errors = await _run(
-            size,
-            self._check_cached,
-            self._check,
-            context.schema._schema,
-            context.graphql_document,
-            variables,
-            tuple(context.validation_rules),
-        )
+        schema, document, rules = context.schema._schema, context.graphql_document, context.validation_rules
+        if self.parsed_from is not None and document is not None:
+            context.pre_execution_errors = self._check_cached(schema, document, variables, rules)
+        else:
+            context.pre_execution_errors = await _run(
+                len(context.query or ""), self._check, self._check, schema, document, variables, rules
+            )
         yield
+
+    def _measure(
+        self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None
+    ) -> QueryCost | GraphQLError:
+        try:
+            return measure(schema, document, variables, max_selections=self.max_selections, max_nodes=self.max_nodes)
+        except QueryTooComplex as error:
+            return too_complex(error)
 
     def _check(
         self,
@@ -146,14 +213,11 @@ class DocumentChecks(SchemaExtension):
         document: DocumentNode,
         variables: dict[str, Any] | None,
         rules: tuple[type[ASTValidationRule], ...],
-        *,
-        validate_document: Callable[..., list[GraphQLError]] = _validate,
     ) -> list[GraphQLError]:
-        try:
-            measure(schema, document, variables, max_selections=self.max_selections, max_nodes=self.max_nodes)
-        except QueryTooComplex as error:
-            return [too_complex(error)]
-        return validate_document(schema, document, rules, self.hide_suggestions)
+        cost = self._measure(schema, document, variables)
+        if isinstance(cost, GraphQLError):
+            return [cost]
+        return _validate(schema, document, rules, self.hide_suggestions)
 
     def _check_cached(
         self,
@@ -162,4 +226,15 @@ class DocumentChecks(SchemaExtension):
         variables: dict[str, Any] | None,
         rules: tuple[type[ASTValidationRule], ...],
     ) -> list[GraphQLError]:
-        return self._check(schema, document, variables, rules, validate_document=_cached_validate)
+        """`_check` of a document parsed from `parsed_from`: validated once, measured once unless
+        its cost reads the variables."""
+        key = (self.parsed_from, schema, rules, self.max_selections, self.max_nodes, self.hide_suggestions)
+        checked = checked_documents.get(key)
+        if checked is None or checked.cost_reads_variables:
+            cost = self._measure(schema, document, variables)
+            if isinstance(cost, GraphQLError):
+                return [cost]
+            if checked is None:
+                checked = Checked(_validate(schema, document, rules, self.hide_suggestions), cost.reads_variables)
+                checked_documents.put(key, checked)
+        return checked.errors

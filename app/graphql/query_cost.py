@@ -67,6 +67,8 @@ class QueryCost:
     max_nodes: int
     selections: int = 0
     nodes: int = 0
+    reads_variables: bool = False
+    """A page size came from a variable: the same document may cost differently with other variables."""
 
     def add_selection(self, repeats: int) -> None:
         self.selections += 1 + repeats
@@ -97,6 +99,7 @@ class _Walk:
                 continue
             value = argument.value
             if isinstance(value, VariableNode):
+                self.cost.reads_variables = True
                 raw = self.variables.get(value.name.value, DEFAULT_PAGE_SIZE)
                 if raw is None:
                     return DEFAULT_PAGE_SIZE

@@ -5,12 +5,7 @@ from typing import Any
 
 import strawberry
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from app.graphql.document_checks import DocumentChecks
 from app.graphql.errors import ErrorPolicy, KeywardSchema
@@ -67,9 +62,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     guard_rules = validation_guards(settings)
     extensions: list[Callable[[], Any] | type] = [
         ErrorPolicy,
-        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: AddValidationRules(guard_rules),
         lambda: DocumentChecks(
+            max_tokens=settings.max_query_tokens,
+            rules=guard_rules,
             max_selections=settings.max_query_selections,
             max_nodes=settings.max_query_nodes,
             hide_suggestions=not settings.introspection,
