@@ -1,8 +1,7 @@
 """Projects of a workspace. Every lookup is scoped to the caller's workspace."""
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
@@ -37,12 +36,12 @@ async def projects_by_id(principal: Principal, ids: list[int]) -> dict[int, Proj
     return {row.id: row for row in rows}
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectRow:
+class ProjectRow(NamedTuple):
     """A project as a page of the list reads it.
 
     Listing projects is what automation does most. The page is one hand-written keyset query read
-    into these rows: building the query and 20 ORM models cost more CPU than the query itself.
+    into these rows: building the query and 20 ORM models cost more CPU than the query itself (and
+    a tuple is built in half the time of a frozen dataclass).
     """
 
     id: int
