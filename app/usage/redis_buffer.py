@@ -41,7 +41,7 @@ log = logging.getLogger("keyward.usage")
 UNAVAILABLE: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
 
 # KEYS: pending, pending ip, revocation epoch; ARGV: a fresh epoch, then the uses packed in one
-# string (`_packed`), one line per use: member, time (epoch microseconds), IP ('' for none) and
+# string (`_args`), one line per use: member, time (epoch microseconds), IP ('' for none) and
 # expected epoch ('' for none), separated by tabs. One argument instead of four per use: redis-py
 # encodes every argument in Python, and that encoding was most of the round trip's client CPU.
 # Returns the revocation epoch as "<run id of this Redis server>:<counter>", read in the same
