@@ -31,7 +31,7 @@ from app.http.security_headers import with_security_headers
 from app.http.unavailable import unavailable_response
 from app.observability import metrics
 from app.observability.request_context import CURRENT, RequestInfo
-from app.observability.requests import accepted_request_id, method_label, new_request_id
+from app.observability.requests import REQUEST_ID_HEADER, accepted_request_id, method_label, new_request_id
 
 
 class HttpEnvelope:
@@ -60,13 +60,13 @@ class HttpEnvelope:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 declared = value
-            elif name == b"x-request-id" and proxy_request_id is None:
+            elif name == REQUEST_ID_HEADER and proxy_request_id is None:
                 proxy_request_id = value
             elif name == b"transfer-encoding":
                 chunked = True
         request_id = accepted_request_id(proxy_request_id) if proxy_request_id is not None else None
         info = RequestInfo(request_id or new_request_id(), method_label(scope), scope, self.routes)
-        request_id_header = (b"x-request-id", info.request_id.encode())
+        request_id_header = (REQUEST_ID_HEADER, info.request_id.encode())
         token = CURRENT.set(info)
         started = False
 

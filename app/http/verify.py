@@ -31,7 +31,7 @@ _REFUSALS = {Refusal.IP_NOT_ALLOWED: "IP_NOT_ALLOWED", Refusal.EXPIRED: "EXPIRED
 
 
 async def _body(receive: Receive) -> bytes:
-    """The request body (the body limit middleware bounds its size)."""
+    """The request body (`app.http.envelope` bounds its size)."""
     chunks = []
     while True:
         message = await receive()

@@ -17,7 +17,8 @@ from starlette.types import Scope
 
 from app.observability.request_context import RequestInfo, current_request
 
-REQUEST_ID_HEADER = "x-request-id"
+# The header a proxy may send the request id in, and the answer carries it back in (ASGI: lower-case bytes).
+REQUEST_ID_HEADER = b"x-request-id"
 # A request id from a proxy is kept when it looks like one; anything else is replaced.
 _ACCEPTED_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 UNMATCHED = "unmatched"
