@@ -23,7 +23,12 @@ window.addEventListener("hashchange", () => {
   boot();
 });
 
+// Each boot owns the page until a newer one starts (an invitation link, a sign-out, a new session): a
+// boot that resumes after an await it was overtaken in leaves the page to the newer one.
+let latestBoot = 0;
+
 async function boot(notice) {
+  const thisBoot = ++latestBoot;
   clear(root);
   if (invitation) {
     renderAccept(root, { token: invitation, onAccepted: leaveInvitation, onCancel: leaveInvitation });
@@ -38,11 +43,13 @@ async function boot(notice) {
   try {
     viewer = (await gql(VIEWER_QUERY)).viewer;
   } catch (error) {
+    if (thisBoot !== latestBoot) return;
     if (error instanceof ApiError && error.code === "UNAUTHENTICATED") return; // signedOut handles it
     clear(root);
     root.append(h("p", { class: "form-error", role: "alert" }, `The console could not load: ${error.message}`));
     return;
   }
+  if (thisBoot !== latestBoot) return;
   clear(root);
   renderShell(root, { viewer, onSignedOut: (message) => boot(message), onSessionChanged: () => boot() });
 }
