@@ -18,6 +18,7 @@ from app.graphql.mutations.webhooks import WebhookMutations
 from app.graphql.mutations.workspace import WorkspaceMutations
 from app.graphql.operation_metrics import OperationMetrics
 from app.graphql.queries import Query
+from app.graphql.sibling_cancellation import install as install_sibling_cancellation
 from app.graphql.types.audit import AuditEvent
 from app.graphql.types.people import Invitation, Member
 from app.graphql.types.projects import ApiKey, Project
@@ -59,6 +60,7 @@ def validation_guards(settings: Settings) -> list[type[ASTValidationRule]]:
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
+    install_sibling_cancellation()
     guard_rules = validation_guards(settings)
     extensions: list[Callable[[], Any] | type] = [
         ErrorPolicy,
