@@ -2,7 +2,7 @@
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.support import SyncApi, log_in
 
@@ -118,3 +118,26 @@ def test_api_key_is_shown_once_works_and_is_deleted(page: Page, api: SyncApi) ->
     expect(page.locator("#api-keys")).to_contain_text("No API keys in this project yet.")
     assert api.verify(secret)["valid"] is False
     assert api.ok(API_KEYS, {"p": project_id}, token=owner.session)["apiKeys"]["edges"] == []
+
+
+def test_a_project_left_while_it_loads_draws_nothing_on_the_next_page(page: Page, api: SyncApi) -> None:
+    # given: a project page whose query has not been answered yet
+    owner = api.sign_up()
+    project_id = api.create_project(owner.session, "Website")
+    log_in(page, owner.email)
+    held: list[Route] = []
+    page.route("**/graphql", lambda route: held.append(route))
+    page.goto(f"/#/projects/{project_id}")
+    expect(page.get_by_role("heading", name="Project", level=1)).to_be_visible()
+    # when: the person goes to their account page, and then the project's answer arrives
+    page.goto("/#/account")
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    with page.expect_response("**/graphql"):
+        for route in held:
+            route.continue_()
+    page.unroute("**/graphql")
+    page.wait_for_timeout(300)  # the left page resumes with its answer within a few milliseconds
+    # then: the account page alone, without the left project's API keys drawn into it
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    expect(page.locator("#api-keys")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Website")).to_have_count(0)

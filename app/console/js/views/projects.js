@@ -102,6 +102,7 @@ export async function renderProject(main, ctx, id) {
     showSectionError(problem, error);
     return;
   }
+  if (!header.isConnected) return; // the person left this page while it loaded: `main` shows another one
   if (!project || !project.name) {
     showSectionError(problem, new Error("This project does not exist (it may have been deleted)."));
     return;
