@@ -1,16 +1,19 @@
 """Helpers for browser tests: a synchronous GraphQL client for the running server, sign-in through
-the page, and database seeding for what only the worker writes (last use, stale reports)."""
+the page, holding the page's GraphQL answers back, and database seeding for what only the worker
+writes (last use, stale reports)."""
 
 import asyncio
 import itertools
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from tortoise import Tortoise
 
 from app import db
@@ -97,6 +100,20 @@ def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Manage workspace")).to_be_visible()
+
+
+@contextmanager
+def graphql_answers_held(page: Page) -> Iterator[None]:
+    """The /graphql requests the page sends inside the block wait; at its end they are answered, and
+    the page is given the moment it needs to act on the answers (a few milliseconds; 300 ms here)."""
+    held: list[Route] = []
+    page.route("**/graphql", lambda route: held.append(route))
+    yield
+    with page.expect_response("**/graphql"):
+        for route in held:
+            route.continue_()
+    page.unroute("**/graphql")
+    page.wait_for_timeout(300)
 
 
 def run_in_database(database_url: str, work: Any) -> Any:

@@ -1,9 +1,9 @@
 """People: invitations (copy the link once, accept, revoke), role changes and removal with confirmations,
 a MEMBER's read-only list, changing the password, and switching workspaces."""
 
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.support import SyncApi, log_in, unique_email
+from tests.browser.support import SyncApi, graphql_answers_held, log_in, unique_email
 from tests.support.api import LOG_IN, PASSWORD
 
 CREATE_PROJECT = 'mutation { createProject(input: {name: "Nope"}) { project { id } } }'
@@ -69,18 +69,12 @@ def test_an_invitation_link_opened_while_the_console_loads_keeps_the_accept_page
     owner = api.sign_up()
     _, invite_token = api.invite(owner, "MEMBER")
     log_in(page, owner.email)
-    held: list[Route] = []
-    page.route("**/graphql", lambda route: held.append(route))
-    page.reload()
-    expect(page.get_by_text("Loading…")).to_be_visible()
-    # when: the invitation link opens in that tab, and then the first load's answer arrives
-    page.goto(f"/#/accept-invitation/{invite_token}")
-    expect(page.get_by_role("heading", name="Accept invitation")).to_be_visible()
-    with page.expect_response("**/graphql"):
-        for route in held:
-            route.continue_()
-    page.unroute("**/graphql")
-    page.wait_for_timeout(300)  # the overtaken boot resumes with its answer within a few milliseconds
+    with graphql_answers_held(page):
+        page.reload()
+        expect(page.get_by_text("Loading…")).to_be_visible()
+        # when: the invitation link opens in that tab, and then the first load's answer arrives
+        page.goto(f"/#/accept-invitation/{invite_token}")
+        expect(page.get_by_role("heading", name="Accept invitation")).to_be_visible()
     # then: the accept page stays, not the shell the overtaken load would draw over it
     expect(page.get_by_role("heading", name="Accept invitation")).to_be_visible()
     expect(page.get_by_label("Password")).to_be_visible()

@@ -2,9 +2,9 @@
 
 import re
 
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser.support import SyncApi, log_in
+from tests.browser.support import SyncApi, graphql_answers_held, log_in
 
 PROJECTS = "{ projects { edges { node { id name description } } } }"
 API_KEYS = "query($p: ID!) { apiKeys(projectId: $p) { edges { node { id name keyPrefix } } } }"
@@ -125,18 +125,12 @@ def test_a_project_left_while_it_loads_draws_nothing_on_the_next_page(page: Page
     owner = api.sign_up()
     project_id = api.create_project(owner.session, "Website")
     log_in(page, owner.email)
-    held: list[Route] = []
-    page.route("**/graphql", lambda route: held.append(route))
-    page.goto(f"/#/projects/{project_id}")
-    expect(page.get_by_role("heading", name="Project", level=1)).to_be_visible()
-    # when: the person goes to their account page, and then the project's answer arrives
-    page.goto("/#/account")
-    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
-    with page.expect_response("**/graphql"):
-        for route in held:
-            route.continue_()
-    page.unroute("**/graphql")
-    page.wait_for_timeout(300)  # the left page resumes with its answer within a few milliseconds
+    with graphql_answers_held(page):
+        page.goto(f"/#/projects/{project_id}")
+        expect(page.get_by_role("heading", name="Project", level=1)).to_be_visible()
+        # when: the person goes to their account page, and then the project's answer arrives
+        page.goto("/#/account")
+        expect(page.get_by_role("heading", name="Your account")).to_be_visible()
     # then: the account page alone, without the left project's API keys drawn into it
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
     expect(page.locator("#api-keys")).to_have_count(0)
