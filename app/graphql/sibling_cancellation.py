@@ -45,7 +45,7 @@ async def gather_with_cancel(*awaitables: Awaitable[Any]) -> list[Any]:
                 if not future.done():
                     future.cancel()
             await gather(*futures, return_exceptions=True)
-            if not gathering.cancelled():
+            if gathering.done() and not gathering.cancelled():
                 gathering.exception()  # retrieved here: asyncio must not log it as never retrieved
         raise
 
