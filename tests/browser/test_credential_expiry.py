@@ -11,6 +11,7 @@ from tests.browser.support import SyncApi, log_in, pk, run_in_database
 TOKENS = "{ managementTokens { edges { node { id name status expiresAt replaces { id } } } } }"
 KEYS = "query($p: ID!) { apiKeys(projectId: $p) { edges { node { id name status expiresAt } } } }"
 POLICY = "mutation($d: Int) { updateWorkspaceSettings(input: {maxTokenLifetimeDays: $d}) { userErrors { code } } }"
+LIFETIME = "{ viewer { workspace { maxTokenLifetimeDays } } }"
 
 
 def _tokens(api: SyncApi, session: str) -> dict[str, dict[str, object]]:
@@ -166,3 +167,38 @@ def test_api_keys_get_an_expiry_show_it_and_rotate_with_grace(page: Page, api: S
     expect(expired_row.locator("td.status")).to_have_text("Expired")
     expect(page.locator("#api-keys tbody tr")).to_have_count(2)
     assert run_in_database(database_url, lambda: ApiKey.filter(name="checkout").count()) == 2
+
+
+def test_an_admin_limits_the_token_lifetime_in_the_console_and_lifts_it(page: Page, api: SyncApi) -> None:
+    # given a workspace without a limit
+    owner = api.sign_up()
+    log_in(page, owner.email)
+    lifetime = page.locator("#token-lifetime")
+    expect(lifetime).to_contain_text("New tokens and API keys may be created without an expiry.")
+    days = lifetime.get_by_label("Longest lifetime in days")
+    expect(days).to_be_disabled()
+    # when: one day past the longest allowed
+    lifetime.get_by_label("Limit the lifetime of new tokens and API keys").check()
+    days.fill("3651")
+    lifetime.get_by_role("button", name="Save lifetime").click()
+    # then: refused next to the field, and nothing changed
+    expect(lifetime.locator("[data-field='maxTokenLifetimeDays'] .field-error")).to_contain_text("between 1 and 3650")
+    assert api.ok(LIFETIME, token=owner.session)["viewer"]["workspace"]["maxTokenLifetimeDays"] is None
+    # when: 30 days
+    days.fill("30")
+    lifetime.get_by_role("button", name="Save lifetime").click()
+    # then: saved, and a new token's dialog no longer offers No expiry
+    expect(lifetime).to_contain_text("Saved. New tokens and API keys must expire within 30 days.")
+    assert api.ok(LIFETIME, token=owner.session)["viewer"]["workspace"]["maxTokenLifetimeDays"] == 30
+    page.get_by_role("button", name="+ Create management token").click()
+    dialog = page.get_by_role("dialog", name="Create management token")
+    expect(dialog.get_by_label("Expiration").locator("option", has_text="No expiry")).to_have_count(0)
+    dialog.get_by_role("button", name="Cancel").click()
+    # when: the limit is lifted
+    lifetime.get_by_label("Limit the lifetime of new tokens and API keys").uncheck()
+    lifetime.get_by_role("button", name="Save lifetime").click()
+    # then
+    expect(lifetime).to_contain_text("Saved. New tokens and API keys may be created without an expiry.")
+    assert api.ok(LIFETIME, token=owner.session)["viewer"]["workspace"]["maxTokenLifetimeDays"] is None
+    page.reload()
+    expect(page.locator("#token-lifetime").get_by_label("Longest lifetime in days")).to_be_disabled()

@@ -1,8 +1,8 @@
 // Every GraphQL document the console sends: the public API, nothing private.
 
 const USER_ERRORS = "userErrors { field message code }";
-const VIEWER = `viewer { kind role email permissions workspace { id name staleAfterDays autoRevokeStaleAfterDays }
-  workspaces { id name } }`;
+const VIEWER = `viewer { kind role email permissions workspace { id name staleAfterDays autoRevokeStaleAfterDays
+  maxTokenLifetimeDays } workspaces { id name } }`;
 
 export const SIGN_UP = `mutation SignUp($input: SignUpInput!) {
   signUp(input: $input) { sessionToken ${USER_ERRORS} }
@@ -100,7 +100,7 @@ export const STALE_REPORT = `query StaleReport {
 
 export const UPDATE_WORKSPACE_SETTINGS = `mutation UpdateWorkspaceSettings($input: WorkspaceSettingsInput!) {
   updateWorkspaceSettings(input: $input) {
-    workspace { id staleAfterDays autoRevokeStaleAfterDays } ${USER_ERRORS}
+    workspace { id staleAfterDays autoRevokeStaleAfterDays maxTokenLifetimeDays } ${USER_ERRORS}
   }
 }`;
 

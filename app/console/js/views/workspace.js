@@ -1,7 +1,9 @@
-// Manage workspace: management tokens and stale tokens for OWNER/ADMIN; a read-only note otherwise.
+// Manage workspace: management tokens, stale tokens and the token lifetime policy for OWNER/ADMIN; a
+// read-only note otherwise.
 // People (members and invitations) have a page of their own.
 
 import { h } from "../dom.js";
+import { renderLifetimeSection } from "./lifetime.js";
 import { renderStaleSection } from "./stale.js";
 import { renderTokensSection } from "./tokens.js";
 
@@ -21,4 +23,5 @@ export function renderWorkspace(main, ctx) {
   let stale = null;
   const tokens = renderTokensSection(main, ctx, { onChanged: () => stale && stale.reload() });
   stale = renderStaleSection(main, ctx, { onChanged: () => tokens.reload() });
+  renderLifetimeSection(main, ctx);
 }
