@@ -155,3 +155,20 @@ async def test_the_scope_costs_no_query_on_the_request_path(api: Api, monkeypatc
         await api.ok(page, token=token)
     # one lookup of the token (which carries the scope), one page query
     assert len(seen) == 2, seen
+
+
+async def test_the_viewer_tells_a_token_its_scope_and_what_is_left_of_it(api: Api) -> None:
+    # given a token limited to A and C (with only the create-key permission), and one for every project
+    owner, (a, b, c), _ = await _world(api)
+    _, scoped = await _scoped_token(api, owner, [c, a], permissions=["CREATE_API_KEY"])
+    _, unlimited = await _scoped_token(api, owner, None)
+    viewer = "{ viewer { projectIds } }"
+    # then: the scoped token reads its projects' IDs (what createApiKey takes); the others null
+    assert _payload(await api.gql(viewer, None, scoped))["projectIds"] == [a, c]
+    assert _payload(await api.gql(viewer, None, unlimited))["projectIds"] is None
+    assert _payload(await api.gql(viewer, None, owner.session))["projectIds"] is None
+    # when its projects are deleted, one by one: what is left of the scope, then [] (never "every project")
+    for deleted, left in ((a, [c]), (c, [])):
+        assert _payload(await api.gql(DELETE_PROJECT, {"id": deleted}, owner.session))["deletedId"] == deleted
+        assert _payload(await api.gql(viewer, None, scoped))["projectIds"] == left
+    assert b not in str(await api.gql(viewer, None, scoped))

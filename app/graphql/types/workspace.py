@@ -1,5 +1,9 @@
-import strawberry
+from typing import Any
 
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
 from app.graphql.enums import ActorKindEnum, PermissionEnum, SignUpPolicyEnum, WorkspaceRoleEnum
 from app.graphql.ids import to_global_id
 from app.graphql.types.common import Node, node_id
@@ -51,6 +55,18 @@ class Viewer:
     @strawberry.field(description="Every workspace the person belongs to (a management token: its own).")
     async def workspaces(self) -> list[Workspace]:
         return [Workspace.from_model(row) for row in await workspaces.workspaces_of(self.principal)]
+
+    @strawberry.field(
+        description="The IDs of the projects a management token is limited to (its scope; what `createApiKey` "
+        "takes); null: every project of the workspace, and always null for a person. A scope whose projects were "
+        "all deleted is [], never null."
+    )
+    async def project_ids(self, info: Info[Context, Any]) -> list[strawberry.ID] | None:
+        scope = self.principal.project_ids
+        if scope is None:
+            return None
+        rows = await info.context.project_loader.load_many(sorted(scope))
+        return [strawberry.ID(to_global_id("Project", row.id)) for row in rows if row is not None]
 
     @strawberry.field(description="Who may sign up on this server (KEYWARD_SIGNUP).")
     def sign_up_policy(self) -> SignUpPolicyEnum:  # type: ignore[valid-type]
