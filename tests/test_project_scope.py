@@ -2,11 +2,13 @@
 what deleting a project does to their scope. The permission matrix covers scoped tokens too
 (tests/test_permissions.py)."""
 
+import asyncio
 from typing import Any
 
 import pytest
 
-from app.models import AuditEvent, ManagementToken
+from app.models import AuditEvent, ManagementToken, Project
+from app.security.project_scope import decode_scope
 from tests.support.api import ALL_PERMISSIONS, TOKEN_FIELDS, Account, Api, error_codes
 from tests.support.sql_statements import statements
 
@@ -172,3 +174,24 @@ async def test_the_viewer_tells_a_token_its_scope_and_what_is_left_of_it(api: Ap
         assert _payload(await api.gql(DELETE_PROJECT, {"id": deleted}, owner.session))["deletedId"] == deleted
         assert _payload(await api.gql(viewer, None, scoped))["projectIds"] == left
     assert b not in str(await api.gql(viewer, None, scoped))
+
+
+async def test_a_rotation_racing_the_deletion_of_a_project_in_its_scope_keeps_no_deleted_project(api: Api) -> None:
+    """On PostgreSQL the two run side by side: the replacement's scope is written from the old token's while
+    the deletion takes the project out of the scopes it can see. The loser waits; no scope keeps the project."""
+    owner = await api.sign_up()
+    for round_ in range(12):
+        doomed = await api.create_project(owner.session, f"doomed-{round_}")
+        kept = await api.create_project(owner.session, f"kept-{round_}")
+        token, _ = await _scoped_token(api, owner, [doomed, kept])
+        rotated, deleted = await asyncio.gather(
+            api.gql(ROTATE, {"id": token["id"]}, owner.session),
+            api.gql(DELETE_PROJECT, {"id": doomed}, owner.session),
+        )
+        assert _payload(deleted)["deletedId"] == doomed
+        assert _payload(rotated)["userErrors"] == [], rotated
+        assert _payload(rotated)["managementToken"]["projects"] in ([{"id": kept}], [{"id": doomed}, {"id": kept}])
+    for token_row in await ManagementToken.filter(workspace_id__isnull=False, project_ids__isnull=False):
+        scope = decode_scope(token_row.project_ids) or frozenset()
+        existing = set(await Project.filter(id__in=list(scope)).values_list("id", flat=True))
+        assert scope == existing, (token_row.id, token_row.name, sorted(scope - existing))

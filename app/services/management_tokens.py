@@ -12,7 +12,7 @@ from app.models import ManagementToken, Project, Workspace
 from app.security import ip_allowlist, tokens
 from app.security.permissions import Permission, decode_permissions, encode_permissions
 from app.security.principal import Principal
-from app.security.project_scope import encode_scope
+from app.security.project_scope import decode_scope, encode_scope
 from app.security.tokens import TokenKind
 from app.services import audit, events
 from app.services.actors import actor_of
@@ -229,6 +229,24 @@ async def revoke_token(principal: Principal, token_id: int) -> ManagementToken:
     return token
 
 
+async def _lock_scope_of(principal: Principal, token_id: int) -> None:
+    """Lock the projects of a token's scope before the token, in deleteProject's order (the project, then
+    the scopes naming it), so the replacement's copy of the scope and a deletion go one after the other.
+
+    A deletion under way finishes first, and has taken its project out of the token by the time it is read;
+    one that starts later waits for the replacement, then sees it and takes its project out of it too.
+    Without this, a deletion could read the scopes before the replacement was committed and leave the
+    project in it. The scope is read unlocked: it can only lose projects before the token is locked.
+    """
+    stored = await ManagementToken.filter(id=token_id, workspace_id=principal.workspace_id).values_list(
+        "project_ids", flat=True
+    )
+    scope = decode_scope(stored[0]) if stored else None  # type: ignore[arg-type]
+    if scope:
+        projects = Project.filter(id__in=sorted(scope), workspace_id=principal.workspace_id).order_by("id")
+        await locked(projects, Lock.CHANGE)
+
+
 async def rotate_token(
     principal: Principal, token_id: int, name: str | None, old_expires_at: datetime | None = None
 ) -> CreatedToken:
@@ -239,6 +257,7 @@ async def rotate_token(
     """
     new_name = clean_name(name) if name is not None else None
     async with in_transaction():
+        await _lock_scope_of(principal, token_id)
         # Locked: a concurrent revoke or rotation of the same token has finished before this reads it.
         old = await get_token(principal, token_id, lock=Lock.CHANGE)
         now = utcnow()
