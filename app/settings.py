@@ -10,6 +10,7 @@ ENV_PREFIX = "KEYWARD_"
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
 DATABASE_URL_FORMS = "sqlite:///path/to/keyward.sqlite3 or postgres://user@host:5432/database"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_URL_FORMS = "redis://host:6379/0, rediss://… or unix:///path/to/socket"
 
 
 def database_url_problem(url: str) -> str | None:
@@ -33,6 +34,38 @@ def database_url_problem(url: str) -> str | None:
         return "the port is not a number from 1 to 65535"
     if not parts.path.strip("/"):
         return f"no database name: use {DATABASE_URL_FORMS}"
+    return None
+
+
+def redis_url_problem(url: str) -> str | None:
+    """What makes `url` unusable before any connection is tried, or None: the scheme, a port that is no number
+    from 1 to 65535, a database that is no number, or what redis-py's own parser refuses (a query value).
+
+    redis-py ignores a database that is no number and a port of 0 (it connects to database 0, port 6379): a
+    typo would silently send the uses to another database, so both are refused here.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    from redis.asyncio.connection import parse_url
+
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in REDIS_SCHEMES:
+        return f"unsupported scheme {scheme or url[:20]!r}: use {REDIS_URL_FORMS}"
+    if scheme != "unix":
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            return "the port is not a number from 1 to 65535"
+        database = unquote(parts.path).strip("/")
+        if database and not database.isdigit():
+            return f"the database after the host is not a number: use {REDIS_URL_FORMS}"
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
@@ -308,8 +341,9 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
-        if value and value.split("://", 1)[0] not in REDIS_SCHEMES:
-            raise ValueError("unsupported scheme: use redis://host:6379/0, rediss://… or unix:///path/to/socket")
+        problem = redis_url_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("webhook_allowed_hosts")

@@ -11,20 +11,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from app.cron import InvalidCron, cron_options, is_off
 from app.observability.startup import without_password
 from app.settings import Settings
-from app.settings_errors import variable_name
-
-
-def settings_problems(error: ValidationError) -> list[str]:
-    """One line per invalid setting: `KEYWARD_NAME: what is wrong`."""
-    lines = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"])
-        name = variable_name(field) if field else "settings"
-        lines.append(f"{name}: {item['msg']}")
-    return lines
+from app.settings_errors import schedule_problems, validation_error_lines
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -94,16 +83,12 @@ def run_checks(timeout: float = 5.0) -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        for line in settings_problems(error):
+        # The lines every command prints for a bad setting (app/settings_errors.py), passwords redacted.
+        for line in validation_error_lines(error):
             print(f"problem: {line}", file=sys.stderr)
         print("problem: database and Redis not checked: fix the settings first", file=sys.stderr)
         return 1
-    problems: list[str] = []
-    if not is_off(settings.stale_sweep_cron):
-        try:
-            cron_options(settings.stale_sweep_cron)
-        except InvalidCron as exc:
-            problems.append(f"KEYWARD_STALE_SWEEP_CRON: {exc}")
+    problems = schedule_problems(settings)
     ok, bad = asyncio.run(_connections(settings, timeout))
     problems.extend(bad)
     print(f"ok: settings valid ({len(type(settings).model_fields)} settings; `keyward config` prints them)")

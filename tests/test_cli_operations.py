@@ -74,9 +74,24 @@ async def test_check_reports_each_bad_setting_on_one_line(database_url: str) -> 
     status, output = await run_keyward(database_url, None, "check", max_aliases="0", log_format="xml")
     assert status == 1
     problems = [line for line in output.splitlines() if line.startswith("problem: ")]
-    assert any(line.startswith("problem: KEYWARD_MAX_ALIASES: ") for line in problems), output
-    assert any(line.startswith("problem: KEYWARD_LOG_FORMAT: ") for line in problems), output
+    # the lines every command prints for a bad setting: the variable, the value given, what is wrong
+    assert any(line.startswith("problem: KEYWARD_MAX_ALIASES='0': ") for line in problems), output
+    assert any(line.startswith("problem: KEYWARD_LOG_FORMAT='xml': ") for line in problems), output
     assert "Traceback" not in output
+
+
+async def test_check_reports_a_bad_redis_url_without_its_password(database_url: str) -> None:
+    # redis-py refuses the port when it connects, and would ignore the database and use database 0
+    for url, reason in (
+        ("redis://:secret-pw@127.0.0.1:99999/0", "the port is not a number from 1 to 65535"),
+        ("redis://:secret-pw@127.0.0.1:6379/zero", "the database after the host is not a number"),
+    ):
+        status, output = await run_keyward(database_url, url, "check")
+        assert status == 1
+        assert re.search(
+            rf"^problem: KEYWARD_REDIS_URL='redis://:\*\*\*@127\.0\.0\.1:\d+/\w+': {reason}", output, re.M
+        ), output
+        assert "Traceback" not in output and "secret-pw" not in output
 
 
 async def test_check_reports_an_unreachable_redis_and_a_bad_schedule(database_url: str) -> None:
@@ -84,7 +99,7 @@ async def test_check_reports_an_unreachable_redis_and_a_bad_schedule(database_ur
     status, output = await run_keyward(database_url, nobody, "check", "--timeout", "2", stale_sweep_cron="99 * * * *")
     assert status == 1
     assert re.search(r"^problem: redis redis://:\*\*\*@127\.0\.0\.1:\d+/0: cannot connect", output, re.M), output
-    assert re.search(r"^problem: KEYWARD_STALE_SWEEP_CRON: ", output, re.M), output
+    assert re.search(r"^problem: KEYWARD_STALE_SWEEP_CRON='99 \* \* \* \*': ", output, re.M), output
     assert "secret-pw" not in output
 
 

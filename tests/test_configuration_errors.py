@@ -46,6 +46,23 @@ def _port_not_a_number(tmp: Path) -> tuple[dict[str, str], str, str]:
     )
 
 
+def _redis_port_out_of_range(tmp: Path) -> tuple[dict[str, str], str, str]:
+    return (
+        {"redis_url": f"redis://:{PASSWORD}@127.0.0.1:99999/0"},
+        "KEYWARD_REDIS_URL",
+        "the port is not a number from 1 to 65535",
+    )
+
+
+def _redis_database_not_a_number(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # redis-py itself would ignore it and use database 0
+    return (
+        {"redis_url": f"redis://:{PASSWORD}@127.0.0.1:6379/zero"},
+        "KEYWARD_REDIS_URL",
+        "the database after the host is not a number",
+    )
+
+
 def _session_ttl_not_a_number(tmp: Path) -> tuple[dict[str, str], str, str]:
     return {"session_ttl_hours": "twelve"}, "KEYWARD_SESSION_TTL_HOURS='twelve'", "valid number"
 
@@ -59,6 +76,8 @@ CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "wrong scheme": _wrong_scheme,
     "wrong port": _wrong_port,
     "port not a number": _port_not_a_number,
+    "Redis port out of range": _redis_port_out_of_range,
+    "Redis database not a number": _redis_database_not_a_number,
     "session TTL not a number": _session_ttl_not_a_number,
     "invalid sweep cron": _invalid_cron,
 }
