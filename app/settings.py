@@ -72,8 +72,11 @@ def redis_url_problem(url: str) -> str | None:
 class Settings(BaseSettings):
     """Every setting, with the description `docs/configuration.md` is generated from (`scripts/config-reference`)."""
 
-    # Errors never repeat the value given: URLs (database, SMTP) carry passwords.
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", hide_input_in_errors=True)
+    # Errors never repeat the value given: URLs (database, SMTP) carry passwords. No number setting means
+    # "forever" or "not a number": inf and nan (1e309, "nan") are refused, not carried into a timer or a sum.
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", hide_input_in_errors=True, allow_inf_nan=False
+    )
 
     database_url: str = Field(
         default="sqlite://keyward.sqlite3",

@@ -4,9 +4,12 @@ traceback, never a hang. The real CLI in subprocesses, each bounded by a timeout
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import get_args
 
 import pytest
+from pydantic import ValidationError
 
+from app.settings import Settings
 from app.settings_errors import known_variables, redact, unknown_variable_warnings
 from tests.support.fresh_database import keyward, keyward_env, one_line_errors, run_postgres
 from tests.support.ports import free_port
@@ -63,6 +66,15 @@ def _redis_database_not_a_number(tmp: Path) -> tuple[dict[str, str], str, str]:
     )
 
 
+def _timeout_not_finite(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # 1e309 reads as infinity: it crashed the API at start (a timer of inf seconds)
+    return (
+        {"database_acquire_timeout_seconds": "1e309"},
+        "KEYWARD_DATABASE_ACQUIRE_TIMEOUT_SECONDS='1e309'",
+        "finite number",
+    )
+
+
 def _session_ttl_not_a_number(tmp: Path) -> tuple[dict[str, str], str, str]:
     return {"session_ttl_hours": "twelve"}, "KEYWARD_SESSION_TTL_HOURS='twelve'", "valid number"
 
@@ -78,6 +90,7 @@ CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "port not a number": _port_not_a_number,
     "Redis port out of range": _redis_port_out_of_range,
     "Redis database not a number": _redis_database_not_a_number,
+    "timeout not finite": _timeout_not_finite,
     "session TTL not a number": _session_ttl_not_a_number,
     "invalid sweep cron": _invalid_cron,
 }
@@ -125,6 +138,19 @@ def test_a_database_name_that_does_not_exist_is_named(tmp_path: Path, command: s
     errors = one_line_errors(done.stderr, command)
     assert len(errors) == 1 and "database 'kw_no_such_database' does not exist" in errors[0], output
     assert PASSWORD not in output and "Traceback" not in output
+
+
+FLOAT_SETTINGS = [
+    name for name, info in Settings.model_fields.items() if float in (info.annotation, *get_args(info.annotation))
+]
+
+
+@pytest.mark.parametrize("value", ["1e309", "-1e309", "inf", "nan"])
+def test_no_number_setting_takes_infinity_or_nan(value: str) -> None:
+    assert len(FLOAT_SETTINGS) > 10  # every number setting with a fraction: timeouts, intervals, days
+    for name in FLOAT_SETTINGS:
+        with pytest.raises(ValidationError, match="finite number"):
+            Settings(**{name: value})  # type: ignore[arg-type]
 
 
 def test_a_misspelled_variable_is_named_with_the_closest_setting(tmp_path: Path) -> None:
