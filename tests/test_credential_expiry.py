@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from app.graphql.ids import pk_of
+from app.models import ApiKey, ManagementToken
 from tests.support.api import CREATE_API_KEY, CREATE_TOKEN, Account, Api
 from tests.support.app_clock import AppClock
 
@@ -49,6 +51,64 @@ async def test_an_expiry_now_or_in_the_past_is_a_user_error(api: Api, when: time
     # then both kinds refuse it, naming the field
     assert await _create_token_errors(api, owner, expiresAt=at) == [("EXPIRY_IN_PAST", ["expiresAt"])]
     assert await _create_key_errors(api, owner, project, expiresAt=at) == [("EXPIRY_IN_PAST", ["expiresAt"])]
+
+
+# The last instant of the calendar, west of UTC: it has no UTC equivalent (year 10000).
+BEYOND_THE_CALENDAR = "9999-12-31T23:59:59-14:00"
+UPDATE_EXPIRY = """mutation($id: ID!, $at: DateTime) {
+  updateManagementToken(input: {id: $id, expiresAt: $at}) { managementToken { expiresAt } userErrors { code field } } }"""
+ROTATE_TOKEN = """mutation($id: ID!, $old: DateTime) {
+  rotateManagementToken(input: {id: $id, oldTokenExpiresAt: $old}) {
+    managementToken { expiresAt } userErrors { code field } } }"""
+ROTATE_KEY = """mutation($id: ID!, $old: DateTime) {
+  rotateApiKey(input: {id: $id, oldKeyExpiresAt: $old}) { apiKey { expiresAt } userErrors { code field } } }"""
+
+
+async def test_an_expiry_is_at_most_3650_days_ahead_and_inside_the_calendar(api: Api) -> None:
+    # given
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session)
+    # then: 3650 days ahead (less a minute for the request) is taken, a minute more is refused
+    await api.create_token(owner, ["VIEW_PROJECTS"], "at-the-limit", expiresAt=ahead(days=3650, minutes=-1))
+    await api.create_api_key(owner.session, project, "at-the-limit", expiresAt=ahead(days=3650, minutes=-1))
+    too_late = [("EXPIRY_TOO_LATE", ["expiresAt"])]
+    assert await _create_token_errors(api, owner, expiresAt=ahead(days=3650, minutes=1)) == too_late
+    assert await _create_key_errors(api, owner, project, expiresAt=ahead(days=3650, minutes=1)) == too_late
+    assert await _create_token_errors(api, owner, expiresAt="9999-12-31T23:59:59.999999Z") == too_late
+    # and a time with no UTC equivalent is refused by every input that takes one, never a 500
+    out_of_range = [("OUT_OF_RANGE", ["expiresAt"])]
+    assert await _create_token_errors(api, owner, expiresAt=BEYOND_THE_CALENDAR) == out_of_range
+    assert await _create_key_errors(api, owner, project, expiresAt=BEYOND_THE_CALENDAR) == out_of_range
+    token_id, _ = await api.create_token(owner, ["VIEW_PROJECTS"], "forever")
+    key_id, _ = await api.create_api_key(owner.session, project, "another")
+    for document, variables, payload, field in (
+        (UPDATE_EXPIRY, {"id": token_id, "at": BEYOND_THE_CALENDAR}, "updateManagementToken", "expiresAt"),
+        (UPDATE_EXPIRY, {"id": token_id, "at": ahead(days=3651)}, "updateManagementToken", "expiresAt"),
+        (ROTATE_TOKEN, {"id": token_id, "old": BEYOND_THE_CALENDAR}, "rotateManagementToken", "oldTokenExpiresAt"),
+        (ROTATE_KEY, {"id": key_id, "old": BEYOND_THE_CALENDAR}, "rotateApiKey", "oldKeyExpiresAt"),
+    ):
+        body = await api.gql(document, variables, owner.session)
+        assert "errors" not in body, body
+        [error] = body["data"][payload]["userErrors"]
+        assert error["field"] == [field] and error["code"] in ("OUT_OF_RANGE", "EXPIRY_TOO_LATE"), (document, body)
+
+
+async def test_a_credential_made_before_the_bound_rotates_to_one_inside_it(api: Api) -> None:
+    # given a token and a key that expire at the end of the calendar (possible before the bound existed)
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session)
+    token_id, _ = await api.create_token(owner, ["VIEW_PROJECTS"], "old")
+    key_id, _ = await api.create_api_key(owner.session, project, "another")
+    end = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    await ManagementToken.filter(id=pk_of(token_id, "ManagementToken")).update(expires_at=end)
+    await ApiKey.filter(id=pk_of(key_id, "ApiKey")).update(expires_at=end)
+    # when both are rotated
+    token = (await api.ok(ROTATE_TOKEN, {"id": token_id}, owner.session))["rotateManagementToken"]
+    key = (await api.ok(ROTATE_KEY, {"id": key_id}, owner.session))["rotateApiKey"]
+    # then the replacements expire 3650 days from now, not past the calendar (a 500 before)
+    for replacement in (token["managementToken"], key["apiKey"]):
+        days = (datetime.fromisoformat(replacement["expiresAt"]) - datetime.now(UTC)).total_seconds() / 86400
+        assert 3649.9 < days <= 3650, replacement
 
 
 async def test_a_management_token_is_refused_from_its_expiry_on(api: Api, app_clock: AppClock) -> None:

@@ -9,7 +9,9 @@
   had (from its creation to its expiry), counted from now; none when the old one had none; in either
   case capped at the workspace's maximum.
 
-A time without a zone is read as UTC.
+A time without a zone is read as UTC. No expiry a caller asks for lies more than 3650 days ahead (the
+longest `maxTokenLifetimeDays`): "no expiry" is how a credential is made to last, and every time stays
+far from the end of the calendar, where adding a lifetime or converting a zone would overflow.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -22,8 +24,34 @@ ROTATION_GRACE = timedelta(days=30)
 NOW_TOLERANCE = timedelta(minutes=1)
 
 
+MAX_AHEAD = timedelta(days=MAX_LIFETIME_DAYS)
+
+
 def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def requested_time(value: datetime, field: str) -> datetime:
+    """A time a caller sent, in UTC; one with no UTC equivalent (the last day of year 9999 west of UTC) is refused."""
+    try:
+        return as_utc(value)
+    except OverflowError:
+        raise UserInputError(f"{field} is out of range.", "OUT_OF_RANGE", (field,)) from None
+
+
+def requested_expiry(value: datetime, now: datetime, field: str = "expiresAt") -> datetime:
+    """An expiry a caller asks for, in UTC: in the future, and at most 3650 days ahead."""
+    at = requested_time(value, field)
+    if at <= now:
+        raise UserInputError(f"{field} must be in the future.", "EXPIRY_IN_PAST", (field,))
+    if at > now + MAX_AHEAD:
+        raise UserInputError(
+            f"{field} must be at most {MAX_LIFETIME_DAYS} days ahead: leave it out for a credential that does not "
+            "expire.",
+            "EXPIRY_TOO_LATE",
+            (field,),
+        )
+    return at
 
 
 def check_lifetime_days(days: int | None) -> None:
@@ -47,9 +75,7 @@ def new_expiry(expires_at: datetime | None, max_days: int | None, now: datetime)
                 field,
             )
         return None
-    at = as_utc(expires_at)
-    if at <= now:
-        raise UserInputError("expiresAt must be in the future.", "EXPIRY_IN_PAST", field)
+    at = requested_expiry(expires_at, now)
     if max_days is not None and at > now + timedelta(days=max_days):
         raise UserInputError(
             f"expiresAt must be at most {max_days} days ahead (the workspace's maxTokenLifetimeDays).",
@@ -61,7 +87,7 @@ def new_expiry(expires_at: datetime | None, max_days: int | None, now: datetime)
 
 def grace_expiry(requested: datetime, current: datetime | None, now: datetime, field: str) -> datetime:
     """When a rotated credential stops working: `requested` (now .. now + 30 days), never later than it would."""
-    at = as_utc(requested)
+    at = requested_time(requested, field)
     if at < now - NOW_TOLERANCE:
         raise UserInputError(f"{field} must be now or later.", "EXPIRY_IN_PAST", (field,))
     if at > now + ROTATION_GRACE:
@@ -75,10 +101,11 @@ def grace_expiry(requested: datetime, current: datetime | None, now: datetime, f
 def replacement_expiry(
     old_created_at: datetime, old_expires_at: datetime | None, max_days: int | None, now: datetime
 ) -> datetime | None:
-    """The replacement's expiry: the old credential's lifetime counted from now, capped by the policy."""
+    """The replacement's expiry: the old credential's lifetime counted from now (at most 3650 days: one made
+    before that bound may be longer), capped by the policy."""
     cap = now + timedelta(days=max_days) if max_days is not None else None
     if old_expires_at is None:
         return cap
     lifetime = as_utc(old_expires_at) - as_utc(old_created_at)
-    at = now + max(lifetime, timedelta(seconds=1))
+    at = now + min(max(lifetime, timedelta(seconds=1)), MAX_AHEAD)
     return min(at, cap) if cap is not None else at

@@ -8,7 +8,7 @@ name, permissions and allowlist).
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -23,6 +23,7 @@ from app.security.principal import Principal
 from app.services import audit, events
 from app.services.credential_state import CredentialKind, CredentialState, state_of
 from app.services.errors import UserInputError
+from app.services.expiry import requested_expiry
 from app.services.management_tokens import get_token, release_expired_name
 from app.services.row_locks import Lock
 from app.services.validation import clean_allowed_ips, clean_name
@@ -75,9 +76,7 @@ def _new_values(token: ManagementToken, changes: TokenChanges, now: datetime) ->
             ("expiresAt",),
         )
     if changes.expires_at is not None:
-        expires_at = changes.expires_at if changes.expires_at.tzinfo else changes.expires_at.replace(tzinfo=UTC)
-        if expires_at <= now:
-            raise UserInputError("The expiry must be in the future.", "EXPIRY_IN_PAST", ("expiresAt",))
+        expires_at = requested_expiry(changes.expires_at, now)
         if token.expires_at is not None and expires_at > token.expires_at:
             raise UserInputError(
                 f"An expiry can only be brought forward (now {token.expires_at.isoformat()}), never extended: "
