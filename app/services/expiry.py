@@ -9,9 +9,9 @@
   had (from its creation to its expiry), counted from now; none when the old one had none; in either
   case capped at the workspace's maximum.
 
-A time without a zone is read as UTC. No expiry a caller asks for lies more than 3650 days ahead (the
-longest `maxTokenLifetimeDays`): "no expiry" is how a credential is made to last, and every time stays
-far from the end of the calendar, where adding a lifetime or converting a zone would overflow.
+A time without a zone is read as UTC. No expiry a caller asks for lies more than 100 years ahead: "no
+expiry" is how a credential is made to last, and every time stays thousands of years from the end of
+the calendar, where adding a lifetime or converting a zone would overflow (a 500 before).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -24,7 +24,8 @@ ROTATION_GRACE = timedelta(days=30)
 NOW_TOLERANCE = timedelta(minutes=1)
 
 
-MAX_AHEAD = timedelta(days=MAX_LIFETIME_DAYS)
+MAX_AHEAD_DAYS = 36500  # 100 years
+MAX_AHEAD = timedelta(days=MAX_AHEAD_DAYS)
 
 
 def as_utc(value: datetime) -> datetime:
@@ -40,14 +41,14 @@ def requested_time(value: datetime, field: str) -> datetime:
 
 
 def requested_expiry(value: datetime, now: datetime, field: str = "expiresAt") -> datetime:
-    """An expiry a caller asks for, in UTC: in the future, and at most 3650 days ahead."""
+    """An expiry a caller asks for, in UTC: in the future, and at most 100 years ahead."""
     at = requested_time(value, field)
     if at <= now:
         raise UserInputError(f"{field} must be in the future.", "EXPIRY_IN_PAST", (field,))
     if at > now + MAX_AHEAD:
         raise UserInputError(
-            f"{field} must be at most {MAX_LIFETIME_DAYS} days ahead: leave it out for a credential that does not "
-            "expire.",
+            f"{field} must be at most {MAX_AHEAD_DAYS} days (100 years) ahead: leave it out for a credential that "
+            "does not expire.",
             "EXPIRY_TOO_LATE",
             (field,),
         )
@@ -101,7 +102,7 @@ def grace_expiry(requested: datetime, current: datetime | None, now: datetime, f
 def replacement_expiry(
     old_created_at: datetime, old_expires_at: datetime | None, max_days: int | None, now: datetime
 ) -> datetime | None:
-    """The replacement's expiry: the old credential's lifetime counted from now (at most 3650 days: one made
+    """The replacement's expiry: the old credential's lifetime counted from now (at most 100 years: one made
     before that bound may be longer), capped by the policy."""
     cap = now + timedelta(days=max_days) if max_days is not None else None
     if old_expires_at is None:
