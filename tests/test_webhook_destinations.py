@@ -150,6 +150,8 @@ async def test_a_429_with_retry_after_is_reported(receiver: Receiver) -> None:
         ("https://hooks.example.com/x#frag", "INVALID_URL"),
         ("https://hooks.example.com/" + "x" * 2030, "INVALID_URL"),
         ("https://hooks.example.com/a b", "INVALID_URL"),
+        ("https://hooks.example.com:0/x", "INVALID_URL"),  # no port 0: checked as 443, then sent to 0
+        ("https://hooks.example.com:65536/x", "INVALID_URL"),
         ("https://127.0.0.1/x", "DESTINATION_NOT_ALLOWED"),
         ("https://[::1]/x", "DESTINATION_NOT_ALLOWED"),
         ("https://169.254.169.254/latest/meta-data", "DESTINATION_NOT_ALLOWED"),
@@ -169,6 +171,13 @@ async def test_the_longest_url_allowed_is_saved(api: Api) -> None:
     url = "https://hooks.example.com/" + "x" * (2048 - len("https://hooks.example.com/"))
     body = await api.ok(CREATE, {"url": url}, owner.session)
     assert body["createWebhookEndpoint"]["webhookEndpoint"]["id"]
+
+
+async def test_the_first_and_last_ports_are_saved(api: Api) -> None:
+    owner = await api.sign_up()
+    for url in ("https://hooks.example.com:1/x", "https://hooks.example.com:65535/x"):
+        body = await api.ok(CREATE, {"url": url}, owner.session)
+        assert body["createWebhookEndpoint"]["webhookEndpoint"]["id"], url
 
 
 @pytest.mark.parametrize(

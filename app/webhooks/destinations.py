@@ -117,6 +117,8 @@ def check_url(url: str, *, allow_http: bool) -> Destination:
         port = parts.port
     except ValueError as exc:
         raise InvalidUrl("The URL is not valid.") from exc
+    if port == 0:  # urlsplit takes it; the check below would judge port 443 and the delivery go to port 0
+        raise InvalidUrl("The URL's port must be a number from 1 to 65535.")
     scheme = parts.scheme.lower()
     if scheme != "https" and not (scheme == "http" and allow_http):
         raise InvalidUrl("The URL must start with https:// (http:// only when KEYWARD_WEBHOOK_ALLOW_HTTP is set).")
