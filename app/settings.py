@@ -11,6 +11,7 @@ DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
 DATABASE_URL_FORMS = "sqlite:///path/to/keyward.sqlite3 or postgres://user@host:5432/database"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 REDIS_URL_FORMS = "redis://host:6379/0, rediss://… or unix:///path/to/socket"
+PORT_PROBLEM = "the port is not a number from 1 to 65535"
 
 
 def database_url_problem(url: str) -> str | None:
@@ -31,7 +32,7 @@ def database_url_problem(url: str) -> str | None:
     try:
         parts.port  # noqa: B018 (raises on a port that is no number or out of range)
     except ValueError:
-        return "the port is not a number from 1 to 65535"
+        return PORT_PROBLEM
     if not parts.path.strip("/"):
         return f"no database name: use {DATABASE_URL_FORMS}"
     return None
@@ -58,7 +59,7 @@ def redis_url_problem(url: str) -> str | None:
         except ValueError:
             port = 0
         if port == 0:
-            return "the port is not a number from 1 to 65535"
+            return PORT_PROBLEM
         database = unquote(parts.path).strip("/")
         if database and not database.isdigit():
             return f"the database after the host is not a number: use {REDIS_URL_FORMS}"
