@@ -22,12 +22,13 @@ from app.graphql.view import KeywardGraphQL
 from app.http.access_log import redact_query_strings
 from app.http.authentication import BearerTokenBackend, unauthenticated_response
 from app.http.console import console_routes
+from app.http.direct_route import DirectRoute
 from app.http.envelope import HttpEnvelope
 from app.http.graphiql import graphiql_routes
 from app.http.health import Readiness, healthz
 from app.http.leaks import leaks_endpoint
 from app.http.openapi import openapi_json
-from app.http.verify import verify_key
+from app.http.verify import VERIFY_PATH, verify_key
 from app.observability import exposition, metrics
 from app.observability.startup import log_startup, without_password
 from app.observability.tracing import require_packages, tracing_middleware
@@ -149,7 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     routes = [
         # First: the router tries routes in order, and verify is what data-plane services call.
-        Route("/v1/keys/verify", verify_key, methods=["POST"]),
+        Route(VERIFY_PATH, verify_key, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readiness.answer),
         Route("/openapi.json", openapi_json),
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_body_bytes=settings.max_body_bytes,
                 outage=database,
             ),
+            Middleware(DirectRoute, method="POST", path=VERIFY_PATH, endpoint=verify_key),
         ],
         lifespan=lifespan,
     )

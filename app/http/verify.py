@@ -10,6 +10,8 @@ from app.security import tokens
 from app.security.tokens import TokenKind
 from app.services.credential_state import Refusal
 
+VERIFY_PATH = "/v1/keys/verify"
+
 # Safe to show: none of them repeats any part of the value sent.
 INVALID_MESSAGES = {
     "MALFORMED": "Not a Keyward API key (wrong shape or checksum).",
