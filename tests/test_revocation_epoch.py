@@ -1,8 +1,8 @@
 """The revocation epoch in Redis (app/credentials/epoch.py, app/usage/redis_buffer.py), on real Redis servers.
 
 The epoch is read in the round trip that records a use; it is unknown when Redis lost it; it never
-comes back to a value seen before (a restart changes the server's run id, a lost key restarts at
-a random value); a bump that Redis does not take empties this process's cache and never raises.
+comes back to a value seen before (a restart changes the server's run id, read once per connection;
+a lost key restarts at a random value); a bump that Redis does not take empties this process's cache and never raises.
 """
 
 import asyncio
@@ -111,6 +111,64 @@ async def test_an_epoch_restored_after_a_restart_never_matches_one_seen_before()
                     break
                 await asyncio.sleep(buffer.retry_after)
             assert after is not None and after != before
+        finally:
+            await client.aclose()
+
+
+async def _record_until_answered(buffer: RedisUsageBuffer, use: Use, expect: str | None = None) -> str | None:
+    answer = None
+    for _ in range(20):  # the pooled connection the old server closed is replaced
+        answer = await buffer.record(use, expect=expect)
+        if answer is not None or not buffer.degraded:
+            break
+        await asyncio.sleep(buffer.retry_after)
+    return answer
+
+
+async def test_a_use_cached_before_a_restart_is_not_recorded_on_a_restored_counter() -> None:
+    """The run id the script compares is the one of the server at the other end of the connection
+    that carries it (read when that connection connected), not one remembered from before."""
+    with throwaway_redis() as server:
+        client = Redis.from_url(server.url, decode_responses=True)
+        try:
+            buffer = RedisUsageBuffer(client, timeout=1.0)
+            await buffer.record(_use())
+            before = await buffer.record(_use())
+            counter = await client.get(keys.REVOCATION_EPOCH)
+            assert before is not None and counter is not None
+            server.stop()
+            server.start()
+            for _ in range(3):
+                try:
+                    await client.set(keys.REVOCATION_EPOCH, counter)  # the counter a snapshot brings back
+                    break
+                except ConnectionError:
+                    pass
+            # when a use answered from a cache entry of the old server is recorded on the new one
+            answer = await _record_until_answered(buffer, _use(7), expect=before)
+            # then it is not recorded, and the epoch seen is not the old one
+            assert answer is not None and answer != before and answer.endswith(f":{counter}")
+            assert await client.zscore(keys.PENDING, "ak:7") is None
+        finally:
+            await client.aclose()
+
+
+async def test_the_run_id_is_read_once_per_connection_not_once_per_round_trip() -> None:
+    with throwaway_redis() as server:
+        client = Redis.from_url(server.url, decode_responses=True)
+        try:
+            buffer = RedisUsageBuffer(client, timeout=1.0)
+            await buffer.record(_use())
+            await client.config_resetstat()
+            # when 50 round trips go, one after another, and 16 requests at once
+            for pk in range(50):
+                assert await buffer.record(_use(pk)) is not None
+            await asyncio.gather(*(buffer.record(_use(pk)) for pk in range(16)))
+            stats = await client.info("commandstats")
+            # then every round trip ran the script, and INFO ran only for connections the pool opened
+            # since (none: the client's own commands use the connection the first round trip left)
+            assert stats["cmdstat_evalsha"]["calls"] >= 51
+            assert stats.get("cmdstat_info", {"calls": 0})["calls"] <= 1  # the INFO commandstats itself
         finally:
             await client.aclose()
 

@@ -34,6 +34,7 @@ from app.usage.dead_letters import DeadLetter
 from app.usage.lease import Lease, LeaseLost, RedisLease
 from app.usage.memory import MemoryUsageBuffer
 from app.usage.model import Use, from_micros, ip_or_none, parse_member
+from app.usage.record_call import RecordCall
 
 log = logging.getLogger("keyward.usage")
 
@@ -42,20 +43,20 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutErro
 
 # KEYS: pending, pending ip, revocation epoch; ARGV: a fresh epoch, then the uses packed in one
 # string (`_args`), one line per use: member, time (epoch microseconds), IP ('' for none) and
-# expected epoch ('' for none), separated by tabs. One argument instead of four per use: redis-py
-# encodes every argument in Python, and that encoding was most of the round trip's client CPU.
-# Returns the revocation epoch as "<run id of this Redis server>:<counter>", read in the same
-# atomic step that records the uses, or '' when the epoch key is missing (a Redis restarted without
-# its data, flushed, or new): then it is set to the fresh value given, and '' means "unknown".
-# The run id changes at every restart, so an epoch restored from a snapshot never matches one seen
-# before. A use with an expected epoch is recorded only when the epoch is still that one: a
-# credential answered from a process's cache is recorded only when nothing was revoked since it
-# was cached (app/credentials/).
+# expected epoch ('' for none), separated by tabs, then the run id of this Redis server (added by
+# `record_call.RecordCall`, read once per connection). One argument instead of four per use:
+# redis-py encodes every argument in Python, and that encoding was most of the round trip's client CPU.
+# Returns the revocation epoch as "<run id>:<counter>", read in the same atomic step that records
+# the uses, or '' when the epoch key is missing (a Redis restarted without its data, flushed, or
+# new): then it is set to the fresh value given, and '' means "unknown". The run id changes at
+# every restart, so an epoch restored from a snapshot never matches one seen before. A use with an
+# expected epoch is recorded only when the epoch is still that one: a credential answered from a
+# process's cache is recorded only when nothing was revoked since it was cached (app/credentials/).
 RECORD_SCRIPT = """
 local epoch = redis.call('GET', KEYS[3])
 local current = ''
 if epoch then
-  current = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') .. ':' .. epoch
+  current = ARGV[3] .. ':' .. epoch
 else
   redis.call('SET', KEYS[3], ARGV[1])
 end
@@ -221,7 +222,7 @@ class RedisUsageBuffer:
         )
         self.lease = RedisLease(redis, seconds=lease_seconds)
         self._down_until = 0.0
-        self._record = redis.register_script(RECORD_SCRIPT)
+        self._record = RecordCall(redis, RECORD_SCRIPT)
         self._take = redis.register_script(TAKE_ROUND_SCRIPT)
         self._complete = redis.register_script(COMPLETE_ROUND_SCRIPT)
         # Group commit: uses that arrive while a round trip is in flight ride together in the next.
@@ -302,7 +303,7 @@ class RedisUsageBuffer:
                     self.epoch_seen = None
                     trip.fail(exc)
                 else:
-                    self.epoch_seen = _text(answer) or None
+                    self.epoch_seen = answer or None
                     trip.answer(self.epoch_seen)
                     self.state.up()
         finally:
