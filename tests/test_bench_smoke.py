@@ -146,10 +146,10 @@ def test_quick_run_counts_updates_and_queries(tmp_path: Path) -> None:
 
 
 def test_quick_run_of_the_data_plane_rows(tmp_path: Path) -> None:
-    """The data-plane rows in their quick form: verify (throughput and p99), 2 workers against 1, and
-    revocation seen by the other process. The ratios on a shared machine are not judged here; that
-    every row measured, that the revocation row refused every next request, and that its other
-    process really answered from its cache, are."""
+    """The data-plane rows in their quick form: verify (throughput and p99), 2 workers against 1 (with the
+    bare route's own scaling beside it), and revocation seen by the other process. The ratios on a shared
+    machine are not judged here; that every row measured, that the revocation row refused every next
+    request, and that its other process really answered from its cache, are."""
     if reason := _quick_run_possible():
         pytest.skip(reason)
     out = tmp_path / "quick.json"
@@ -179,6 +179,8 @@ def test_quick_run_of_the_data_plane_rows(tmp_path: Path) -> None:
     assert set(verify["details"]["subject"]["statuses"]) == {"200"}
     [statements] = [c for c in verify["checks"] if c["label"] == "database statements per verify"]
     assert statements["meets"], statements  # answered from the cache, not the database
+    workers = rows["verify_workers"]["details"]
+    assert workers["bare_route_scaling"] > 0 and set(workers["bare_route_2_workers"]["statuses"]) == {"200"}
     revocation = rows["revocation"]
     assert revocation["value"] == revocation["baseline"] == revocation["details"]["pairs"]
     assert revocation["meets"], revocation
