@@ -8,18 +8,27 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tortoise.transactions import in_transaction
 
-from app.models import AuditEvent, ManagementToken
+from app.models import AuditEvent, ManagementToken, WebhookEndpoint
 from app.security.permissions import Permission
 from app.security.principal import Principal, PrincipalKind
 from app.services import management_tokens
 from app.services.stale_sweep import run_sweep
 from app.services.webhook_delivery import RETRY_WINDOW, DeliveryConfig, deliver_due, retry_delay
+from app.services.webhooks import MAX_ENDPOINTS_PER_WORKSPACE
 from app.settings import Settings, get_settings
 from app.webhooks import signing
 from tests.support.api import Api
 from tests.support.populated_workspace import build_world
+from tests.support.races import race, racing_api
 from tests.support.webhook_receiver import Answer, Receiver, webhook_receiver
-from tests.support.webhooks import clock_at_now, create_endpoint, deliveries, endpoint_row, outbox_counts
+from tests.support.webhooks import (
+    CREATE_ENDPOINT,
+    clock_at_now,
+    create_endpoint,
+    deliveries,
+    endpoint_row,
+    outbox_counts,
+)
 
 LONGEST = 1.0  # rng: every back-off at its ceiling
 REVOKE = "mutation($id: ID!) { revokeManagementToken(input: {id: $id}) { userErrors { code } } }"
@@ -430,3 +439,24 @@ async def test_a_signing_secret_is_never_a_bearer_credential(api: Api, settings:
     assert "signs webhook deliveries" in refused.json()["errors"][0]["message"] and secret not in refused.text
     verify = await api.http.post("/v1/keys/verify", json={"key": secret})
     assert verify.json() == {"valid": False, "code": "NOT_AN_API_KEY", "message": verify.json()["message"]}
+
+
+async def test_concurrent_creates_never_take_a_workspace_past_its_endpoint_limit(database_url: str) -> None:
+    async with racing_api(database_url) as api:
+        # given: a workspace two endpoints short of its limit, and 32 creates racing for the last two places
+        owner = await api.sign_up()
+        for n in range(MAX_ENDPOINTS_PER_WORKSPACE - 2):
+            await create_endpoint(api, owner, f"https://hooks{n}.example.com/in", ["API_KEY_CREATED"])
+
+        async def create(n: int) -> str:
+            variables = {"input": {"url": f"https://race{n}.example.com/in", "events": ["API_KEY_CREATED"]}}
+            body = (await api.post(CREATE_ENDPOINT, variables, owner.session)).json()
+            payload = body["data"]["createWebhookEndpoint"]
+            return payload["userErrors"][0]["code"] if payload["userErrors"] else "ok"
+
+        # when
+        outcomes = await race(database_url, [create(n) for n in range(32)])
+        # then: exactly two got in, the others were told the workspace is full
+        assert sorted(set(outcomes)) == ["TOO_MANY", "ok"], outcomes
+        assert outcomes.count("ok") == 2
+        assert await WebhookEndpoint.filter().count() == MAX_ENDPOINTS_PER_WORKSPACE

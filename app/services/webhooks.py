@@ -7,13 +7,14 @@ from datetime import timedelta
 from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
-from app.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from app.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, Workspace
 from app.models.webhooks import PENDING
 from app.security.principal import Principal
 from app.services import audit, events
 from app.services.errors import NotFound, UserInputError
 from app.services.events import EventType
 from app.services.pagination import Page, paginate
+from app.services.row_locks import Lock, locked
 from app.services.validation import clean_description
 from app.settings import get_settings
 from app.webhooks import signing
@@ -88,6 +89,8 @@ async def create_endpoint(
     text = clean_description(description)
     secret = signing.generate_secret()
     async with in_transaction():
+        # The workspace row locked first: concurrent creates count one after another, so the limit holds.
+        await locked(Workspace.filter(id=principal.workspace_id), Lock.CHANGE).get()
         if await WebhookEndpoint.filter(workspace_id=principal.workspace_id).count() >= MAX_ENDPOINTS_PER_WORKSPACE:
             raise UserInputError(
                 f"A workspace can have at most {MAX_ENDPOINTS_PER_WORKSPACE} webhook endpoints.", "TOO_MANY", None
