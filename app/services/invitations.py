@@ -65,6 +65,11 @@ def _status_filter(status: InvitationStatus, now: datetime) -> Q:
     return open_ & Q(expires_at__gt=now)
 
 
+def pending_q(now: datetime) -> Q:
+    """Filter: the invitations that can still be accepted at `now`."""
+    return _status_filter(InvitationStatus.PENDING, now)
+
+
 async def list_invitations(
     principal: Principal, first: int | None, after: str | None, status: InvitationStatus | None
 ) -> Page[Invitation]:
