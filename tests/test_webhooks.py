@@ -13,7 +13,7 @@ from app.security.permissions import Permission
 from app.security.principal import Principal, PrincipalKind
 from app.services import management_tokens
 from app.services.stale_sweep import run_sweep
-from app.services.webhook_delivery import RETRY_WINDOW, DeliveryConfig, deliver_due, retry_delay
+from app.services.webhook_delivery import RETRY_WINDOW, DeliveryConfig, deliver_due, retry_delay, signing_secrets
 from app.services.webhooks import MAX_ENDPOINTS_PER_WORKSPACE
 from app.settings import Settings, get_settings
 from app.webhooks import signing
@@ -460,3 +460,28 @@ async def test_concurrent_creates_never_take_a_workspace_past_its_endpoint_limit
         assert sorted(set(outcomes)) == ["TOO_MANY", "ok"], outcomes
         assert outcomes.count("ok") == 2
         assert await WebhookEndpoint.filter().count() == MAX_ENDPOINTS_PER_WORKSPACE
+
+
+async def test_an_update_racing_a_secret_roll_never_brings_the_old_secret_back(database_url: str) -> None:
+    async with racing_api(database_url) as api:
+        # given: an endpoint whose secret is rolled (it leaked, say) while someone edits its description
+        owner = await api.sign_up()
+        endpoint_id, old_secret = await create_endpoint(api, owner, "https://hooks.example.com/in", ["API_KEY_CREATED"])
+
+        async def roll() -> str:
+            body = (await api.post(ROLL, {"id": endpoint_id, "hours": 0}, owner.session)).json()
+            return str(body["data"]["rollWebhookEndpointSecret"]["signingSecret"])
+
+        async def update() -> str:
+            variables = {"input": {"id": endpoint_id, "description": "receiver of the CI events"}}
+            body = (await api.post(UPDATE, variables, owner.session)).json()
+            return str(body["data"]["updateWebhookEndpoint"]["userErrors"])
+
+        # when: the roll reads first, the update reads before the roll commits
+        new_secret, update_errors = await race(database_url, [update()], first=[roll()])
+        # then: both changes stand; deliveries are signed with the secret the roll showed, never the old one
+        assert update_errors == "[]"
+        endpoint = await endpoint_row(endpoint_id)
+        assert endpoint.description == "receiver of the CI events"
+        assert new_secret != old_secret
+        assert signing_secrets(endpoint, datetime.now(UTC)) == [new_secret]

@@ -59,8 +59,10 @@ def _clean_events(types: list[EventType]) -> str:
     return events.encode_events(types)
 
 
-async def get_endpoint(principal: Principal, endpoint_id: int) -> WebhookEndpoint:
-    endpoint = await WebhookEndpoint.get_or_none(id=endpoint_id, workspace_id=principal.workspace_id)
+async def get_endpoint(principal: Principal, endpoint_id: int, *, lock: Lock | None = None) -> WebhookEndpoint:
+    """The caller's endpoint; with `lock`, read inside the caller's transaction to act on it (row_locks)."""
+    mine = WebhookEndpoint.filter(id=endpoint_id, workspace_id=principal.workspace_id)
+    endpoint = await locked(mine, lock).first()
     if endpoint is None:
         raise NotFound("Webhook endpoint")
     return endpoint
@@ -125,8 +127,11 @@ async def update_endpoint(
     stored_events = _clean_events(types) if types is not None else None
     text = clean_description(description) if set_description else None
     async with in_transaction():
-        endpoint = await get_endpoint(principal, endpoint_id)
-        changed = []
+        # Locked, and only the changed columns written: a concurrent secret roll (or the delivery worker's
+        # failure counts) is never overwritten with what this read before it.
+        endpoint = await get_endpoint(principal, endpoint_id, lock=Lock.CHANGE)
+        changed: list[str] = []  # the columns a person asked to change, as the audit log names them
+        streak: list[str] = []
         if clean_url is not None and clean_url != endpoint.url:
             endpoint.url = clean_url
             changed.append("url")
@@ -142,7 +147,9 @@ async def update_endpoint(
             if enabled:  # a fresh start: the failing streak that disabled it is over
                 endpoint.disabled_at = endpoint.disabled_reason = endpoint.failing_since = None
                 endpoint.consecutive_failures = 0
-        await endpoint.save()
+                streak = ["disabled_at", "disabled_reason", "failing_since", "consecutive_failures"]
+        if changed:
+            await endpoint.save(update_fields=[*changed, *streak])
         await audit.record(
             principal,
             "webhook_endpoint.updated",
