@@ -485,3 +485,25 @@ async def test_an_update_racing_a_secret_roll_never_brings_the_old_secret_back(d
         assert endpoint.description == "receiver of the CI events"
         assert new_secret != old_secret
         assert signing_secrets(endpoint, datetime.now(UTC)) == [new_secret]
+
+
+async def test_deleting_an_endpoint_never_fails_a_change_that_sends_it_an_event(database_url: str) -> None:
+    async with racing_api(database_url) as api:
+        # given: an endpoint that hears of revocations, and a token
+        owner = await api.sign_up()
+        endpoint_id, _ = await create_endpoint(api, owner, "https://hooks.example.com/in", ["MANAGEMENT_TOKEN_REVOKED"])
+        token_id, token_secret = await api.create_token(owner, ["VIEW_PROJECTS"])
+        delete = "mutation($id: ID!) { deleteWebhookEndpoint(input: {id: $id}) { deletedId userErrors { code } } }"
+        # when: the revocation has found the endpoint to send its event to, and the endpoint is deleted before the
+        # revocation writes the event (on PostgreSQL: writes to webhook_event wait until both are under way)
+        revoked, deleted = await race(
+            database_url,
+            [api.gql(delete, {"id": endpoint_id}, owner.session)],
+            first=[api.gql(REVOKE, {"id": token_id}, owner.session)],
+            held_table="webhook_event",
+        )
+        # then: both happened; the revocation was not undone by an error about the endpoint
+        assert revoked == {"data": {"revokeManagementToken": {"userErrors": []}}}, revoked
+        assert deleted["data"]["deleteWebhookEndpoint"] == {"deletedId": endpoint_id, "userErrors": []}, deleted
+        assert (await api.post("{ viewer { kind } }", token=token_secret)).status_code == 401
+        assert await WebhookEndpoint.filter().count() == 0

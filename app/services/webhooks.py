@@ -213,7 +213,8 @@ def _require_enabled(endpoint: WebhookEndpoint) -> None:
 async def send_test(principal: Principal, endpoint_id: int) -> WebhookDelivery:
     """A PING to this endpoint alone, outside the order of its other deliveries."""
     async with in_transaction():
-        endpoint = await get_endpoint(principal, endpoint_id)
+        # Locked: a concurrent delete waits, or has happened (NOT_FOUND); never a delivery to a deleted endpoint.
+        endpoint = await get_endpoint(principal, endpoint_id, lock=Lock.CHANGE)
         _require_enabled(endpoint)
         data = {"webhookEndpointId": events.event_data.global_id("WebhookEndpoint", endpoint.id)}
         event = await events.emit(endpoint.workspace_id, EventType.PING, data, endpoint_ids=[endpoint.id])  # type: ignore[attr-defined]
@@ -231,7 +232,7 @@ async def redeliver(principal: Principal, delivery_id: int) -> WebhookDelivery:
         original = await WebhookDelivery.get_or_none(id=delivery_id, workspace_id=principal.workspace_id)
         if original is None:
             raise NotFound("Webhook delivery")
-        endpoint = await WebhookEndpoint.get(id=original.endpoint_id)  # type: ignore[attr-defined]
+        endpoint = await get_endpoint(principal, original.endpoint_id, lock=Lock.CHANGE)  # type: ignore[attr-defined]
         _require_enabled(endpoint)
         event = await WebhookEvent.get(id=original.event_id)  # type: ignore[attr-defined]
         now = utcnow()
