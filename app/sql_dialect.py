@@ -79,6 +79,16 @@ class Dialect:
     def json_true(self) -> str:
         return "true" if self.postgres else "json('true')"
 
+    # ---- locks -------------------------------------------------------------------------------
+
+    @property
+    def key_share(self) -> str:
+        """` FOR KEY SHARE` on PostgreSQL, the lock a foreign key check takes on the row it references, taken
+        before inserting rows that will reference what the SELECT reads: a concurrent delete of one of those rows
+        waits for this transaction, or has removed it from what the SELECT returns. Nothing on SQLite, where
+        write transactions run one at a time."""
+        return " FOR KEY SHARE" if self.postgres else ""
+
 
 POSTGRES = Dialect(postgres=True)
 SQLITE = Dialect(postgres=False)

@@ -25,6 +25,7 @@ WORKSPACE = "{ viewer { workspace { revokeLeakedCredentials } } }"
 SETTINGS = (
     "mutation($v: Boolean!) { updateWorkspaceSettings(input: {revokeLeakedCredentials: $v}) { userErrors { code } } }"
 )
+ACCEPT = "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { userErrors { code } } }"
 TOKEN = "query($id: ID!) { node(id: $id) { ... on ManagementToken { status leakedAt revokedAt } } }"
 
 
@@ -103,6 +104,28 @@ async def test_a_second_report_of_the_same_credential_changes_nothing(api: Api) 
     again = await leak(api, report(world.token_secret))
     assert again.json()[0]["label"] == "true_positive"  # still one of ours, already revoked
     assert await AuditEvent.filter(action="credential.leaked").count() == 1
+
+
+async def test_a_leaked_invitation_is_revoked_and_can_no_longer_be_accepted(api: Api) -> None:
+    # given: a pending ADMIN invitation, in a workspace that would only flag its credentials
+    owner = await api.sign_up()
+    await api.ok(SETTINGS, {"v": False}, owner.session)
+    email, invite_token = await api.invite(owner, "ADMIN")
+    # when: its link turns up in a public repository, and is reported twice
+    first = await leak(api, report(invite_token))
+    again = await leak(api, report(invite_token))
+    # then: one of ours, revoked once, audited and announced without the value
+    assert first.json() == [{"token_raw": invite_token, "token_type": "keyward_token", "label": "true_positive"}]
+    assert again.json()[0]["label"] == "true_positive"
+    accepted = await api.gql(ACCEPT, {"input": {"inviteToken": invite_token, "password": "a new long passphrase"}})
+    assert accepted["data"]["acceptInvitation"]["userErrors"][0]["code"] == "INVITATION_REVOKED"
+    leaked = await AuditEvent.filter(action="credential.leaked")
+    assert [(e.target_type, e.details["action"], e.details["email"]) for e in leaked] == [
+        ("Invitation", "REVOKED", email)
+    ]
+    revoked = await AuditEvent.filter(action="invitation.revoked")
+    assert [e.details["reason"] for e in revoked] == ["leaked"]
+    assert invite_token not in str([(e.details, e.action) for e in await AuditEvent.all()])
 
 
 async def test_a_workspace_that_only_flags_keeps_its_credentials_working(api: Api) -> None:

@@ -129,6 +129,32 @@ async def test_connection_nodes_are_counted_as_github_counts_them(setup: tuple[A
     assert aliased.status_code == 200 and "errors" not in aliased.json(), aliased.text
 
 
+TOKEN_PROJECT_KEYS = """{ managementTokens(first: 10) { edges { node {
+  projects { apiKeys(first: 100) { edges { node { id } } } } } } } }"""
+REPORT_KEYS = """{ staleTokenReports(first: 1) { edges { node { expiringApiKeys { apiKey { project {
+  apiKeys(first: 10) { edges { node { id } } } } } } } } } }"""
+
+
+async def test_a_connection_below_a_list_counts_every_item_the_list_may_hold(setup: tuple[Api, Account]) -> None:
+    api, owner = setup
+    headers = {"Authorization": f"Bearer {owner.session}"}
+    # when: 10 tokens, each limited to as many as 1,000 projects of 100 keys (up to 1,000,000 nodes), and a
+    # connection below a report's list of expiring keys, which nothing bounds
+    bounded, unbounded = [
+        await _send(api, json={"query": query}, headers=headers) for query in (TOKEN_PROJECT_KEYS, REPORT_KEYS)
+    ]
+    # and the console's list: the tokens' projects with no connection below them
+    listed = await _send(
+        api,
+        json={"query": "{ managementTokens(first: 100) { edges { node { projects { id name } } } } }"},
+        headers=headers,
+    )
+    # then
+    _too_complex(bounded, "nodes")
+    _too_complex(unbounded, "nodes")
+    assert listed.status_code == 200 and "errors" not in listed.json(), listed.text
+
+
 async def test_a_checked_document_is_measured_again_when_its_cost_reads_the_variables(
     setup: tuple[Api, Account],
 ) -> None:

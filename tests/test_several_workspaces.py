@@ -2,6 +2,7 @@
 and changing the password ends every session of the person."""
 
 from tests.support.api import LOG_IN, PASSWORD, Api, error_codes
+from tests.support.app_clock import AppClock
 
 VIEWER = "{ viewer { role email workspace { id name } workspaces { id name } } }"
 CREATE = """mutation($name: String!) { createWorkspace(input: {name: $name}) {
@@ -75,6 +76,28 @@ async def test_log_in_opens_the_most_recently_used_workspace(api: Api) -> None:
     await api.ok(SWITCH, {"id": person.workspace_id}, logged_in["sessionToken"])
     logged_in = (await api.ok(LOG_IN, {"input": {"email": person.email, "password": PASSWORD}}))["logIn"]
     assert await _role_and_workspace(api, logged_in["sessionToken"]) == ("OWNER", person.workspace_id)
+
+
+async def test_a_session_opened_by_another_ends_when_that_one_does(api: Api, app_clock: AppClock) -> None:
+    # given: a person in their own workspace and invited to another, 11 hours into a 12-hour session
+    person = await api.sign_up(workspace="First")
+    host = await api.sign_up(workspace="Host")
+    _, invite_token = await api.invite(host, "MEMBER", person.email)
+    app_clock.advance(hours=11)
+    # when: with that session they create a workspace, switch back from there and accept the invitation
+    created = (await api.ok(CREATE, {"name": "Second"}, person.session))["createWorkspace"]["sessionToken"]
+    switched = (await api.ok(SWITCH, {"id": person.workspace_id}, created))["switchWorkspace"]["sessionToken"]
+    accepted = await api.accept(invite_token, password=None, token=person.session)
+    assert (await api.post(VIEWER, token=switched)).status_code == 200
+    # then: once the first session's 12 hours are over, every session it opened is over too (no renewing the
+    # lifetime without the password)
+    app_clock.advance(hours=1, minutes=1)
+    for session in (person.session, created, switched, accepted):
+        assert (await api.post(VIEWER, token=session)).status_code == 401
+    # while a log-in, with the password, opens a session of the whole lifetime
+    logged_in = (await api.ok(LOG_IN, {"input": {"email": person.email, "password": PASSWORD}}))["logIn"]
+    app_clock.advance(hours=11)
+    assert (await api.post(VIEWER, token=logged_in["sessionToken"])).status_code == 200
 
 
 async def test_management_tokens_cannot_use_the_personal_mutations(api: Api) -> None:

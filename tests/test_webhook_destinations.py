@@ -150,6 +150,10 @@ async def test_a_429_with_retry_after_is_reported(receiver: Receiver) -> None:
         ("https://hooks.example.com/x#frag", "INVALID_URL"),
         ("https://hooks.example.com/" + "x" * 2030, "INVALID_URL"),
         ("https://hooks.example.com/a b", "INVALID_URL"),
+        ("https://hooks.example.com/\u202egnp.exe", "INVALID_URL"),  # RIGHT-TO-LEFT OVERRIDE: shown reversed
+        ("https://hooks.exa\u200bmple.com/x", "INVALID_URL"),  # ZERO WIDTH SPACE in the host
+        ("https://hooks.example.com/a\u00a0b", "INVALID_URL"),  # NO-BREAK SPACE
+        ("https://hooks.example.com/a\u0085b", "INVALID_URL"),  # a C1 control (NEXT LINE)
         ("https://hooks.example.com:0/x", "INVALID_URL"),  # no port 0: checked as 443, then sent to 0
         ("https://hooks.example.com:65536/x", "INVALID_URL"),
         ("https://127.0.0.1/x", "DESTINATION_NOT_ALLOWED"),
@@ -170,6 +174,12 @@ async def test_the_longest_url_allowed_is_saved(api: Api) -> None:
     owner = await api.sign_up()
     url = "https://hooks.example.com/" + "x" * (2048 - len("https://hooks.example.com/"))
     body = await api.ok(CREATE, {"url": url}, owner.session)
+    assert body["createWebhookEndpoint"]["webhookEndpoint"]["id"]
+
+
+async def test_a_url_in_another_script_is_saved(api: Api) -> None:
+    owner = await api.sign_up()
+    body = await api.ok(CREATE, {"url": "https://bücher.example/eingang/ä"}, owner.session)
     assert body["createWebhookEndpoint"]["webhookEndpoint"]["id"]
 
 

@@ -8,18 +8,27 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tortoise.transactions import in_transaction
 
-from app.models import AuditEvent, ManagementToken
+from app.models import AuditEvent, ManagementToken, WebhookEndpoint
 from app.security.permissions import Permission
 from app.security.principal import Principal, PrincipalKind
 from app.services import management_tokens
 from app.services.stale_sweep import run_sweep
-from app.services.webhook_delivery import RETRY_WINDOW, DeliveryConfig, deliver_due, retry_delay
+from app.services.webhook_delivery import RETRY_WINDOW, DeliveryConfig, deliver_due, retry_delay, signing_secrets
+from app.services.webhooks import MAX_ENDPOINTS_PER_WORKSPACE
 from app.settings import Settings, get_settings
 from app.webhooks import signing
 from tests.support.api import Api
 from tests.support.populated_workspace import build_world
+from tests.support.races import race, racing_api
 from tests.support.webhook_receiver import Answer, Receiver, webhook_receiver
-from tests.support.webhooks import clock_at_now, create_endpoint, deliveries, endpoint_row, outbox_counts
+from tests.support.webhooks import (
+    CREATE_ENDPOINT,
+    clock_at_now,
+    create_endpoint,
+    deliveries,
+    endpoint_row,
+    outbox_counts,
+)
 
 LONGEST = 1.0  # rng: every back-off at its ceiling
 REVOKE = "mutation($id: ID!) { revokeManagementToken(input: {id: $id}) { userErrors { code } } }"
@@ -430,3 +439,71 @@ async def test_a_signing_secret_is_never_a_bearer_credential(api: Api, settings:
     assert "signs webhook deliveries" in refused.json()["errors"][0]["message"] and secret not in refused.text
     verify = await api.http.post("/v1/keys/verify", json={"key": secret})
     assert verify.json() == {"valid": False, "code": "NOT_AN_API_KEY", "message": verify.json()["message"]}
+
+
+async def test_concurrent_creates_never_take_a_workspace_past_its_endpoint_limit(database_url: str) -> None:
+    async with racing_api(database_url) as api:
+        # given: a workspace two endpoints short of its limit, and 32 creates racing for the last two places
+        owner = await api.sign_up()
+        for n in range(MAX_ENDPOINTS_PER_WORKSPACE - 2):
+            await create_endpoint(api, owner, f"https://hooks{n}.example.com/in", ["API_KEY_CREATED"])
+
+        async def create(n: int) -> str:
+            variables = {"input": {"url": f"https://race{n}.example.com/in", "events": ["API_KEY_CREATED"]}}
+            body = (await api.post(CREATE_ENDPOINT, variables, owner.session)).json()
+            payload = body["data"]["createWebhookEndpoint"]
+            return payload["userErrors"][0]["code"] if payload["userErrors"] else "ok"
+
+        # when
+        outcomes = await race(database_url, [create(n) for n in range(32)])
+        # then: exactly two got in, the others were told the workspace is full
+        assert sorted(set(outcomes)) == ["TOO_MANY", "ok"], outcomes
+        assert outcomes.count("ok") == 2
+        assert await WebhookEndpoint.filter().count() == MAX_ENDPOINTS_PER_WORKSPACE
+
+
+async def test_an_update_racing_a_secret_roll_never_brings_the_old_secret_back(database_url: str) -> None:
+    async with racing_api(database_url) as api:
+        # given: an endpoint whose secret is rolled (it leaked, say) while someone edits its description
+        owner = await api.sign_up()
+        endpoint_id, old_secret = await create_endpoint(api, owner, "https://hooks.example.com/in", ["API_KEY_CREATED"])
+
+        async def roll() -> str:
+            body = (await api.post(ROLL, {"id": endpoint_id, "hours": 0}, owner.session)).json()
+            return str(body["data"]["rollWebhookEndpointSecret"]["signingSecret"])
+
+        async def update() -> str:
+            variables = {"input": {"id": endpoint_id, "description": "receiver of the CI events"}}
+            body = (await api.post(UPDATE, variables, owner.session)).json()
+            return str(body["data"]["updateWebhookEndpoint"]["userErrors"])
+
+        # when: the roll reads first, the update reads before the roll commits
+        new_secret, update_errors = await race(database_url, [update()], first=[roll()])
+        # then: both changes stand; deliveries are signed with the secret the roll showed, never the old one
+        assert update_errors == "[]"
+        endpoint = await endpoint_row(endpoint_id)
+        assert endpoint.description == "receiver of the CI events"
+        assert new_secret != old_secret
+        assert signing_secrets(endpoint, datetime.now(UTC)) == [new_secret]
+
+
+async def test_deleting_an_endpoint_never_fails_a_change_that_sends_it_an_event(database_url: str) -> None:
+    async with racing_api(database_url) as api:
+        # given: an endpoint that hears of revocations, and a token
+        owner = await api.sign_up()
+        endpoint_id, _ = await create_endpoint(api, owner, "https://hooks.example.com/in", ["MANAGEMENT_TOKEN_REVOKED"])
+        token_id, token_secret = await api.create_token(owner, ["VIEW_PROJECTS"])
+        delete = "mutation($id: ID!) { deleteWebhookEndpoint(input: {id: $id}) { deletedId userErrors { code } } }"
+        # when: the revocation has found the endpoint to send its event to, and the endpoint is deleted before the
+        # revocation writes the event (on PostgreSQL: writes to webhook_event wait until both are under way)
+        revoked, deleted = await race(
+            database_url,
+            [api.gql(delete, {"id": endpoint_id}, owner.session)],
+            first=[api.gql(REVOKE, {"id": token_id}, owner.session)],
+            held_table="webhook_event",
+        )
+        # then: both happened; the revocation was not undone by an error about the endpoint
+        assert revoked == {"data": {"revokeManagementToken": {"userErrors": []}}}, revoked
+        assert deleted["data"]["deleteWebhookEndpoint"] == {"deletedId": endpoint_id, "userErrors": []}, deleted
+        assert (await api.post("{ viewer { kind } }", token=token_secret)).status_code == 401
+        assert await WebhookEndpoint.filter().count() == 0

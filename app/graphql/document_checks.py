@@ -46,7 +46,7 @@ STRAWBERRY_RULES: tuple[type[ASTValidationRule], ...] = (MaybeNullValidationRule
 
 MEASURES = {
     "selections": "field selections (fragments expanded; a repeated field counts once more for each repetition)",
-    "nodes": "connection nodes (each connection's `first` multiplied by those of the connections around it)",
+    "nodes": "connection nodes (each connection's `first` multiplied by those of the connections and lists around it)",
 }
 
 # How long the document thread may keep the interpreter while the loop waits for it (Python's default: 5 ms).

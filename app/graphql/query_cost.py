@@ -14,7 +14,10 @@ GraphQL API does with its node limit, before graphql-core looks at the document:
   repeat a name a few times at most; a few hundred repeats cost over a hundred thousand.
 - **Nodes**: GitHub's count of the objects connections may return: a connection selected with
   `first: n` under connections asking for m and k returns up to n·m·k nodes; `first` omitted counts
-  the default page size. Aliases multiply the same way, since every selection is counted.
+  the default page size. Aliases multiply the same way, since every selection is counted. A list
+  that is not a connection multiplies what lies below it by the most items it can hold
+  (`LIST_BOUNDS`: a token's `projects`, up to 1,000), or, when nothing bounds it (a report's
+  entries), by the whole node budget: a connection below such a list is refused.
 
 The walk stops as soon as a budget is spent, so its own cost is bounded by the budget whatever
 fragments the document nests. Anything it cannot type (an unknown field, a fragment cycle, an
@@ -31,6 +34,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLNamedType,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
@@ -38,11 +42,21 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    get_nullable_type,
+    is_list_type,
 )
 
+from app.services.management_tokens import MAX_PROJECTS
 from app.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 CONNECTION_SUFFIX = "Connection"
+# The most items a list field (one that is not a connection) holds: what a connection below it is multiplied by.
+# A list missing here has no bound: a connection below it counts the whole node budget.
+LIST_BOUNDS: dict[tuple[str, str], int] = {("ManagementToken", "projects"): MAX_PROJECTS}
+
+
+def _is_list(type_: GraphQLOutputType) -> bool:
+    return is_list_type(get_nullable_type(type_))  # type: ignore[arg-type]
 
 
 class QueryTooComplex(Exception):
@@ -155,6 +169,13 @@ class _Walk:
         if isinstance(child_type, GraphQLObjectType) and child_type.name.endswith(CONNECTION_SUFFIX):
             multiplier *= self.page_size(node)
             self.cost.add_nodes(multiplier)
+        elif (
+            definition is not None
+            and parent is not None
+            and not parent.name.endswith(CONNECTION_SUFFIX)  # a connection's edges: its `first` counted them
+            and _is_list(definition.type)
+        ):
+            multiplier *= LIST_BOUNDS.get((parent.name, node.name.value), self.cost.max_nodes)
         child = merged.children.setdefault(response_name, MergedSelections())
         self.selection_set(node.selection_set, child_type, child, multiplier)
 

@@ -47,7 +47,7 @@ async def switch_workspace(principal: Principal, workspace_id: int, ip_address: 
     if membership is None:
         raise NotFound("Workspace", ("workspaceId",))
     user = await User.get(id=principal.user_id)
-    return await open_session(membership, user, ip_address)
+    return await open_session(membership, user, ip_address, opened_by=principal)
 
 
 async def create_workspace(principal: Principal, name: str, ip_address: str | None) -> SignedIn:
@@ -57,7 +57,7 @@ async def create_workspace(principal: Principal, name: str, ip_address: str | No
     async with in_transaction():
         workspace = await Workspace.create(name=clean)
         membership = await Membership.create(workspace=workspace, user=user, role=WorkspaceRole.OWNER)
-        signed_in = await open_session(membership, user, ip_address)
+        signed_in = await open_session(membership, user, ip_address, opened_by=principal)
         await audit.record(signed_in.principal, "workspace.created", "Workspace", workspace.id)
     return signed_in
 

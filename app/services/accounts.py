@@ -28,13 +28,24 @@ class SignedIn:
     principal: Principal
 
 
-async def open_session(membership: Membership, user: User, ip_address: str | None) -> SignedIn:
-    """A new session for one membership; the membership becomes the person's most recently used one."""
+async def open_session(
+    membership: Membership, user: User, ip_address: str | None, *, opened_by: Principal | None = None
+) -> SignedIn:
+    """A new session for one membership; the membership becomes the person's most recently used one.
+
+    A session opened by another session (`opened_by`: switching or creating a workspace, accepting an
+    invitation with the session as proof) ends when that one does: the TTL bounds how long a session lives
+    without the password, and a new session of its own TTL each time would renew it for ever.
+    """
     token = tokens.generate(TokenKind.SESSION)
     now = utcnow()
-    ttl = timedelta(hours=get_settings().session_ttl_hours)
+    expires_at = now + timedelta(hours=get_settings().session_ttl_hours)
+    if opened_by is not None and opened_by.session_id is not None:
+        parent = await Session.filter(id=opened_by.session_id).only("id", "expires_at").first()
+        if parent is not None:
+            expires_at = min(expires_at, parent.expires_at)
     session = await Session.create(
-        token_hash=token.digest, membership=membership, expires_at=now + ttl, ip_address=ip_address
+        token_hash=token.digest, membership=membership, expires_at=expires_at, ip_address=ip_address
     )
     await Membership.filter(id=membership.id).update(last_seen_at=now)
     principal = Principal(

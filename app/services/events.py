@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from tortoise import BaseDBAsyncClient
+from tortoise.connection import get_connection
 from tortoise.expressions import Subquery
 
 from app.clock import utcnow
@@ -29,6 +30,7 @@ from app.models.webhooks import PENDING
 from app.security.principal import SYSTEM, Principal
 from app.services import event_data
 from app.services.stale_reports import ENTRY_ORDER, KEY_ORDER
+from app.sql_dialect import Dialect, statement
 
 
 class EventType(enum.Enum):
@@ -66,19 +68,27 @@ def new_event_uid() -> str:
     return f"evt_{uuid.uuid4().hex}"
 
 
+# Read with the lock the deliveries' foreign key takes anyway: an endpoint deleted concurrently is either
+# deleted after this transaction (with the deliveries it wrote) or not read, never referenced once it is gone.
+_SUBSCRIBERS = statement(
+    lambda d: (
+        "SELECT id, workspace_id, events FROM webhook_endpoint "  # noqa: S608
+        f"WHERE {d.in_ids('workspace_id', 1)} AND enabled ORDER BY id{d.key_share}"
+    )
+)
+
+
 async def subscribers(
     workspace_ids: list[int], event_type: EventType, using_db: BaseDBAsyncClient | None = None
 ) -> dict[int, list[int]]:
-    """Enabled endpoints subscribed to `event_type`, by workspace."""
-    rows = (
-        await WebhookEndpoint.filter(workspace_id__in=workspace_ids, enabled=True)
-        .using_db(using_db)
-        .values_list("id", "workspace_id", "events")
-    )
+    """Enabled endpoints subscribed to `event_type`, by workspace; on PostgreSQL they stay until the caller's
+    transaction ends (a `deleteWebhookEndpoint` waits for it), so its deliveries can be written for them."""
+    conn = using_db or get_connection("default")
+    rows = await conn.execute_query_dict(_SUBSCRIBERS(conn), [Dialect.of(conn).ids_value(workspace_ids)])
     found: dict[int, list[int]] = {}
-    for endpoint_id, workspace_id, events in rows:
-        if event_type.name in events.split(","):
-            found.setdefault(workspace_id, []).append(endpoint_id)
+    for row in rows:
+        if event_type.name in row["events"].split(","):
+            found.setdefault(row["workspace_id"], []).append(row["id"])
     return found
 
 
@@ -90,7 +100,8 @@ async def emit(
     using_db: BaseDBAsyncClient | None = None,
     endpoint_ids: list[int] | None = None,
 ) -> WebhookEvent | None:
-    """Record the event for every subscribed endpoint (or the given ones); None when nobody listens."""
+    """Record the event for every subscribed endpoint (or the given ones, which the caller holds locked);
+    None when nobody listens."""
     if endpoint_ids is None:
         endpoint_ids = (await subscribers([workspace_id], event_type, using_db)).get(workspace_id, [])
     if not endpoint_ids:

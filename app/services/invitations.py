@@ -65,6 +65,11 @@ def _status_filter(status: InvitationStatus, now: datetime) -> Q:
     return open_ & Q(expires_at__gt=now)
 
 
+def pending_q(now: datetime) -> Q:
+    """Filter: the invitations that can still be accepted at `now`."""
+    return _status_filter(InvitationStatus.PENDING, now)
+
+
 async def list_invitations(
     principal: Principal, first: int | None, after: str | None, status: InvitationStatus | None
 ) -> Page[Invitation]:
@@ -211,7 +216,9 @@ async def accept(caller: Principal, token_value: str, password: str | None, ip_a
             )
             invitation.accepted_at = utcnow()
             await invitation.save(update_fields=["accepted_at"])
-            signed_in = await open_session(membership, user, ip_address)
+            # Joined on the strength of the caller's session (no password): the new session ends with it.
+            by_session = caller.kind is PrincipalKind.USER and caller.user_id == user.id
+            signed_in = await open_session(membership, user, ip_address, opened_by=caller if by_session else None)
             await audit.record(
                 signed_in.principal,
                 "invitation.accepted",

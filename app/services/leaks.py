@@ -5,8 +5,10 @@ A value whose shape or checksum is not a Keyward secret costs no database query.
 (`revoke_leaked_credentials`, default on) a found credential is revoked (management tokens, sessions)
 or deleted (API keys, which have no revoked state: deletion is the only way to stop one being
 accepted), or else flagged (`leaked_at`). A webhook signing secret is always only flagged: a secret
-rolled by Keyward would reach nobody, and the receiver would refuse every delivery. Each case is
-audited with the reported URL and source (never the value) and emits CREDENTIAL_LEAKED.
+rolled by Keyward would reach nobody, and the receiver would refuse every delivery. A pending invitation
+is always revoked: nothing runs on it, whoever holds its link may join the workspace with its role, and
+inviting again costs one click. Each case is audited with the reported URL and source (never the value)
+and emits CREDENTIAL_LEAKED.
 """
 
 from dataclasses import dataclass
@@ -16,13 +18,14 @@ from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
 from app.credentials.epoch import bump_revocation_epoch
-from app.models import ApiKey, ManagementToken, Session, WebhookEndpoint, Workspace
+from app.models import ApiKey, Invitation, ManagementToken, Session, WebhookEndpoint, Workspace
 from app.security import tokens
 from app.security.principal import Principal, PrincipalKind
 from app.security.tokens import TokenKind
 from app.services import audit, event_data, events
 from app.services.credential_state import REVOKED, revocation
 from app.services.global_ids import global_id
+from app.services.invitations import pending_q
 
 MAX_ENTRIES = 1000
 URL_MAX = 2048
@@ -91,6 +94,7 @@ async def _act_on(values: list[tokens.ParsedToken], reports: dict[str, LeakRepor
     api = by_kind.get(TokenKind.API_KEY, {})
     sessions = by_kind.get(TokenKind.SESSION, {})
     signing = [v for v in by_kind.get(TokenKind.WEBHOOK_SIGNING_SECRET, {}).values()]
+    invitations = by_kind.get(TokenKind.INVITATION, {})
     rows: list[tuple[str, Any]] = []
     if management:
         rows += [(management[r.token_hash], r) for r in await ManagementToken.filter(token_hash__in=list(management))]
@@ -101,6 +105,8 @@ async def _act_on(values: list[tokens.ParsedToken], reports: dict[str, LeakRepor
         rows += [(sessions[r.token_hash], r) for r in found_sessions]
     if signing:
         rows += [(r.signing_secret, r) for r in await WebhookEndpoint.filter(signing_secret__in=signing)]
+    if invitations:
+        rows += [(invitations[r.token_hash], r) for r in await Invitation.filter(token_hash__in=list(invitations))]
     if not rows:
         return found
     workspace_ids = {_workspace_of(row) for _, row in rows}
@@ -129,6 +135,8 @@ async def _handle(row: Any, revoke: bool, leak: dict[str, Any], reporter: Princi
             await _api_key(row, revoke, leak, reporter)
         elif isinstance(row, Session):
             await _session(row, revoke, leak, reporter)
+        elif isinstance(row, Invitation):
+            await _invitation(row, leak, reporter)
         else:
             await _signing_secret(row, leak, reporter)
 
@@ -215,3 +223,23 @@ async def _signing_secret(endpoint: WebhookEndpoint, leak: dict[str, Any], repor
     }
     if await WebhookEndpoint.filter(id=endpoint.id, secret_leaked_at__isnull=True).update(secret_leaked_at=utcnow()):
         await _record(reporter, "WebhookEndpoint", endpoint.id, described, "FLAGGED", leak)
+
+
+async def _invitation(invitation: Invitation, leak: dict[str, Any], reporter: Principal) -> None:
+    """Revoked while pending, whatever the workspace's setting; accepted, revoked or expired: nothing to do."""
+    now = utcnow()
+    if not await Invitation.filter(pending_q(now), id=invitation.id).update(revoked_at=now):
+        return
+    described = {
+        "kind": "INVITATION",
+        "invitation": {"id": global_id("Invitation", invitation.id), "email": invitation.email},
+        "email": invitation.email,
+    }
+    await audit.record(
+        reporter,
+        "invitation.revoked",
+        "Invitation",
+        invitation.id,
+        details={"email": invitation.email, "reason": "leaked"},
+    )
+    await _record(reporter, "Invitation", invitation.id, described, "REVOKED", leak)

@@ -7,13 +7,14 @@ from datetime import timedelta
 from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
-from app.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from app.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, Workspace
 from app.models.webhooks import PENDING
 from app.security.principal import Principal
 from app.services import audit, events
 from app.services.errors import NotFound, UserInputError
 from app.services.events import EventType
 from app.services.pagination import Page, paginate
+from app.services.row_locks import Lock, locked
 from app.services.validation import clean_description
 from app.settings import get_settings
 from app.webhooks import signing
@@ -58,8 +59,10 @@ def _clean_events(types: list[EventType]) -> str:
     return events.encode_events(types)
 
 
-async def get_endpoint(principal: Principal, endpoint_id: int) -> WebhookEndpoint:
-    endpoint = await WebhookEndpoint.get_or_none(id=endpoint_id, workspace_id=principal.workspace_id)
+async def get_endpoint(principal: Principal, endpoint_id: int, *, lock: Lock | None = None) -> WebhookEndpoint:
+    """The caller's endpoint; with `lock`, read inside the caller's transaction to act on it (row_locks)."""
+    mine = WebhookEndpoint.filter(id=endpoint_id, workspace_id=principal.workspace_id)
+    endpoint = await locked(mine, lock).first()
     if endpoint is None:
         raise NotFound("Webhook endpoint")
     return endpoint
@@ -88,6 +91,8 @@ async def create_endpoint(
     text = clean_description(description)
     secret = signing.generate_secret()
     async with in_transaction():
+        # The workspace row locked first: concurrent creates count one after another, so the limit holds.
+        await locked(Workspace.filter(id=principal.workspace_id), Lock.CHANGE).get()
         if await WebhookEndpoint.filter(workspace_id=principal.workspace_id).count() >= MAX_ENDPOINTS_PER_WORKSPACE:
             raise UserInputError(
                 f"A workspace can have at most {MAX_ENDPOINTS_PER_WORKSPACE} webhook endpoints.", "TOO_MANY", None
@@ -122,8 +127,11 @@ async def update_endpoint(
     stored_events = _clean_events(types) if types is not None else None
     text = clean_description(description) if set_description else None
     async with in_transaction():
-        endpoint = await get_endpoint(principal, endpoint_id)
-        changed = []
+        # Locked, and only the changed columns written: a concurrent secret roll (or the delivery worker's
+        # failure counts) is never overwritten with what this read before it.
+        endpoint = await get_endpoint(principal, endpoint_id, lock=Lock.CHANGE)
+        changed: list[str] = []  # the columns a person asked to change, as the audit log names them
+        streak: list[str] = []
         if clean_url is not None and clean_url != endpoint.url:
             endpoint.url = clean_url
             changed.append("url")
@@ -139,7 +147,9 @@ async def update_endpoint(
             if enabled:  # a fresh start: the failing streak that disabled it is over
                 endpoint.disabled_at = endpoint.disabled_reason = endpoint.failing_since = None
                 endpoint.consecutive_failures = 0
-        await endpoint.save()
+                streak = ["disabled_at", "disabled_reason", "failing_since", "consecutive_failures"]
+        if changed:
+            await endpoint.save(update_fields=[*changed, *streak])
         await audit.record(
             principal,
             "webhook_endpoint.updated",
@@ -203,7 +213,8 @@ def _require_enabled(endpoint: WebhookEndpoint) -> None:
 async def send_test(principal: Principal, endpoint_id: int) -> WebhookDelivery:
     """A PING to this endpoint alone, outside the order of its other deliveries."""
     async with in_transaction():
-        endpoint = await get_endpoint(principal, endpoint_id)
+        # Locked: a concurrent delete waits, or has happened (NOT_FOUND); never a delivery to a deleted endpoint.
+        endpoint = await get_endpoint(principal, endpoint_id, lock=Lock.CHANGE)
         _require_enabled(endpoint)
         data = {"webhookEndpointId": events.event_data.global_id("WebhookEndpoint", endpoint.id)}
         event = await events.emit(endpoint.workspace_id, EventType.PING, data, endpoint_ids=[endpoint.id])  # type: ignore[attr-defined]
@@ -221,7 +232,7 @@ async def redeliver(principal: Principal, delivery_id: int) -> WebhookDelivery:
         original = await WebhookDelivery.get_or_none(id=delivery_id, workspace_id=principal.workspace_id)
         if original is None:
             raise NotFound("Webhook delivery")
-        endpoint = await WebhookEndpoint.get(id=original.endpoint_id)  # type: ignore[attr-defined]
+        endpoint = await get_endpoint(principal, original.endpoint_id, lock=Lock.CHANGE)  # type: ignore[attr-defined]
         _require_enabled(endpoint)
         event = await WebhookEvent.get(id=original.event_id)  # type: ignore[attr-defined]
         now = utcnow()
