@@ -1,6 +1,11 @@
 """One person, several workspaces: a session is for one membership; switch, create, log in to the last used;
 and changing the password ends every session of the person."""
 
+import pytest
+
+from app.models import Membership, Session, User
+from app.services.accounts import open_session
+from app.services.errors import NotFound
 from tests.support.api import LOG_IN, PASSWORD, Api, error_codes
 from tests.support.app_clock import AppClock
 
@@ -156,3 +161,17 @@ async def test_guessing_the_current_password_is_throttled_like_a_log_in(api: Api
         answers.append(body["data"]["changePassword"]["userErrors"][0]["code"])
     assert answers[:5] == ["INVALID_CREDENTIALS"] * 5
     assert answers[5:] == ["TOO_MANY_ATTEMPTS"] * 2
+
+
+async def test_a_session_for_a_membership_removed_meanwhile_is_not_found_and_not_written(api: Api) -> None:
+    """logIn, switchWorkspace and changePassword read the membership, then open the session: a removal that
+    commits in between left a session row pointing at nothing (a foreign key error, 500, on PostgreSQL)."""
+    # given a membership read, then removed before its session is written
+    person = await api.sign_up(workspace="Removed meanwhile")
+    membership = await Membership.get(user__email=person.email)
+    user = await User.get(email=person.email)
+    await Membership.filter(id=membership.id).delete()
+    # when / then
+    with pytest.raises(NotFound):
+        await open_session(membership, user, None)
+    assert not await Session.filter(membership_id=membership.id).exists()

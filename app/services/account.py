@@ -35,7 +35,9 @@ async def change_password(
     async with in_transaction():
         await User.filter(id=user.id).update(password_hash=password_hash)
         ended = await access.password_changed(user.id)
-        membership = await Membership.get(workspace_id=principal.workspace_id, user_id=user.id)
+        membership = await Membership.get_or_none(workspace_id=principal.workspace_id, user_id=user.id)
+        if membership is None:  # removed from the workspace meanwhile
+            raise NotFound("Workspace", ("workspaceId",))
         signed_in = await open_session(membership, user, ip_address)
         await audit.record(principal, "user.password_changed", "User", user.id, details={"sessionsEnded": ended})
     return signed_in

@@ -16,10 +16,18 @@ from app.security.principal import Principal, PrincipalKind
 from app.security.tokens import TokenKind
 from app.services import audit, login_throttle, signup_policy
 from app.services.credential_state import REVOKED
-from app.services.errors import UserInputError
+from app.services.errors import NotFound, UserInputError
 from app.services.password_policy import check_password
 from app.services.validation import clean_email, clean_name
 from app.settings import get_settings
+from app.sql_dialect import statement
+
+# The membership a session is opened for, held until the session is written: a removal that committed
+# first leaves nothing to read (NOT_FOUND, not a foreign key error); one that comes after waits, and its
+# cascade then ends the new session too.
+_HOLD_MEMBERSHIP = statement(
+    lambda d: f"SELECT id FROM membership WHERE id = {d.param(1)}{d.key_share}"  # noqa: S608
+)
 
 
 @dataclass
@@ -32,6 +40,7 @@ async def open_session(
     membership: Membership, user: User, ip_address: str | None, *, opened_by: Principal | None = None
 ) -> SignedIn:
     """A new session for one membership; the membership becomes the person's most recently used one.
+    NOT_FOUND when the membership was removed meanwhile.
 
     A session opened by another session (`opened_by`: switching or creating a workspace, accepting an
     invitation with the session as proof) ends when that one does: the TTL bounds how long a session lives
@@ -44,10 +53,13 @@ async def open_session(
         parent = await Session.filter(id=opened_by.session_id).only("id", "expires_at").first()
         if parent is not None:
             expires_at = min(expires_at, parent.expires_at)
-    session = await Session.create(
-        token_hash=token.digest, membership=membership, expires_at=expires_at, ip_address=ip_address
-    )
-    await Membership.filter(id=membership.id).update(last_seen_at=now)
+    async with in_transaction() as conn:
+        if not await conn.execute_query_dict(_HOLD_MEMBERSHIP(conn), [membership.id]):
+            raise NotFound("Workspace", ("workspaceId",))
+        session = await Session.create(
+            token_hash=token.digest, membership=membership, expires_at=expires_at, ip_address=ip_address, using_db=conn
+        )
+        await Membership.filter(id=membership.id).using_db(conn).update(last_seen_at=now)
     principal = Principal(
         kind=PrincipalKind.USER,
         workspace_id=membership.workspace_id,  # type: ignore[attr-defined]
@@ -132,14 +144,24 @@ async def log_in(email: str, password: str, ip_address: str | None) -> SignedIn:
                 await audit.record(failed_principal, "user.log_in_failed", "User", user.id)
         raise failed
     await admission.succeeded()
-    membership = await most_recent_membership(user.id)
-    if membership is None:
-        raise UserInputError(
-            "You no longer belong to any workspace: ask an admin for an invitation.", "NO_WORKSPACE", ("email",)
-        )
-    signed_in = await open_session(membership, user, ip_address)
+    signed_in = await _open_most_recent(user, ip_address)
     await audit.record(signed_in.principal, "user.logged_in", "User", user.id)
     return signed_in
+
+
+async def _open_most_recent(user: User, ip_address: str | None) -> SignedIn:
+    """A session in the person's most recently used workspace; the next one when that one is removed meanwhile."""
+    for _ in range(3):
+        membership = await most_recent_membership(user.id)
+        if membership is None:
+            break
+        try:
+            return await open_session(membership, user, ip_address)
+        except NotFound:
+            continue
+    raise UserInputError(
+        "You no longer belong to any workspace: ask an admin for an invitation.", "NO_WORKSPACE", ("email",)
+    )
 
 
 async def log_out(principal: Principal) -> bool:
