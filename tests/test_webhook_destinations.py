@@ -84,7 +84,8 @@ async def test_a_name_resolving_to_a_private_address_is_refused_without_connecti
     resolver = CountingResolver(["10.0.0.7"])
     result = await sender.send("http://hooks.example/x", b"{}", {}, policy(resolver))
     assert not result.ok and result.status_code is None
-    assert "10.0.0.7 is a private address" in (result.error or "")
+    assert "hooks.example resolves to a private address" in (result.error or "")
+    assert "10.0.0.7" not in (result.error or "")  # the workspace learns the kind, not the operator's addresses
     assert "KEYWARD_WEBHOOK_ALLOWED_HOSTS" in (result.error or "")
     assert receiver.requests == []
 

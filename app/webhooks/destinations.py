@@ -7,6 +7,7 @@ address for the check and to 127.0.0.1 for the connection (DNS rebinding) cannot
 
 import asyncio
 import ipaddress
+import logging
 import socket
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+
+log = logging.getLogger("keyward.webhooks")
 
 URL_MAX_LENGTH = 2048
 # Spaces, controls, invisible formatting (bidi overrides such as U+202E, zero-width spaces), lone surrogates and line
@@ -88,6 +91,20 @@ def refusal(address: IPAddress) -> str | None:
         if inner is not None:
             reason = refusal(inner)
             return f"{reason} (inside {address})" if reason else None
+    kind = refused_kind(address)
+    return f"{address} is {kind}" if kind else None
+
+
+def refused_kind(address: IPAddress) -> str | None:
+    """ "a private address", "a loopback address", ... for an address deliveries may not go to; None for a public one.
+
+    What a workspace is told about an address a name resolved to: never the address itself, which would let
+    anyone who may save a webhook URL read the private addresses of the operator's network from DNS.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(address)
+        if inner is not None:
+            return refused_kind(inner)
     for kind, flag in (
         ("a loopback", address.is_loopback),
         ("a link-local", address.is_link_local),
@@ -97,9 +114,9 @@ def refusal(address: IPAddress) -> str | None:
         ("a reserved", address.is_reserved),
     ):
         if flag:
-            return f"{address} is {kind} address"
+            return f"{kind} address"
     if not address.is_global:
-        return f"{address} is not a public address"
+        return "an address that is not public"
     return None
 
 
@@ -177,10 +194,10 @@ async def permitted_addresses(destination: Destination, allow: AllowList, resolv
         return addresses
     permitted = [a for a in addresses if refusal(a) is None or allow.allows_address(a)]
     if not permitted:
-        reason = refusal(addresses[0])
-        raise DestinationRefused(
-            f"Refused: {host} resolves to {reason}; list it in KEYWARD_WEBHOOK_ALLOWED_HOSTS to allow it."
-            if address is None
-            else f"Refused: {reason}; list it in KEYWARD_WEBHOOK_ALLOWED_HOSTS to allow it."
-        )
+        if address is None:  # a name: the operator's log has the addresses, the workspace only their kind
+            log.info("webhook destination %s refused: it resolves to %s", host, ", ".join(map(str, addresses)))
+            reason = f"{host} resolves to {refused_kind(addresses[0])}"
+        else:
+            reason = str(refusal(address))
+        raise DestinationRefused(f"Refused: {reason}; list it in KEYWARD_WEBHOOK_ALLOWED_HOSTS to allow it.")
     return permitted
