@@ -8,8 +8,9 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
+from app.clock import utcnow
 from app.main import create_app
-from app.models import ApiKey, AuditEvent, ManagementToken, Session, WebhookEvent
+from app.models import ApiKey, AuditEvent, ManagementToken, Session, WebhookEndpoint, WebhookEvent
 from app.security import tokens
 from app.security.tokens import TokenKind
 from app.settings import Settings
@@ -250,3 +251,36 @@ async def test_real_answers_match_the_openapi_document(limited_api: Api) -> None
     for name, response in answers.items():
         assert str(response.status_code) == name.split(" ")[0], (name, response.text[:200])
         check_against_spec(spec, response)
+
+
+ROLL = """mutation($id: ID!, $hours: Int!) {
+  rollWebhookEndpointSecret(input: {id: $id, previousSecretValidHours: $hours}) { signingSecret userErrors { code } } }"""
+
+
+async def test_a_leaked_previous_signing_secret_stops_signing_at_once(api: Api) -> None:
+    """After a roll the old secret signs beside the new one for its grace, and receivers accept either: whoever
+    holds a leaked old secret could sign deliveries they accept until the grace ends. Reporting it ends it."""
+    # given: a secret rolled with a 2-hour grace, in a workspace that would only flag its credentials
+    world = await build_world(api)
+    await api.ok(SETTINGS, {"v": False}, world.owner.session)
+    endpoint_id, old_secret = await create_endpoint(
+        api, world.owner, "https://hooks.example.com/in", ["CREDENTIAL_LEAKED"]
+    )
+    new_secret = (await api.ok(ROLL, {"id": endpoint_id, "hours": 2}, world.owner.session))[
+        "rollWebhookEndpointSecret"
+    ]["signingSecret"]
+    # when: the old one is reported, twice
+    first = await leak(api, report(old_secret))
+    again = await leak(api, report(old_secret))
+    # then: ours, its grace over (deliveries are signed with the new secret alone), audited once, without the value
+    assert first.json()[0]["label"] == again.json()[0]["label"] == "true_positive"
+    endpoint = await WebhookEndpoint.get(signing_secret=new_secret)
+    assert endpoint.previous_secret_expires_at is not None and endpoint.previous_secret_expires_at <= utcnow()
+    leaked = await AuditEvent.filter(action="credential.leaked")
+    assert [(e.target_type, e.details["kind"], e.details["action"]) for e in leaked] == [
+        ("WebhookEndpoint", "WEBHOOK_SIGNING_SECRET", "REVOKED")
+    ]
+    assert old_secret not in str([e.details for e in await AuditEvent.all()])
+    # and the current secret, reported, is still only flagged (a rolled one would reach no receiver)
+    assert (await leak(api, report(new_secret))).json()[0]["label"] == "true_positive"
+    assert (await WebhookEndpoint.get(id=endpoint.id)).signing_secret == new_secret

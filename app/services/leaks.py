@@ -5,7 +5,9 @@ A value whose shape or checksum is not a Keyward secret costs no database query.
 (`revoke_leaked_credentials`, default on) a found credential is revoked (management tokens, sessions)
 or deleted (API keys, which have no revoked state: deletion is the only way to stop one being
 accepted), or else flagged (`leaked_at`). A webhook signing secret is always only flagged: a secret
-rolled by Keyward would reach nobody, and the receiver would refuse every delivery. A pending invitation
+rolled by Keyward would reach nobody, and the receiver would refuse every delivery. A previous signing
+secret still in its grace (after a roll) has its grace ended: its receivers have the new secret already,
+and while it signs, whoever holds it can sign deliveries they accept. A pending invitation
 is always revoked: nothing runs on it, whoever holds its link may join the workspace with its role, and
 inviting again costs one click. Each case is audited with the reported URL and source (never the value)
 and emits CREDENTIAL_LEAKED.
@@ -105,6 +107,8 @@ async def _act_on(values: list[tokens.ParsedToken], reports: dict[str, LeakRepor
         rows += [(sessions[r.token_hash], r) for r in found_sessions]
     if signing:
         rows += [(r.signing_secret, r) for r in await WebhookEndpoint.filter(signing_secret__in=signing)]
+        previous = WebhookEndpoint.filter(previous_signing_secret__in=signing)
+        rows += [(str(r.previous_signing_secret), PreviousSecret(r)) for r in await previous]
     if invitations:
         rows += [(invitations[r.token_hash], r) for r in await Invitation.filter(token_hash__in=list(invitations))]
     if not rows:
@@ -119,6 +123,17 @@ async def _act_on(values: list[tokens.ParsedToken], reports: dict[str, LeakRepor
         await _handle(row, bool(revoke.get(workspace_id, True)), leak, _reporter(workspace_id, ip))
     await bump_revocation_epoch()  # revoked or deleted credentials are refused by every process from now on
     return found
+
+
+@dataclass(frozen=True)
+class PreviousSecret:
+    """An endpoint found by the signing secret it had before its last roll."""
+
+    endpoint: WebhookEndpoint
+
+    @property
+    def workspace_id(self) -> int:
+        return int(self.endpoint.workspace_id)  # type: ignore[attr-defined]
 
 
 def _workspace_of(row: Any) -> int:
@@ -137,6 +152,8 @@ async def _handle(row: Any, revoke: bool, leak: dict[str, Any], reporter: Princi
             await _session(row, revoke, leak, reporter)
         elif isinstance(row, Invitation):
             await _invitation(row, leak, reporter)
+        elif isinstance(row, PreviousSecret):
+            await _previous_signing_secret(row.endpoint, leak, reporter)
         else:
             await _signing_secret(row, leak, reporter)
 
@@ -223,6 +240,21 @@ async def _signing_secret(endpoint: WebhookEndpoint, leak: dict[str, Any], repor
     }
     if await WebhookEndpoint.filter(id=endpoint.id, secret_leaked_at__isnull=True).update(secret_leaked_at=utcnow()):
         await _record(reporter, "WebhookEndpoint", endpoint.id, described, "FLAGGED", leak)
+
+
+async def _previous_signing_secret(endpoint: WebhookEndpoint, leak: dict[str, Any], reporter: Principal) -> None:
+    """Its grace, if it is still in one, ends now (deliveries are signed with the current secret only), whatever
+    the workspace's setting; one whose grace is over is ours, and nothing to do."""
+    described = {
+        "kind": "WEBHOOK_SIGNING_SECRET",
+        "webhookEndpoint": {"id": global_id("WebhookEndpoint", endpoint.id), "url": endpoint.url},
+    }
+    now = utcnow()
+    ended = await WebhookEndpoint.filter(
+        id=endpoint.id, previous_signing_secret=endpoint.previous_signing_secret, previous_secret_expires_at__gt=now
+    ).update(previous_secret_expires_at=now)
+    if ended:
+        await _record(reporter, "WebhookEndpoint", endpoint.id, described, "REVOKED", leak)
 
 
 async def _invitation(invitation: Invitation, leak: dict[str, Any], reporter: Principal) -> None:
