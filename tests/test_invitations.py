@@ -140,6 +140,31 @@ async def test_inviting_an_email_again_replaces_the_pending_link(api: Api) -> No
     assert (await accept(api, new, PASSWORD))["userErrors"] == []
 
 
+async def test_only_an_owner_revokes_or_replaces_a_pending_owner_invitation(api: Api) -> None:
+    """Only an OWNER makes an OWNER: an ADMIN could neither invite one, but could revoke the owner's pending
+    OWNER invitation or replace it by inviting the same email as a MEMBER."""
+    # given an owner's pending OWNER invitation, and an ADMIN of the workspace
+    owner = await api.sign_up()
+    admin = await api.add_member(owner, "ADMIN")
+    invited = await invite(api, owner, "co-owner@example.com", "OWNER")
+    invitation_id = invited["invitation"]["id"]
+    # when the ADMIN revokes it, or invites the same email again
+    revoked = (await api.gql(REVOKE, {"id": invitation_id}, admin.session))["data"]["revokeInvitation"]
+    replaced = await invite(api, admin, "co-owner@example.com", "MEMBER")
+    # then both are refused, and the owner's link still makes an owner
+    assert codes(revoked) == ["ROLE_NOT_ALLOWED"] and codes(replaced) == ["ROLE_NOT_ALLOWED"]
+    accepted = await accept(api, invited["inviteToken"], PASSWORD)
+    assert accepted["userErrors"] == []
+    viewer = await api.ok(VIEWER, token=accepted["sessionToken"])
+    assert viewer["viewer"]["role"] == "OWNER"
+    # while an ADMIN still revokes and replaces the invitations it may make, and the owner an OWNER one
+    member = await invite(api, admin, "member@example.com", "MEMBER")
+    assert codes(await invite(api, admin, "member@example.com", "ADMIN")) == []
+    again = await invite(api, owner, "second-owner@example.com", "OWNER")
+    owner_revoked = (await api.gql(REVOKE, {"id": again["invitation"]["id"]}, owner.session))["data"]
+    assert owner_revoked["revokeInvitation"]["userErrors"] == [] and member["userErrors"] == []
+
+
 async def test_members_cannot_be_invited_again_and_bad_input_is_refused(api: Api) -> None:
     owner = await api.sign_up()
     member = await api.add_member(owner, "MEMBER")

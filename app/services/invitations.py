@@ -104,11 +104,12 @@ async def invite(principal: Principal, email: str, role: WorkspaceRole, base_url
         workspace = await locked(Workspace.filter(id=principal.workspace_id), Lock.CHANGE).get()
         if await Membership.filter(workspace_id=workspace.id, user__email=clean).exists():
             raise UserInputError(f"{clean} is already a member of this workspace.", "ALREADY_MEMBER", ("email",))
-        replaced = (
-            await Invitation.filter(workspace_id=workspace.id, email=clean)
-            .filter(_status_filter(InvitationStatus.PENDING, now))
-            .update(revoked_at=now)
+        pending = Invitation.filter(workspace_id=workspace.id, email=clean).filter(
+            _status_filter(InvitationStatus.PENDING, now)
         )
+        if principal.role is not WorkspaceRole.OWNER and await pending.filter(role=WorkspaceRole.OWNER).exists():
+            raise _owner_invitation_refused("replace")
+        replaced = await pending.update(revoked_at=now)
         invitation = await Invitation.create(
             workspace_id=workspace.id,
             email=clean,
@@ -151,12 +152,20 @@ async def revoke(principal: Principal, invitation_id: int) -> Invitation:
         state = status_of(invitation)
         if state is not InvitationStatus.PENDING:
             raise UserInputError(f"The invitation is {state.value.lower()} already.", "NOT_PENDING", ("id",))
+        if invitation.role is WorkspaceRole.OWNER and principal.role is not WorkspaceRole.OWNER:
+            raise _owner_invitation_refused("revoke")
         invitation.revoked_at = utcnow()
         await invitation.save(update_fields=["revoked_at"])
         await audit.record(
             principal, "invitation.revoked", "Invitation", invitation.id, details={"email": invitation.email}
         )
     return invitation
+
+
+def _owner_invitation_refused(verb: str) -> UserInputError:
+    """Only an OWNER makes, changes or removes OWNERs (`app.services.members`): a pending OWNER invitation too."""
+    field = "email" if verb == "replace" else "id"
+    return UserInputError(f"Only an owner can {verb} an invitation to become an owner.", "ROLE_NOT_ALLOWED", (field,))
 
 
 def _invalid_invitation() -> UserInputError:
