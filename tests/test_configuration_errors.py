@@ -3,16 +3,29 @@ anything else, and says in one line which setting is wrong and why, never a pass
 traceback, never a hang. The real CLI in subprocesses, each bounded by a timeout."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import get_args
 
+import annotated_types
 import pytest
 from pydantic import ValidationError
+from tortoise.connection import get_connection
 
-from app.settings import Settings
-from app.settings_errors import known_variables, redact, unknown_variable_warnings
+from app.services.webhook_delivery import DeliveryConfig, delivery_round
+from app.settings import Settings, get_settings
+from app.settings_errors import (
+    known_variables,
+    redact,
+    unknown_variable_warnings,
+    validation_error_lines,
+    variable_name,
+)
+from tests.support.api import ALL_PERMISSIONS, CREATE_API_KEY, CREATE_PROJECT, LOG_IN
+from tests.support.api import PASSWORD as PASSWORD_OF_TESTS
 from tests.support.fresh_database import keyward, keyward_env, one_line_errors, run_postgres
 from tests.support.ports import free_port
+from tests.support.running_app import running_api
 
 PASSWORD = "pw-N0t-F0r-Any-Output-7731"
 COMMANDS = ["serve", "migrate", "worker", "stale-sweep", "stale-report"]
@@ -151,6 +164,58 @@ def test_no_number_setting_takes_infinity_or_nan(value: str) -> None:
     for name in FLOAT_SETTINGS:
         with pytest.raises(ValidationError, match="finite number"):
             Settings(**{name: value})  # type: ignore[arg-type]
+
+
+NUMBER_SETTINGS = [
+    name for name, info in Settings.model_fields.items() if {int, float} & {info.annotation, *get_args(info.annotation)}
+]
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "1e300"])
+def test_every_number_setting_has_an_upper_bound(value: str) -> None:
+    # 1e300 is finite: a session of 1e300 hours crashed signUp, 10^20 log-in attempts crashed logIn, a
+    # webhook claim of 1e300 s crashed the start with a traceback; all passed `keyward check`
+    assert len(NUMBER_SETTINGS) > 30
+    for name in NUMBER_SETTINGS:
+        with pytest.raises(ValidationError) as raised:
+            Settings(**{name: value})  # type: ignore[arg-type]
+        lines = validation_error_lines(raised.value)
+        assert len(lines) == 1 and lines[0].startswith(f"{variable_name(name)}={value!r}: "), lines
+        # (an int setting reads 1e300 as no integer at all)
+        assert "less than or equal to" in lines[0] or "valid integer" in lines[0], lines
+
+
+def _largest(name: str) -> str:
+    bound = next(item.le for item in Settings.model_fields[name].metadata if isinstance(item, annotated_types.Le))
+    return str(bound)
+
+
+async def test_every_number_setting_at_its_largest_serves_every_kind_of_request(database_url: str) -> None:
+    largest = {name: _largest(name) for name in NUMBER_SETTINGS}
+    largest["webhook_delivery_seconds"] = "0"  # the test delivers by hand
+    async with running_api(database_url, **largest) as api:
+        settings = get_settings()
+        # the waits reach the database as given (SQLite read a busy timeout past 2^31 ms as no wait at all)
+        connection = get_connection("default")
+        if connection.capabilities.dialect == "sqlite":
+            rows = await connection.execute_query_dict("PRAGMA busy_timeout")
+            assert rows[0]["timeout"] == round(settings.database_acquire_timeout_seconds * 1000)
+        else:
+            rows = await connection.execute_query_dict("SHOW statement_timeout")
+            assert rows[0]["statement_timeout"] != "0"
+        owner = await api.sign_up()
+        wrong = await api.gql(LOG_IN, {"input": {"email": owner.email, "password": "not the password at all"}})
+        assert wrong["data"]["logIn"]["userErrors"], wrong
+        await api.ok(LOG_IN, {"input": {"email": owner.email, "password": PASSWORD_OF_TESTS}})
+        await api.invite(owner, "ADMIN")
+        _, token = await api.create_token(owner, ALL_PERMISSIONS)
+        project = await api.ok(CREATE_PROJECT, {"input": {"name": "p"}}, token)
+        key = await api.ok(
+            CREATE_API_KEY, {"input": {"projectId": project["createProject"]["project"]["id"], "name": "k"}}, token
+        )
+        verified = await api.http.post("/v1/keys/verify", json={"key": key["createApiKey"]["secret"]})
+        assert verified.status_code == 200 and verified.json()["valid"], verified.text
+        await delivery_round(DeliveryConfig.from_settings(settings), timedelta(days=settings.webhook_retention_days))
 
 
 def test_a_misspelled_variable_is_named_with_the_closest_setting(tmp_path: Path) -> None:
