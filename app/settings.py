@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "KEYWARD_"
@@ -440,14 +440,16 @@ class Settings(BaseSettings):
             return self.stale_sweep_settle_seconds
         return self.usage_flush_seconds + 5.0
 
-    @model_validator(mode="after")
-    def _settle_covers_the_flush_interval(self) -> "Settings":
-        if self.stale_sweep_settle_seconds is not None and self.stale_sweep_settle_seconds < self.usage_flush_seconds:
+    @field_validator("stale_sweep_settle_seconds")
+    @classmethod
+    def _settle_covers_the_flush_interval(cls, value: float | None, info: ValidationInfo) -> float | None:
+        flush_seconds = info.data.get("usage_flush_seconds")  # absent when it is itself invalid
+        if value is not None and flush_seconds is not None and value < flush_seconds:
             raise ValueError(
-                "KEYWARD_STALE_SWEEP_SETTLE_SECONDS must be at least KEYWARD_USAGE_FLUSH_SECONDS: a shorter wait "
-                "judges tokens before uses still buffered in API processes reach the database"
+                f"must be at least KEYWARD_USAGE_FLUSH_SECONDS ({flush_seconds:g}): a shorter wait judges tokens "
+                "before uses still buffered in API processes reach the database"
             )
-        return self
+        return value
 
 
 @lru_cache

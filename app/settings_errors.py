@@ -78,7 +78,8 @@ def validation_error_lines(exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors(include_url=False):
         message = str(error["msg"]).removeprefix("Value error, ")
-        message = message[:1].lower() + message[1:]
+        if message[1:2].islower():  # "Input should be…" reads on after the name; "KEYWARD_…" stays as it is
+            message = message[:1].lower() + message[1:]
         location = error.get("loc") or ()
         if location:
             value = error.get("input")

@@ -96,6 +96,15 @@ def _invalid_cron(tmp: Path) -> tuple[dict[str, str], str, str]:
     return {"stale_sweep_cron": "every day"}, "KEYWARD_STALE_SWEEP_CRON='every day'", "expected 5 fields"
 
 
+def _settle_shorter_than_the_flush(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # it read "kEYWARD_STALE_SWEEP_SETTLE_SECONDS must be…", without the value
+    return (
+        {"stale_sweep_settle_seconds": "5", "usage_flush_seconds": "10"},
+        "KEYWARD_STALE_SWEEP_SETTLE_SECONDS='5'",
+        "must be at least KEYWARD_USAGE_FLUSH_SECONDS (10)",
+    )
+
+
 CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "missing SQLite folder": _missing_folder,
     "wrong scheme": _wrong_scheme,
@@ -106,6 +115,7 @@ CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "timeout not finite": _timeout_not_finite,
     "session TTL not a number": _session_ttl_not_a_number,
     "invalid sweep cron": _invalid_cron,
+    "sweep settle shorter than the flush": _settle_shorter_than_the_flush,
 }
 
 
