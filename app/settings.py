@@ -409,6 +409,26 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        # Invitation links are this plus a path: without a scheme and a host ("keyward.example.com", "abc")
+        # every link mailed or shown was one no browser opens.
+        if not value:  # empty reads as unset, as for KEYWARD_REDIS_URL
+            return None
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 (raises on a port that is no number or out of range)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected the console's address with its scheme, e.g. https://keyward.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("expected the console's address without a query or fragment")
+        return value
+
     @field_validator("webhook_allowed_hosts")
     @classmethod
     def _allowed_hosts(cls, value: str) -> str:

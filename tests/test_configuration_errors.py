@@ -105,6 +105,15 @@ def _settle_shorter_than_the_flush(tmp: Path) -> tuple[dict[str, str], str, str]
     )
 
 
+def _public_url_without_scheme(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # every invitation link read "keyward.example.com/#/accept-invitation/kwi_…", which no browser opens
+    return (
+        {"public_url": "keyward.example.com"},
+        "KEYWARD_PUBLIC_URL='keyward.example.com'",
+        "expected the console's address with its scheme",
+    )
+
+
 CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "missing SQLite folder": _missing_folder,
     "wrong scheme": _wrong_scheme,
@@ -116,6 +125,7 @@ CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "session TTL not a number": _session_ttl_not_a_number,
     "invalid sweep cron": _invalid_cron,
     "sweep settle shorter than the flush": _settle_shorter_than_the_flush,
+    "public URL without a scheme": _public_url_without_scheme,
 }
 
 
