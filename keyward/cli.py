@@ -194,6 +194,9 @@ def _create_owner(args: argparse.Namespace) -> int:
     if not password:
         print("create-owner: give the password on standard input or in KEYWARD_OWNER_PASSWORD.", file=sys.stderr)
         return 2
+    # As every command: a database that cannot be reached or is not migrated is one line, not a traceback;
+    # the embedded one migrates itself, as `keyward serve` would, so the first owner can come before the first start.
+    _database_ready(get_settings(), migrate_embedded=True)
     try:
         created = asyncio.run(_with_database(create_owner(args.email, args.workspace, password)))
     except UserInputError as error:

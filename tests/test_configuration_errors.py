@@ -28,7 +28,9 @@ from tests.support.ports import free_port
 from tests.support.running_app import running_api
 
 PASSWORD = "pw-N0t-F0r-Any-Output-7731"
-COMMANDS = ["serve", "migrate", "worker", "stale-sweep", "stale-report"]
+COMMANDS = ["serve", "migrate", "worker", "stale-sweep", "stale-report", "create-owner"]
+# What each command needs besides its settings.
+ARGUMENTS = {"create-owner": ["--email", "owner@example.com", "--workspace", "Acme"]}
 # A fast failure: well under this, or the test fails on the timeout (a hang).
 SECONDS = 60
 
@@ -145,7 +147,8 @@ def _environment(tmp_path: Path, settings: dict[str, str]) -> dict[str, str]:
 def test_a_bad_setting_stops_every_command_with_one_line(tmp_path: Path, case: str, command: str) -> None:
     settings, names, reason = CASES[case](tmp_path)
     # when a command starts with the bad setting
-    done = keyward(command, env=_environment(tmp_path, settings), cwd=tmp_path, timeout=SECONDS)
+    env = _environment(tmp_path, settings) | {"KEYWARD_OWNER_PASSWORD": "correct horse battery"}
+    done = keyward(command, *ARGUMENTS.get(command, []), env=env, cwd=tmp_path, timeout=SECONDS)
     # then it exits non-zero, within seconds, with one line naming the setting and the reason
     output = done.stdout + done.stderr
     assert done.returncode != 0, output
