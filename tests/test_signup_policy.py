@@ -93,6 +93,8 @@ async def test_create_owner_reads_the_password_from_stdin_or_the_environment(dat
         for (code, output), email in ((by_stdin, "stdin@example.com"), (by_env, "env@example.com")):
             assert code == 0, output
             assert email in output and PASSWORD not in output
+            # the variable it read is not called ignored (it was: "is not a Keyward setting and is ignored")
+            assert "KEYWARD_OWNER_PASSWORD" not in output
             membership = await Membership.get(user__email=email)
             assert membership.role is WorkspaceRole.OWNER
             logged_in = await api.ok(LOG_IN, {"input": {"email": email, "password": PASSWORD}})
