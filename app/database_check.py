@@ -21,6 +21,33 @@ class DatabaseNotMigrated(RuntimeError):
     pass
 
 
+class RedisUnreachable(RuntimeError):
+    """Redis did not answer a command that cannot do its work without it; ``str()`` is one line."""
+
+    @classmethod
+    def of(cls, url: str, exc: BaseException, consequence: str) -> "RedisUnreachable":
+        reason = (str(exc).splitlines() or [""])[0][:200] or "no answer"
+        return cls(
+            redact(f"KEYWARD_REDIS_URL={url!r}: cannot reach Redis ({type(exc).__name__}: {reason}); {consequence}")
+        )
+
+
+async def check_redis(url: str, consequence: str, wait_seconds: float = CONNECT_TIMEOUT_SECONDS) -> None:
+    """PING once, within `wait_seconds`; `RedisUnreachable` (saying `consequence`) when Redis does not answer."""
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url, socket_connect_timeout=wait_seconds, socket_timeout=wait_seconds)
+    try:
+        async with asyncio.timeout(wait_seconds):
+            await client.ping()
+    except Exception as exc:  # any failure to answer is the finding
+        raise RedisUnreachable.of(url, exc, consequence) from None
+    finally:
+        await client.aclose()
+
+
 def _problem(url: str, reason: str) -> ConfigurationError:
     return ConfigurationError(redact(f"KEYWARD_DATABASE_URL={url!r}: {reason}"))
 
