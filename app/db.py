@@ -73,11 +73,11 @@ def connection_config(url: str, timeouts: DatabaseTimeouts | None = None) -> dic
     if url.split(":", 1)[0] not in POSTGRES_SCHEMES:
         return config
     credentials["connection_class"] = PooledConnection
+    # No floor of open connections: asyncpg restores a floor in the background and logs a traceback
+    # for every failed attempt during an outage (app.db_outage and the worker's jobs log it once).
+    credentials["minsize"] = 0
     if timeouts is not None:
         config["engine"] = "app.postgres_engine"
-        # No floor of open connections: asyncpg restores a floor in the background and logs a
-        # traceback for every failed attempt during an outage (app.db_outage logs it once).
-        credentials["minsize"] = 0
         credentials["timeout"] = timeouts.connect
         credentials["acquire_timeout"] = timeouts.acquire
         credentials["command_timeout"] = timeouts.statement + timeouts.CLIENT_MARGIN
