@@ -32,6 +32,27 @@ class RedisUnreachable(RuntimeError):
         )
 
 
+async def check_redis_accepts(url: str, wait_seconds: float = CONNECT_TIMEOUT_SECONDS) -> None:
+    """A Redis that answers but refuses the URL (a wrong password or user, a database it does not have) is a
+    `ConfigurationError`: no outage ends that. One that does not answer passes: the worker waits it out."""
+    import asyncio
+
+    from redis.asyncio import Redis
+    from redis.exceptions import AuthenticationError, ResponseError
+
+    client = Redis.from_url(url, socket_connect_timeout=wait_seconds, socket_timeout=wait_seconds)
+    try:
+        async with asyncio.timeout(wait_seconds):
+            await client.ping()
+    except (AuthenticationError, ResponseError) as exc:  # NoPermissionError, "DB index is out of range", …
+        reason = (str(exc).splitlines() or [""])[0][:200]
+        raise ConfigurationError(redact(f"KEYWARD_REDIS_URL={url!r}: Redis refused it ({reason})")) from None
+    except Exception:  # noqa: S110 (not answering is an outage, not a setting: the caller waits it out)
+        pass
+    finally:
+        await client.aclose()
+
+
 async def check_redis(url: str, consequence: str, wait_seconds: float = CONNECT_TIMEOUT_SECONDS) -> None:
     """PING once, within `wait_seconds`; `RedisUnreachable` (saying `consequence`) when Redis does not answer."""
     import asyncio

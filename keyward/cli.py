@@ -112,6 +112,9 @@ def _worker(args: argparse.Namespace) -> int:
         )
         return 2
     _database_ready(get_settings())
+    from app.database_check import check_redis_accepts
+
+    asyncio.run(check_redis_accepts(redis_url))  # a wrong password is no outage to wait out
     from workers.reconnecting import run_worker
     from workers.settings import WorkerSettings
 

@@ -26,6 +26,7 @@ from app.usage.availability import Availability
 from app.usage.model import UsageKind, Use
 from app.usage.redis_buffer import RedisUsageBuffer
 from tests.support.api import Api
+from tests.support.fresh_database import keyward, keyward_env, one_line_errors
 from tests.support.many_tokens import seed_tokens
 from tests.support.running_app import running_api
 from tests.support.serve_processes import worker
@@ -177,6 +178,18 @@ async def test_uses_being_handed_back_to_redis_stay_in_process_until_redis_has_t
             await admin.execute_command("CLIENT", "UNPAUSE")
             await client.aclose()
             await admin.aclose()
+
+
+def test_a_redis_that_refuses_the_url_stops_the_worker_with_one_line(database_url: str, redis_url: str) -> None:
+    # given a Redis that answers but has no database 99 (as a wrong password: no outage ends it)
+    refused = redis_url.rsplit("/", 1)[0] + "/99"
+    # when the worker starts (it waited, retrying with back-off, for ever)
+    done = keyward("worker", env=keyward_env(database_url, redis_url=refused), timeout=60)
+    # then it stops at once with one line naming the setting and Redis's reason
+    assert done.returncode == 1, done.stderr
+    errors = one_line_errors(done.stderr, "worker")
+    assert len(errors) == 1 and "KEYWARD_REDIS_URL=" in errors[0], done.stderr
+    assert "Redis refused it (DB index is out of range)" in errors[0] and "Traceback" not in done.stderr
 
 
 # ---- the database, as the worker's jobs meet it ---------------------------------------------------
