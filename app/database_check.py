@@ -126,7 +126,11 @@ async def unapplied_migrations(url: str) -> list[str]:
 
 
 async def check_migrated(url: str) -> None:
-    pending = await unapplied_migrations(url)
+    try:
+        pending = await unapplied_migrations(url)
+    except Exception as exc:  # e.g. a role that may not read the migrations table: no proof of anything pending
+        reason = " ".join((str(exc).splitlines() or [""])[0].split())[:200]
+        raise _problem(url, f"cannot read which migrations are applied ({type(exc).__name__}: {reason})") from None
     if pending:
         raise DatabaseNotMigrated(
             f"the database has {len(pending)} unapplied migration(s) ({', '.join(pending)}): "

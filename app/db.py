@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
-from tortoise.migrations.executor import MigrationExecutor
 
 from app import migrating
 from app.settings import get_settings
@@ -120,9 +119,12 @@ async def migrate(database_url: str | None = None) -> list[str]:
 
 
 async def pending_migrations() -> list[str]:
-    """Names of migrations not yet applied on the initialised default connection."""
+    """Names of migrations not yet applied on the initialised default connection; a failure to read which are
+    applied is raised (it is no proof that none is)."""
+    from app.migrating.executor import strict_executor
+
     config = tortoise_config()
-    executor = MigrationExecutor(get_connection("default"), config["apps"])
+    executor = strict_executor(get_connection("default"), config["apps"])
     plan = await executor.plan()
     return [step.migration.name for step in plan]
 
