@@ -409,6 +409,19 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return value
 
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_from(cls, value: str) -> str:
+        # The mail's sender: empty (or "Keyward <>") made every mailed invitation answer 500, as the mail
+        # library refuses a message without a sender address before sending it.
+        from email.utils import parseaddr
+
+        _, address = parseaddr(value)
+        local, _, domain = address.rpartition("@")
+        if not local or not domain or any(c.isspace() or ord(c) < 32 for c in address):
+            raise ValueError("expected a sender address, e.g. Keyward <keyward@example.com>")
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:

@@ -116,6 +116,11 @@ def _public_url_without_scheme(tmp: Path) -> tuple[dict[str, str], str, str]:
     )
 
 
+def _smtp_sender_empty(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # every mailed invitation answered 500: the mail library refuses a message without a sender
+    return {"smtp_from": "Keyward <>"}, "KEYWARD_SMTP_FROM='Keyward <>'", "expected a sender address"
+
+
 CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "missing SQLite folder": _missing_folder,
     "wrong scheme": _wrong_scheme,
@@ -128,6 +133,7 @@ CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "invalid sweep cron": _invalid_cron,
     "sweep settle shorter than the flush": _settle_shorter_than_the_flush,
     "public URL without a scheme": _public_url_without_scheme,
+    "SMTP sender without an address": _smtp_sender_empty,
 }
 
 
