@@ -464,7 +464,15 @@ class Settings(BaseSettings):
     def _rate_limit(cls, value: str) -> str:
         import limits
 
-        limits.parse(value)  # raises ValueError: e.g. "60/minute", "1000/hour"
+        rates = limits.parse_many(value)  # raises ValueError: e.g. "60/minute", "1000/hour"
+        # The endpoint applies one rate: "0/minute" refused every report for ever, and of "60/minute;1/second"
+        # only the first was applied.
+        if len(rates) != 1:
+            raise ValueError("expected one rate, e.g. 60/minute (the endpoint applies one)")
+        if rates[0].amount < 1:
+            raise ValueError("expected at least 1 request per window: 0 refuses every leak report")
+        if rates[0].get_expiry() > LONGEST_SECONDS:
+            raise ValueError("expected a window of at most 100 years")
         return value
 
     @property

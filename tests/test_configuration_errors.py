@@ -121,6 +121,11 @@ def _smtp_sender_empty(tmp: Path) -> tuple[dict[str, str], str, str]:
     return {"smtp_from": "Keyward <>"}, "KEYWARD_SMTP_FROM='Keyward <>'", "expected a sender address"
 
 
+def _leak_reports_rate_of_zero(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # POST /v1/leaks answered 429 to every report, for ever
+    return {"leaks_rate_limit": "0/minute"}, "KEYWARD_LEAKS_RATE_LIMIT='0/minute'", "at least 1 request per window"
+
+
 CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "missing SQLite folder": _missing_folder,
     "wrong scheme": _wrong_scheme,
@@ -134,6 +139,7 @@ CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "sweep settle shorter than the flush": _settle_shorter_than_the_flush,
     "public URL without a scheme": _public_url_without_scheme,
     "SMTP sender without an address": _smtp_sender_empty,
+    "leak reports rate of zero": _leak_reports_rate_of_zero,
 }
 
 
