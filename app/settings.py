@@ -442,6 +442,28 @@ class Settings(BaseSettings):
             raise ValueError("expected the console's address without a query or fragment")
         return value
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_allow_ips(cls, value: str) -> str:
+        # uvicorn takes an entry that is no address or network ("10.0.0.0/33", "10.0.0.1/24") for a name and
+        # trusts nobody for it, without a word: every client then had the proxy's address (log-in budgets,
+        # IP allowlists, lastUsedIp).
+        import ipaddress
+
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if entries == ["*"]:
+            return value
+        for entry in entries:
+            if entry == "*":
+                raise ValueError("'*' trusts every proxy only on its own, not in a list")
+            try:
+                ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is no IP address or network (e.g. 10.0.0.1, 10.0.0.0/8; host bits must be zero)"
+                ) from None
+        return value
+
     @field_validator("webhook_allowed_hosts")
     @classmethod
     def _allowed_hosts(cls, value: str) -> str:

@@ -126,6 +126,15 @@ def _leak_reports_rate_of_zero(tmp: Path) -> tuple[dict[str, str], str, str]:
     return {"leaks_rate_limit": "0/minute"}, "KEYWARD_LEAKS_RATE_LIMIT='0/minute'", "at least 1 request per window"
 
 
+def _proxy_network_malformed(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # uvicorn trusted nobody for it, silently: every client had the proxy's address
+    return (
+        {"forwarded_allow_ips": "127.0.0.1, 10.0.0.0/33"},
+        "KEYWARD_FORWARDED_ALLOW_IPS='127.0.0.1, 10.0.0.0/33'",
+        "'10.0.0.0/33' is no IP address or network",
+    )
+
+
 CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "missing SQLite folder": _missing_folder,
     "wrong scheme": _wrong_scheme,
@@ -140,6 +149,7 @@ CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "public URL without a scheme": _public_url_without_scheme,
     "SMTP sender without an address": _smtp_sender_empty,
     "leak reports rate of zero": _leak_reports_rate_of_zero,
+    "proxy network malformed": _proxy_network_malformed,
 }
 
 
