@@ -263,10 +263,10 @@ class Settings(BaseSettings):
     )
     usage_flush_lease_seconds: float = Field(
         default=30.0,
-        gt=0,
+        ge=1,  # 0.05 s expired before a round of a backlog was written: every flush lost it, nothing was written
         le=LONGEST_SECONDS,
         description="The flush lease: renewed every third of it while a flush runs; a worker killed mid-flush is "
-        "taken over once it expired.",
+        "taken over once it expired. At least 1 s.",
     )
     usage_spool_dir: str = Field(
         default="keyward-usage-spool",

@@ -135,6 +135,15 @@ def _proxy_network_malformed(tmp: Path) -> tuple[dict[str, str], str, str]:
     )
 
 
+def _flush_lease_too_short(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # a lease of 0.05 s expired before a round of a backlog was written: no flush ever completed
+    return (
+        {"usage_flush_lease_seconds": "0.05"},
+        "KEYWARD_USAGE_FLUSH_LEASE_SECONDS='0.05'",
+        "greater than or equal to 1",
+    )
+
+
 CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "missing SQLite folder": _missing_folder,
     "wrong scheme": _wrong_scheme,
@@ -150,6 +159,7 @@ CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "SMTP sender without an address": _smtp_sender_empty,
     "leak reports rate of zero": _leak_reports_rate_of_zero,
     "proxy network malformed": _proxy_network_malformed,
+    "flush lease too short": _flush_lease_too_short,
 }
 
 
