@@ -63,11 +63,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     _database_ready(settings, migrate_embedded=True)
-    if settings.redis_url:
-        from app.database_check import check_redis_accepts
-
-        # A Redis away is served without (degraded); one that refuses the URL would be for ever.
-        asyncio.run(check_redis_accepts(settings.redis_url))
     signal.signal(signal.SIGTERM, _uses_dropped_exit)
     # Several worker processes share one port: each writes its metrics to files in one folder,
     # and whichever answers GET /metrics reads them all (prometheus-client's multiprocess mode).
