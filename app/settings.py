@@ -509,8 +509,9 @@ class Settings(BaseSettings):
         flush_seconds = info.data.get("usage_flush_seconds")  # absent when it is itself invalid
         if value is not None and flush_seconds is not None and value < flush_seconds:
             raise ValueError(
-                f"must be at least KEYWARD_USAGE_FLUSH_SECONDS ({flush_seconds:g}): a shorter wait judges tokens "
-                "before uses still buffered in API processes reach the database"
+                f"a wait shorter than KEYWARD_USAGE_FLUSH_SECONDS ({flush_seconds:g}) judges tokens before uses "
+                "still buffered in API processes reach the database: KEYWARD_STALE_SWEEP_SETTLE_SECONDS must be at "
+                "least that"
             )
         return value
 

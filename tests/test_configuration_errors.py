@@ -103,7 +103,7 @@ def _settle_shorter_than_the_flush(tmp: Path) -> tuple[dict[str, str], str, str]
     return (
         {"stale_sweep_settle_seconds": "5", "usage_flush_seconds": "10"},
         "KEYWARD_STALE_SWEEP_SETTLE_SECONDS='5'",
-        "must be at least KEYWARD_USAGE_FLUSH_SECONDS (10)",
+        "a wait shorter than KEYWARD_USAGE_FLUSH_SECONDS (10) judges tokens",
     )
 
 
