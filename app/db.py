@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
-from tortoise.migrations.executor import MigrationExecutor
 
 from app import migrating
 from app.settings import get_settings
@@ -73,11 +72,11 @@ def connection_config(url: str, timeouts: DatabaseTimeouts | None = None) -> dic
     if url.split(":", 1)[0] not in POSTGRES_SCHEMES:
         return config
     credentials["connection_class"] = PooledConnection
+    # No floor of open connections: asyncpg restores a floor in the background and logs a traceback
+    # for every failed attempt during an outage (app.db_outage and the worker's jobs log it once).
+    credentials["minsize"] = 0
     if timeouts is not None:
         config["engine"] = "app.postgres_engine"
-        # No floor of open connections: asyncpg restores a floor in the background and logs a
-        # traceback for every failed attempt during an outage (app.db_outage logs it once).
-        credentials["minsize"] = 0
         credentials["timeout"] = timeouts.connect
         credentials["acquire_timeout"] = timeouts.acquire
         credentials["command_timeout"] = timeouts.statement + timeouts.CLIENT_MARGIN
@@ -120,9 +119,12 @@ async def migrate(database_url: str | None = None) -> list[str]:
 
 
 async def pending_migrations() -> list[str]:
-    """Names of migrations not yet applied on the initialised default connection."""
+    """Names of migrations not yet applied on the initialised default connection; a failure to read which are
+    applied is raised (it is no proof that none is)."""
+    from app.migrating.executor import strict_executor
+
     config = tortoise_config()
-    executor = MigrationExecutor(get_connection("default"), config["apps"])
+    executor = strict_executor(get_connection("default"), config["apps"])
     plan = await executor.plan()
     return [step.migration.name for step in plan]
 

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "KEYWARD_"
@@ -12,6 +12,17 @@ DATABASE_URL_FORMS = "sqlite:///path/to/keyward.sqlite3 or postgres://user@host:
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 REDIS_URL_FORMS = "redis://host:6379/0, rediss://… or unix:///path/to/socket"
 PORT_PROBLEM = "the port is not a number from 1 to 65535"
+
+# Every number setting has an upper bound, so that a slip (milliseconds for seconds, a digit too many) is refused
+# at start in one line, instead of failing the first request that turns it into a time or a database value (a
+# 1e300 h session crashed signUp; 10^20 log-in attempts crashed logIn).
+LONGEST_DAYS = 100 * 365  # as far ahead as a credential's expiry may be (app/services/expiry.py)
+LONGEST_HOURS = LONGEST_DAYS * 24
+LONGEST_SECONDS = LONGEST_DAYS * 86400
+# Both databases take these waits in milliseconds, as a 32-bit integer: PostgreSQL refuses a larger
+# statement_timeout, and SQLite reads a larger busy_timeout as 0 (no wait at all). About 24.8 days.
+LONGEST_DATABASE_WAIT_SECONDS = (2**31 - 1) // 1000
+LARGEST_COUNT = 2**31 - 1  # a database INTEGER: the log-in budgets are compared with one in SQL
 
 
 def database_url_problem(url: str) -> str | None:
@@ -92,6 +103,7 @@ class Settings(BaseSettings):
     migrate_lock_timeout_seconds: float = Field(
         default=600.0,
         gt=0,
+        le=LONGEST_SECONDS,
         description="How long `keyward migrate` (and an embedded start) waits for another migration of the same "
         "database to finish before giving up.",
     )
@@ -99,54 +111,68 @@ class Settings(BaseSettings):
     # Bounds on every wait of the API process (`keyward serve`) for its database, so that an outage
     # is answered 503 UNAVAILABLE within seconds instead of hanging (app.db.DatabaseTimeouts).
     database_connect_timeout_seconds: float = Field(
-        default=5.0, gt=0, description="PostgreSQL: opening a connection (TCP, TLS, authentication)."
+        default=5.0,
+        gt=0,
+        le=LONGEST_DATABASE_WAIT_SECONDS,
+        description="PostgreSQL: opening a connection (TCP, TLS, authentication).",
     )
     database_acquire_timeout_seconds: float = Field(
         default=5.0,
         gt=0,
+        le=LONGEST_DATABASE_WAIT_SECONDS,
         description="PostgreSQL: getting a connection from the pool, opening it included. "
         "SQLite: the busy timeout, waiting for another connection's lock.",
     )
     database_statement_timeout_seconds: float = Field(
         default=10.0,
         gt=0,
+        le=LONGEST_DATABASE_WAIT_SECONDS,
         description="PostgreSQL: one statement (the server's statement_timeout; the client gives up one "
         "second later, also when the server does not answer at all).",
     )
 
-    session_ttl_hours: float = Field(default=12.0, gt=0, description="How long a log-in session lasts.")
+    session_ttl_hours: float = Field(
+        default=12.0, gt=0, le=LONGEST_HOURS, description="How long a log-in session lasts."
+    )
 
     # Log-in budgets, counted before the password is checked, over fixed windows of
     # `login_lockout_seconds` (app/services/login_throttle.py).
     login_max_failures: int = Field(
         default=5,
         ge=1,
+        le=LARGEST_COUNT,
         description="Failed log-ins per email and client address in a window; then that address is refused for "
         "that email until the window ends.",
     )
     login_max_failures_per_ip: int = Field(
-        default=30, ge=1, description="Failed log-ins per client address (any email; IPv6 per /64) in a window."
+        default=30,
+        ge=1,
+        le=LARGEST_COUNT,
+        description="Failed log-ins per client address (any email; IPv6 per /64) in a window.",
     )
     login_max_failures_per_email: int = Field(
         default=20,
         ge=1,
+        le=LARGEST_COUNT,
         description="Failed log-ins per email in a window from addresses that have not logged in to it in 30 days "
         "(recognised addresses skip this budget).",
     )
     login_lockout_seconds: int = Field(
         default=900,
         ge=1,
+        le=LONGEST_SECONDS,
         description="The window of the three log-in budgets; a spent budget stays closed for one window from the "
         "attempt that spent it.",
     )
     signup_max_refusals_per_ip: int = Field(
         default=10,
         ge=1,
+        le=LARGEST_COUNT,
         description="`signUp` attempts per client address that created no account (e.g. "
         "`EMAIL_TAKEN`, which tells that an email has an account) per window.",
     )
     signup_window_seconds: int = Field(
-        default=3600, ge=1, description="The window of `KEYWARD_SIGNUP_MAX_REFUSALS_PER_IP`."
+        default=3600, ge=1, le=LONGEST_SECONDS, description="The window of `KEYWARD_SIGNUP_MAX_REFUSALS_PER_IP`."
     )
 
     signup: Literal["open", "first", "closed"] = Field(
@@ -155,7 +181,7 @@ class Settings(BaseSettings):
         "first account exists, `closed` nobody (people join by invitation; `keyward create-owner`).",
     )
     invitation_ttl_days: float = Field(
-        default=7.0, gt=0, description="An invitation expires this long after it is made."
+        default=7.0, gt=0, le=LONGEST_DAYS, description="An invitation expires this long after it is made."
     )
     public_url: str | None = Field(
         default=None,
@@ -176,27 +202,36 @@ class Settings(BaseSettings):
         default=True,
         description="Schema introspection and the GraphiQL page; off, errors suggest no names either.",
     )
-    max_query_depth: int = Field(default=12, ge=1, description="Deepest selection a GraphQL document may have.")
-    max_aliases: int = Field(default=30, ge=1, description="Most aliases in one GraphQL document.")
-    max_query_tokens: int = Field(default=2000, ge=1, description="Most lexical tokens in one GraphQL document.")
+    max_query_depth: int = Field(
+        default=12, ge=1, le=LARGEST_COUNT, description="Deepest selection a GraphQL document may have."
+    )
+    max_aliases: int = Field(default=30, ge=1, le=LARGEST_COUNT, description="Most aliases in one GraphQL document.")
+    max_query_tokens: int = Field(
+        default=2000, ge=1, le=LARGEST_COUNT, description="Most lexical tokens in one GraphQL document."
+    )
     # What validating and executing one document may cost, measured before either runs
     # (app/graphql/query_cost.py).
     max_query_selections: int = Field(
         default=300,
         ge=1,
+        le=LARGEST_COUNT,
         description="What validating one GraphQL document may cost: field selections with fragments expanded, "
         "a repeated response name costing one more per repetition (QUERY_TOO_COMPLEX beyond).",
     )
     max_query_nodes: int = Field(
         default=10_000,
         ge=1,
+        le=LARGEST_COUNT,
         description="Most connection nodes one GraphQL document may ask for, counted as GitHub counts them: "
         "each connection's `first` times those of the connections around it (QUERY_TOO_COMPLEX beyond).",
     )
-    max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest request body, in bytes (413 beyond).")
+    max_body_bytes: int = Field(
+        default=256 * 1024, ge=1024, le=LARGEST_COUNT, description="Largest request body, in bytes (413 beyond)."
+    )
     max_header_bytes: int = Field(
         default=32 * 1024,
         ge=1024,
+        le=LARGEST_COUNT,
         description="Largest request line and headers together, in bytes (`keyward serve`; 431 beyond).",
     )
 
@@ -204,27 +239,34 @@ class Settings(BaseSettings):
     usage_flush_seconds: float = Field(
         default=10.0,
         gt=0,
+        le=LONGEST_SECONDS,
         description="How often buffered uses are written to the database (the worker with Redis, the API process "
         "without); every process must use the same value.",
     )
     usage_redis_timeout_seconds: float = Field(
         default=0.1,
         gt=0,
+        le=LONGEST_SECONDS,
         description="How long a request waits for Redis to record a use before keeping it in process instead.",
     )
     usage_redis_retry_seconds: float = Field(
-        default=1.0, gt=0, description="How long an API process leaves a failing Redis alone before trying again."
+        default=1.0,
+        gt=0,
+        le=LONGEST_SECONDS,
+        description="How long an API process leaves a failing Redis alone before trying again.",
     )
     usage_redis_max_connections: int = Field(
         default=32,
         ge=1,
+        le=LARGEST_COUNT,
         description="Connections to Redis per API process; requests beyond wait for one (within the timeout).",
     )
     usage_flush_lease_seconds: float = Field(
         default=30.0,
-        gt=0,
+        ge=1,  # 0.05 s expired before a round of a backlog was written: every flush lost it, nothing was written
+        le=LONGEST_SECONDS,
         description="The flush lease: renewed every third of it while a flush runs; a worker killed mid-flush is "
-        "taken over once it expired.",
+        "taken over once it expired. At least 1 s.",
     )
     usage_spool_dir: str = Field(
         default="keyward-usage-spool",
@@ -234,6 +276,7 @@ class Settings(BaseSettings):
     stale_sweep_settle_seconds: float | None = Field(
         default=None,
         ge=0,
+        le=LONGEST_SECONDS,
         description="How long the stale sweep waits before judging, so uses still buffered in API processes reach "
         "the database first; at least `KEYWARD_USAGE_FLUSH_SECONDS`. Unset: the flush interval plus 5 s.",
     )
@@ -246,19 +289,24 @@ class Settings(BaseSettings):
     credential_cache_size: int = Field(
         default=10_000,
         ge=0,
+        le=LARGEST_COUNT,
         description="Verified API keys and management tokens an API process keeps (with Redis only; 0: none).",
     )
     credential_cache_seconds: float = Field(
-        default=60.0, gt=0, description="How long an API process keeps a verified credential at most."
+        default=60.0,
+        gt=0,
+        le=LONGEST_SECONDS,
+        description="How long an API process keeps a verified credential at most.",
     )
     unknown_credential_cache_size: int = Field(
         default=10_000,
         ge=0,
+        le=LARGEST_COUNT,
         description="Digests the database did not know, kept apart from the live ones so a flood of unknown tokens "
         "cannot push those out (0: none).",
     )
     unknown_credential_cache_seconds: float = Field(
-        default=10.0, gt=0, description="How long an unknown digest is remembered."
+        default=10.0, gt=0, le=LONGEST_SECONDS, description="How long an unknown digest is remembered."
     )
 
     forwarded_allow_ips: str = Field(
@@ -279,6 +327,7 @@ class Settings(BaseSettings):
     webhook_delivery_seconds: float = Field(
         default=5.0,
         ge=0,
+        le=LONGEST_SECONDS,
         description="How often due webhook deliveries are sent (the worker with Redis, the API process without); "
         "`0`: never.",
     )
@@ -286,13 +335,22 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=60, description="One webhook delivery attempt, DNS included."
     )
     webhook_claim_seconds: float = Field(
-        default=60.0, gt=0, description="A claimed delivery whose worker died is taken over after this."
+        default=60.0,
+        gt=0,
+        le=LONGEST_SECONDS,
+        description="A claimed delivery whose worker died is taken over after this.",
     )
     webhook_disable_after_days: float = Field(
-        default=3.0, gt=0, description="An endpoint whose attempts have all failed this long is disabled."
+        default=3.0,
+        gt=0,
+        le=LONGEST_DAYS,
+        description="An endpoint whose attempts have all failed this long is disabled.",
     )
     webhook_retention_days: int = Field(
-        default=30, ge=1, description="Finished webhook events and their deliveries are kept this long."
+        default=30,
+        ge=1,
+        le=LONGEST_DAYS,
+        description="Finished webhook events and their deliveries are kept this long.",
     )
 
     leaks_rate_limit: str = Field(
@@ -313,6 +371,7 @@ class Settings(BaseSettings):
     metrics_max_operation_names: int = Field(
         default=200,
         ge=1,
+        le=LARGEST_COUNT,
         description="Distinct GraphQL operation names each process counts under their own name; later ones "
         "are counted as `other`.",
     )
@@ -350,6 +409,61 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return value
 
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_from(cls, value: str) -> str:
+        # The mail's sender: empty (or "Keyward <>") made every mailed invitation answer 500, as the mail
+        # library refuses a message without a sender address before sending it.
+        from email.utils import parseaddr
+
+        _, address = parseaddr(value)
+        local, _, domain = address.rpartition("@")
+        if not local or not domain or any(c.isspace() or ord(c) < 32 for c in address):
+            raise ValueError("expected a sender address, e.g. Keyward <keyward@example.com>")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        # Invitation links are this plus a path: without a scheme and a host ("keyward.example.com", "abc")
+        # every link mailed or shown was one no browser opens.
+        if not value:  # empty reads as unset, as for KEYWARD_REDIS_URL
+            return None
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 (raises on a port that is no number or out of range)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected the console's address with its scheme, e.g. https://keyward.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("expected the console's address without a query or fragment")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_allow_ips(cls, value: str) -> str:
+        # uvicorn takes an entry that is no address or network ("10.0.0.0/33", "10.0.0.1/24") for a name and
+        # trusts nobody for it, without a word: every client then had the proxy's address (log-in budgets,
+        # IP allowlists, lastUsedIp).
+        import ipaddress
+
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if entries == ["*"]:
+            return value
+        for entry in entries:
+            if entry == "*":
+                raise ValueError("'*' trusts every proxy only on its own, not in a list")
+            try:
+                ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is no IP address or network (e.g. 10.0.0.1, 10.0.0.0/8; host bits must be zero)"
+                ) from None
+        return value
+
     @field_validator("webhook_allowed_hosts")
     @classmethod
     def _allowed_hosts(cls, value: str) -> str:
@@ -372,7 +486,15 @@ class Settings(BaseSettings):
     def _rate_limit(cls, value: str) -> str:
         import limits
 
-        limits.parse(value)  # raises ValueError: e.g. "60/minute", "1000/hour"
+        rates = limits.parse_many(value)  # raises ValueError: e.g. "60/minute", "1000/hour"
+        # The endpoint applies one rate: "0/minute" refused every report for ever, and of "60/minute;1/second"
+        # only the first was applied.
+        if len(rates) != 1:
+            raise ValueError("expected one rate, e.g. 60/minute (the endpoint applies one)")
+        if rates[0].amount < 1:
+            raise ValueError("expected at least 1 request per window: 0 refuses every leak report")
+        if rates[0].get_expiry() > LONGEST_SECONDS:
+            raise ValueError("expected a window of at most 100 years")
         return value
 
     @property
@@ -381,14 +503,17 @@ class Settings(BaseSettings):
             return self.stale_sweep_settle_seconds
         return self.usage_flush_seconds + 5.0
 
-    @model_validator(mode="after")
-    def _settle_covers_the_flush_interval(self) -> "Settings":
-        if self.stale_sweep_settle_seconds is not None and self.stale_sweep_settle_seconds < self.usage_flush_seconds:
+    @field_validator("stale_sweep_settle_seconds")
+    @classmethod
+    def _settle_covers_the_flush_interval(cls, value: float | None, info: ValidationInfo) -> float | None:
+        flush_seconds = info.data.get("usage_flush_seconds")  # absent when it is itself invalid
+        if value is not None and flush_seconds is not None and value < flush_seconds:
             raise ValueError(
-                "KEYWARD_STALE_SWEEP_SETTLE_SECONDS must be at least KEYWARD_USAGE_FLUSH_SECONDS: a shorter wait "
-                "judges tokens before uses still buffered in API processes reach the database"
+                f"a wait shorter than KEYWARD_USAGE_FLUSH_SECONDS ({flush_seconds:g}) judges tokens before uses "
+                "still buffered in API processes reach the database: KEYWARD_STALE_SWEEP_SETTLE_SECONDS must be at "
+                "least that"
             )
-        return self
+        return value
 
 
 @lru_cache

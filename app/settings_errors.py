@@ -16,7 +16,8 @@ from app.settings import ENV_PREFIX, Settings, get_settings
 
 # Variables with the prefix that are not settings of the server: the test suite's own
 # (KEYWARD_TEST_*), the benchmarks' (KEYWARD_BENCH*), the on-demand profiles of the long tests, a
-# token kept for the CLI user's scripts, and the README's example webhook receiver.
+# token kept for the CLI user's scripts, the password `keyward create-owner` reads, and the README's example
+# webhook receiver.
 TOOLING_PREFIXES = ("KEYWARD_TEST_", "KEYWARD_BENCH")
 TOOLING_VARIABLES = frozenset(
     {
@@ -25,6 +26,7 @@ TOOLING_VARIABLES = frozenset(
         "KEYWARD_LOAD_CONNECTIONS",
         "KEYWARD_TIMING_SAMPLES",
         "KEYWARD_TOKEN",
+        "KEYWARD_OWNER_PASSWORD",
         "KEYWARD_WEBHOOK_SECRET",
     }
 )
@@ -78,7 +80,8 @@ def validation_error_lines(exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors(include_url=False):
         message = str(error["msg"]).removeprefix("Value error, ")
-        message = message[:1].lower() + message[1:]
+        if message[1:2].islower():  # "Input should be…" reads on after the name; "KEYWARD_…" stays as it is
+            message = message[:1].lower() + message[1:]
         location = error.get("loc") or ()
         if location:
             value = error.get("input")

@@ -32,17 +32,19 @@ async def _database(settings: Settings, seconds: float) -> tuple[list[str], list
         path = _sqlite_path(url)
         if path is not None and not path.exists():
             return [f"database {shown}: the file does not exist yet (`keyward serve` creates and migrates it)"], []
+    step = "cannot connect"
     try:
         async with asyncio.timeout(seconds):
             await Tortoise.init(config=db.tortoise_config(url))
         try:
             async with asyncio.timeout(seconds):
                 await db.ping()
+                step = "cannot read which migrations are applied"
                 pending = await db.pending_migrations()
         finally:
             await Tortoise.close_connections()
-    except Exception as exc:  # any failure to connect is the finding
-        return [], [f"database {shown}: cannot connect ({type(exc).__name__}: {_first_line(exc)})"]
+    except Exception as exc:  # any failure to connect or to read is the finding
+        return [], [f"database {shown}: {step} ({type(exc).__name__}: {_first_line(exc)})"]
     if not pending:
         return [f"database {shown}: reachable, every migration applied"], []
     names = ", ".join(pending)

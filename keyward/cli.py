@@ -112,11 +112,23 @@ def _worker(args: argparse.Namespace) -> int:
         )
         return 2
     _database_ready(get_settings())
+    from app.database_check import check_redis_accepts
+
+    asyncio.run(check_redis_accepts(redis_url))  # a wrong password is no outage to wait out
     from workers.reconnecting import run_worker
     from workers.settings import WorkerSettings
 
     run_worker(WorkerSettings, redis_url=redis_url, burst=args.burst)
     return 0
+
+
+def _is_redis_error(exc: BaseException) -> bool:
+    """Raised by redis-py (the database's errors never are, nor caused by one)."""
+    from redis.exceptions import RedisError
+
+    from app.db_errors import causes
+
+    return any(isinstance(cause, RedisError) for cause in causes(exc))
 
 
 async def _sweep_once() -> dict[str, object]:
@@ -130,9 +142,23 @@ async def _sweep_once() -> dict[str, object]:
         await context.shutdown(ctx)
 
 
+# Uses still in Redis must reach the database before tokens are judged on their last use.
+SWEEP_NEEDS_REDIS = "nothing was swept: the uses Redis holds must reach the database before tokens are judged"
+
+
 def _stale_sweep(args: argparse.Namespace) -> int:
-    _database_ready(get_settings())
-    result = asyncio.run(_sweep_once())
+    from app.database_check import RedisUnreachable, check_redis
+
+    settings = get_settings()
+    _database_ready(settings)
+    if settings.redis_url:
+        asyncio.run(check_redis(settings.redis_url, SWEEP_NEEDS_REDIS))
+    try:
+        result = asyncio.run(_sweep_once())
+    except Exception as exc:
+        if settings.redis_url and _is_redis_error(exc):
+            raise RedisUnreachable.of(settings.redis_url, exc, SWEEP_NEEDS_REDIS) from None
+        raise
     print(
         f"Stale sweep {result['sweep_id']}: {result['stale']} stale token(s), {result['flagged']} newly flagged, "
         f"{result['revoked']} revoked, {result['reports']} report(s) written, "
@@ -194,6 +220,9 @@ def _create_owner(args: argparse.Namespace) -> int:
     if not password:
         print("create-owner: give the password on standard input or in KEYWARD_OWNER_PASSWORD.", file=sys.stderr)
         return 2
+    # As every command: a database that cannot be reached or is not migrated is one line, not a traceback;
+    # the embedded one migrates itself, as `keyward serve` would, so the first owner can come before the first start.
+    _database_ready(get_settings(), migrate_embedded=True)
     try:
         created = asyncio.run(_with_database(create_owner(args.email, args.workspace, password)))
     except UserInputError as error:
@@ -336,12 +365,19 @@ def _one_line_errors() -> tuple[type[BaseException], ...]:
     Imported here, not at the top: uvicorn's worker processes import this module first, and must
     answer their supervisor's first health check within seconds.
     """
-    from app.database_check import DatabaseNotMigrated
+    from app.database_check import DatabaseNotMigrated, RedisUnreachable
     from app.migrating import MigrationFailed
     from app.migrating.lock import MigrationLockTimeout
     from app.sqlite_client import SqliteFileUnusable
 
-    return (ConfigurationError, DatabaseNotMigrated, MigrationFailed, MigrationLockTimeout, SqliteFileUnusable)
+    return (
+        ConfigurationError,
+        DatabaseNotMigrated,
+        MigrationFailed,
+        MigrationLockTimeout,
+        RedisUnreachable,
+        SqliteFileUnusable,
+    )
 
 
 def _refuse(command: str, exc: BaseException, *, status: int) -> int:

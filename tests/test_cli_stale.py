@@ -11,10 +11,12 @@ import orjson
 
 from app.clock import utcnow
 from app.graphql.ids import pk_of, to_global_id
-from app.models import ManagementToken
+from app.models import ManagementToken, StaleTokenReport
 from app.settings import Settings
 from tests.support.api import Api
+from tests.support.ports import free_port
 
+REDIS_PASSWORD = "redis-pw-N0t-In-Any-Output-5521"
 UPDATE_SETTINGS = """
 mutation($input: WorkspaceSettingsInput!) { updateWorkspaceSettings(input: $input) { userErrors { code } } }"""
 
@@ -90,6 +92,24 @@ async def test_stale_sweep_then_report_in_every_format(api: Api, settings: Setti
     assert code == 0, err
     assert "Workspace First" in out and "Workspace Second" in out
     assert "ci-pipeline" in out and "never" in out and "yes" in out
+
+
+async def test_stale_sweep_with_redis_unreachable_says_so_in_one_line_and_sweeps_nothing(
+    api: Api, settings: Settings
+) -> None:
+    # given stale tokens, and a Redis (which may hold their last uses) that does not answer
+    await _stale_world(api)
+    redis_url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{free_port()}/0"
+    # when an operator runs the sweep (it stopped with a redis-py traceback)
+    code, out, err = await keyward(settings, "stale-sweep", redis_url=redis_url)
+    # then it says in one line why nothing was swept, and nothing was
+    assert code == 1, err
+    lines = [line for line in err.splitlines() if line.startswith("keyward stale-sweep: ")]
+    assert len(lines) == 1 and "KEYWARD_REDIS_URL=" in lines[0] and "cannot reach Redis" in lines[0], err
+    assert "nothing was swept" in lines[0]
+    assert "Traceback" not in err and REDIS_PASSWORD not in err + out
+    assert await StaleTokenReport.all().count() == 0
+    assert not await ManagementToken.filter(revoked_at__isnull=False).exists()
 
 
 async def test_stale_report_without_reports_and_with_a_bad_workspace(api: Api, settings: Settings) -> None:

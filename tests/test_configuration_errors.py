@@ -3,19 +3,34 @@ anything else, and says in one line which setting is wrong and why, never a pass
 traceback, never a hang. The real CLI in subprocesses, each bounded by a timeout."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import get_args
 
+import annotated_types
 import pytest
 from pydantic import ValidationError
+from tortoise.connection import get_connection
 
-from app.settings import Settings
-from app.settings_errors import known_variables, redact, unknown_variable_warnings
+from app.services.webhook_delivery import DeliveryConfig, delivery_round
+from app.settings import Settings, get_settings
+from app.settings_errors import (
+    known_variables,
+    redact,
+    unknown_variable_warnings,
+    validation_error_lines,
+    variable_name,
+)
+from tests.support.api import ALL_PERMISSIONS, CREATE_API_KEY, CREATE_PROJECT, LOG_IN
+from tests.support.api import PASSWORD as PASSWORD_OF_TESTS
 from tests.support.fresh_database import keyward, keyward_env, one_line_errors, run_postgres
 from tests.support.ports import free_port
+from tests.support.running_app import running_api
 
 PASSWORD = "pw-N0t-F0r-Any-Output-7731"
-COMMANDS = ["serve", "migrate", "worker", "stale-sweep", "stale-report"]
+COMMANDS = ["serve", "migrate", "worker", "stale-sweep", "stale-report", "create-owner"]
+# What each command needs besides its settings.
+ARGUMENTS = {"create-owner": ["--email", "owner@example.com", "--workspace", "Acme"]}
 # A fast failure: well under this, or the test fails on the timeout (a hang).
 SECONDS = 60
 
@@ -83,6 +98,52 @@ def _invalid_cron(tmp: Path) -> tuple[dict[str, str], str, str]:
     return {"stale_sweep_cron": "every day"}, "KEYWARD_STALE_SWEEP_CRON='every day'", "expected 5 fields"
 
 
+def _settle_shorter_than_the_flush(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # it read "kEYWARD_STALE_SWEEP_SETTLE_SECONDS must be…", without the value
+    return (
+        {"stale_sweep_settle_seconds": "5", "usage_flush_seconds": "10"},
+        "KEYWARD_STALE_SWEEP_SETTLE_SECONDS='5'",
+        "a wait shorter than KEYWARD_USAGE_FLUSH_SECONDS (10) judges tokens",
+    )
+
+
+def _public_url_without_scheme(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # every invitation link read "keyward.example.com/#/accept-invitation/kwi_…", which no browser opens
+    return (
+        {"public_url": "keyward.example.com"},
+        "KEYWARD_PUBLIC_URL='keyward.example.com'",
+        "expected the console's address with its scheme",
+    )
+
+
+def _smtp_sender_empty(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # every mailed invitation answered 500: the mail library refuses a message without a sender
+    return {"smtp_from": "Keyward <>"}, "KEYWARD_SMTP_FROM='Keyward <>'", "expected a sender address"
+
+
+def _leak_reports_rate_of_zero(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # POST /v1/leaks answered 429 to every report, for ever
+    return {"leaks_rate_limit": "0/minute"}, "KEYWARD_LEAKS_RATE_LIMIT='0/minute'", "at least 1 request per window"
+
+
+def _proxy_network_malformed(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # uvicorn trusted nobody for it, silently: every client had the proxy's address
+    return (
+        {"forwarded_allow_ips": "127.0.0.1, 10.0.0.0/33"},
+        "KEYWARD_FORWARDED_ALLOW_IPS='127.0.0.1, 10.0.0.0/33'",
+        "'10.0.0.0/33' is no IP address or network",
+    )
+
+
+def _flush_lease_too_short(tmp: Path) -> tuple[dict[str, str], str, str]:
+    # a lease of 0.05 s expired before a round of a backlog was written: no flush ever completed
+    return (
+        {"usage_flush_lease_seconds": "0.05"},
+        "KEYWARD_USAGE_FLUSH_LEASE_SECONDS='0.05'",
+        "greater than or equal to 1",
+    )
+
+
 CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "missing SQLite folder": _missing_folder,
     "wrong scheme": _wrong_scheme,
@@ -93,6 +154,12 @@ CASES: dict[str, Callable[[Path], tuple[dict[str, str], str, str]]] = {
     "timeout not finite": _timeout_not_finite,
     "session TTL not a number": _session_ttl_not_a_number,
     "invalid sweep cron": _invalid_cron,
+    "sweep settle shorter than the flush": _settle_shorter_than_the_flush,
+    "public URL without a scheme": _public_url_without_scheme,
+    "SMTP sender without an address": _smtp_sender_empty,
+    "leak reports rate of zero": _leak_reports_rate_of_zero,
+    "proxy network malformed": _proxy_network_malformed,
+    "flush lease too short": _flush_lease_too_short,
 }
 
 
@@ -112,7 +179,8 @@ def _environment(tmp_path: Path, settings: dict[str, str]) -> dict[str, str]:
 def test_a_bad_setting_stops_every_command_with_one_line(tmp_path: Path, case: str, command: str) -> None:
     settings, names, reason = CASES[case](tmp_path)
     # when a command starts with the bad setting
-    done = keyward(command, env=_environment(tmp_path, settings), cwd=tmp_path, timeout=SECONDS)
+    env = _environment(tmp_path, settings) | {"KEYWARD_OWNER_PASSWORD": "correct horse battery"}
+    done = keyward(command, *ARGUMENTS.get(command, []), env=env, cwd=tmp_path, timeout=SECONDS)
     # then it exits non-zero, within seconds, with one line naming the setting and the reason
     output = done.stdout + done.stderr
     assert done.returncode != 0, output
@@ -151,6 +219,58 @@ def test_no_number_setting_takes_infinity_or_nan(value: str) -> None:
     for name in FLOAT_SETTINGS:
         with pytest.raises(ValidationError, match="finite number"):
             Settings(**{name: value})  # type: ignore[arg-type]
+
+
+NUMBER_SETTINGS = [
+    name for name, info in Settings.model_fields.items() if {int, float} & {info.annotation, *get_args(info.annotation)}
+]
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "1e300"])
+def test_every_number_setting_has_an_upper_bound(value: str) -> None:
+    # 1e300 is finite: a session of 1e300 hours crashed signUp, 10^20 log-in attempts crashed logIn, a
+    # webhook claim of 1e300 s crashed the start with a traceback; all passed `keyward check`
+    assert len(NUMBER_SETTINGS) > 30
+    for name in NUMBER_SETTINGS:
+        with pytest.raises(ValidationError) as raised:
+            Settings(**{name: value})  # type: ignore[arg-type]
+        lines = validation_error_lines(raised.value)
+        assert len(lines) == 1 and lines[0].startswith(f"{variable_name(name)}={value!r}: "), lines
+        # (an int setting reads 1e300 as no integer at all)
+        assert "less than or equal to" in lines[0] or "valid integer" in lines[0], lines
+
+
+def _largest(name: str) -> str:
+    bound = next(item.le for item in Settings.model_fields[name].metadata if isinstance(item, annotated_types.Le))
+    return str(bound)
+
+
+async def test_every_number_setting_at_its_largest_serves_every_kind_of_request(database_url: str) -> None:
+    largest = {name: _largest(name) for name in NUMBER_SETTINGS}
+    largest["webhook_delivery_seconds"] = "0"  # the test delivers by hand
+    async with running_api(database_url, **largest) as api:
+        settings = get_settings()
+        # the waits reach the database as given (SQLite read a busy timeout past 2^31 ms as no wait at all)
+        connection = get_connection("default")
+        if connection.capabilities.dialect == "sqlite":
+            rows = await connection.execute_query_dict("PRAGMA busy_timeout")
+            assert rows[0]["timeout"] == round(settings.database_acquire_timeout_seconds * 1000)
+        else:
+            rows = await connection.execute_query_dict("SHOW statement_timeout")
+            assert rows[0]["statement_timeout"] != "0"
+        owner = await api.sign_up()
+        wrong = await api.gql(LOG_IN, {"input": {"email": owner.email, "password": "not the password at all"}})
+        assert wrong["data"]["logIn"]["userErrors"], wrong
+        await api.ok(LOG_IN, {"input": {"email": owner.email, "password": PASSWORD_OF_TESTS}})
+        await api.invite(owner, "ADMIN")
+        _, token = await api.create_token(owner, ALL_PERMISSIONS)
+        project = await api.ok(CREATE_PROJECT, {"input": {"name": "p"}}, token)
+        key = await api.ok(
+            CREATE_API_KEY, {"input": {"projectId": project["createProject"]["project"]["id"], "name": "k"}}, token
+        )
+        verified = await api.http.post("/v1/keys/verify", json={"key": key["createApiKey"]["secret"]})
+        assert verified.status_code == 200 and verified.json()["valid"], verified.text
+        await delivery_round(DeliveryConfig.from_settings(settings), timedelta(days=settings.webhook_retention_days))
 
 
 def test_a_misspelled_variable_is_named_with_the_closest_setting(tmp_path: Path) -> None:

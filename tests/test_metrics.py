@@ -4,6 +4,7 @@
 import asyncio
 import json
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from app.observability.metrics import exported_names
 from app.settings import Settings
 from app.usage.model import UsageKind, Use
 from app.usage.redis_buffer import RedisUsageBuffer
+from tests.support.fresh_database import keyward, keyward_env, one_line_errors
 from tests.support.ports import free_port
 from tests.support.running_app import CLIENT_IP
 from tests.support.serve_processes import serve, worker
@@ -215,6 +217,22 @@ async def test_the_worker_serves_its_own_metrics(app: Starlette, database_url: s
     assert ("keyward_usage_flush_lag_seconds", frozenset({("buffer", "redis")})) in samples
     assert f"metrics at http://127.0.0.1:{port}/metrics" in output
     assert f"keyward {keyward_version()} worker: database " in output  # the start-up line
+
+
+def test_a_worker_metrics_port_in_use_stops_the_worker_with_one_line(database_url: str, redis_url: str) -> None:
+    # given the worker's metrics port taken by another program
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = keyward_env(database_url, redis_url=redis_url, metrics="true", worker_metrics_port=str(port))
+        # when the worker starts (it stopped with an OSError traceback)
+        done = keyward("worker", "--burst", env=env, timeout=60)
+    # then it exits non-zero with one line naming the settings and the reason
+    assert done.returncode == 1, done.stderr
+    errors = one_line_errors(done.stderr, "worker")
+    assert len(errors) == 1 and "KEYWARD_WORKER_METRICS_PORT" in errors[0], done.stderr
+    assert "Address already in use" in errors[0] and "Traceback" not in done.stderr
 
 
 def test_the_grafana_dashboard_parses_and_charts_only_metrics_that_exist() -> None:

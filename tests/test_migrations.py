@@ -28,6 +28,7 @@ from tests.support.fresh_database import (
     tables,
 )
 from tests.support.serve_processes import serve_many
+from tests.support.throwaway_services import throwaway_postgres
 
 APPLIED_ALL = f"Applied {', '.join(MIGRATION_NAMES)}."
 UP_TO_DATE = "Database is up to date."
@@ -202,3 +203,30 @@ asyncio.run(main())
     assert {"keyward.sqlite3", "keyward.sqlite3-wal", "keyward.sqlite3-shm", "keyward.sqlite3.migrate-lock"} <= set(
         modes
     )
+
+
+def test_a_migrations_table_that_cannot_be_read_is_said_so_and_not_taken_for_nothing_applied(tmp_path: Path) -> None:
+    if run_postgres() is None:
+        pytest.skip("a role of the test's own on a PostgreSQL cluster of its own (the PostgreSQL pass)")
+    with throwaway_postgres() as pg:
+        # given a migrated database, and a role that may read every table but the migrations' own
+        assert keyward("migrate", env=keyward_env(pg.url), cwd=tmp_path).returncode == 0
+        for statement in (
+            "CREATE ROLE reader LOGIN",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader",
+            "REVOKE SELECT ON tortoise_migrations FROM reader",
+        ):
+            query(pg.url, statement)
+        env = keyward_env(pg.url.replace("postgres@", "reader@", 1))
+        # when the commands that check the migrations start with it
+        for command in ("serve", "stale-sweep"):
+            done = keyward(command, env=env, cwd=tmp_path, timeout=60)
+            # then they say they cannot read them (they said every migration was pending: run keyward migrate)
+            output = done.stdout + done.stderr
+            assert done.returncode == 1, output
+            [error] = one_line_errors(done.stderr, command)
+            assert "cannot read which migrations are applied" in error and "permission denied" in error, output
+            assert "unapplied" not in output and "Traceback" not in output
+        done = keyward("check", env=env, cwd=tmp_path, timeout=60)
+        assert done.returncode == 1 and "cannot read which migrations are applied" in done.stderr, done.stderr
+        assert "pending migration" not in done.stdout + done.stderr

@@ -1,7 +1,10 @@
 """Who may sign up (KEYWARD_SIGNUP) and how the first owner is made: `keyward create-owner`."""
 
 import asyncio
+import sqlite3
 import sys
+from contextlib import closing
+from pathlib import Path
 
 from app.models import Membership, User
 from app.security.permissions import WorkspaceRole
@@ -90,6 +93,8 @@ async def test_create_owner_reads_the_password_from_stdin_or_the_environment(dat
         for (code, output), email in ((by_stdin, "stdin@example.com"), (by_env, "env@example.com")):
             assert code == 0, output
             assert email in output and PASSWORD not in output
+            # the variable it read is not called ignored (it was: "is not a Keyward setting and is ignored")
+            assert "KEYWARD_OWNER_PASSWORD" not in output
             membership = await Membership.get(user__email=email)
             assert membership.role is WorkspaceRole.OWNER
             logged_in = await api.ok(LOG_IN, {"input": {"email": email, "password": PASSWORD}})
@@ -101,6 +106,19 @@ async def test_create_owner_reads_the_password_from_stdin_or_the_environment(dat
         assert {"action": "owner.created", "actor": {"kind": "SYSTEM"}} in [
             e["node"] for e in audit["auditEvents"]["edges"]
         ]
+
+
+async def test_create_owner_on_a_new_embedded_database_migrates_it_first(tmp_path: Path) -> None:
+    # given a SQLite file no `keyward serve` made yet (create-owner stopped with a traceback: no such table)
+    file = tmp_path / "new.sqlite3"
+    # when the first owner is made before the first start
+    code, output = await create_owner(
+        "first@example.com", "First", stdin=f"{PASSWORD}\n", database_url=f"sqlite://{file}"
+    )
+    # then the database migrated itself, as on `keyward serve`, and holds the owner
+    assert code == 0 and "Traceback" not in output, output
+    with closing(sqlite3.connect(file)) as connection:
+        assert connection.execute("SELECT email FROM person").fetchall() == [("first@example.com",)]
 
 
 async def test_create_owner_refuses_bad_input_with_a_clear_message_and_no_password_echo(database_url: str) -> None:

@@ -1,6 +1,7 @@
 """Redis outages: the worker waits them out with back-off, the API keeps uses in process, and each
 says once when Redis goes and once when it is back. A redis-server of the test's own is stopped
-and started (never the shared one)."""
+and started (never the shared one). Database outages: the worker's jobs say so once each way too
+(a PostgreSQL cluster of the test's own)."""
 
 import asyncio
 import logging
@@ -10,20 +11,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 
+from app import db
 from app.main import create_app
 from app.models import ManagementToken
+from app.observability import metrics
 from app.settings import Settings
+from app.usage.availability import Availability
 from app.usage.model import UsageKind, Use
 from app.usage.redis_buffer import RedisUsageBuffer
 from tests.support.api import Api
+from tests.support.fresh_database import keyward, keyward_env, one_line_errors
 from tests.support.many_tokens import seed_tokens
+from tests.support.running_app import running_api
 from tests.support.serve_processes import worker
-from tests.support.throwaway_services import ThrowawayRedis, throwaway_redis
+from tests.support.throwaway_services import ThrowawayPostgres, ThrowawayRedis, throwaway_postgres, throwaway_redis
+from workers import context, jobs
 
 MT = UsageKind.MANAGEMENT_TOKEN
 DOWN, UP = "Redis is unavailable", "Redis is available again"
@@ -170,3 +178,67 @@ async def test_uses_being_handed_back_to_redis_stay_in_process_until_redis_has_t
             await admin.execute_command("CLIENT", "UNPAUSE")
             await client.aclose()
             await admin.aclose()
+
+
+def test_a_redis_that_refuses_the_url_stops_the_worker_with_one_line(database_url: str, redis_url: str) -> None:
+    # given a Redis that answers but has no database 99 (as a wrong password: no outage ends it)
+    refused = redis_url.rsplit("/", 1)[0] + "/99"
+    # when the worker starts (it waited, retrying with back-off, for ever)
+    done = keyward("worker", env=keyward_env(database_url, redis_url=refused), timeout=60)
+    # then it stops at once with one line naming the setting and Redis's reason
+    assert done.returncode == 1, done.stderr
+    errors = one_line_errors(done.stderr, "worker")
+    assert len(errors) == 1 and "KEYWARD_REDIS_URL=" in errors[0], done.stderr
+    assert "Redis refused it (DB index is out of range)" in errors[0] and "Traceback" not in done.stderr
+
+
+# ---- the database, as the worker's jobs meet it ---------------------------------------------------
+
+
+async def test_the_worker_says_once_when_the_database_goes_and_once_when_it_is_back(
+    redis_url: str, settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not settings.database_url.startswith("postgres"):
+        pytest.skip("the outage runs on a PostgreSQL cluster of the test's own (the PostgreSQL pass)")
+    fresh = Availability(jobs.log, "worker", "the database", while_down="…")
+    monkeypatch.setattr(jobs, "DATABASE", fresh, raising=False)  # up, whatever an earlier test left
+    with throwaway_postgres() as pg:
+        await db.migrate(pg.url)
+        ctx: dict[str, Any] = {}
+        async with running_api(pg.url):  # Tortoise on the cluster, which the worker's jobs share
+            await context.startup(ctx, settings.model_copy(update={"database_url": pg.url, "redis_url": redis_url}))
+            await _database_outage_and_back(pg, ctx, caplog)
+
+
+async def _database_outage_and_back(
+    pg: ThrowawayPostgres, ctx: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    try:
+        [pk] = await seed_tokens(1)
+        at = datetime.now(UTC)
+        await ctx["usage"].record_many([Use(MT, pk, at, "192.0.2.1")])
+        failures = _job_failures("flush_usage")
+        # when the database stops while the worker's jobs keep ticking
+        pg.stop()
+        with caplog.at_level(logging.INFO, logger="keyward.worker"):
+            for _ in range(3):
+                # then each run fails quietly (arq logged a traceback for every one of them)
+                assert await jobs.flush_usage(ctx) is None
+                assert await jobs.deliver_webhooks(ctx) is None
+            down = [r for r in caplog.records if "the database is unavailable" in r.getMessage()]
+            assert len(down) == 1 and down[0].exc_info is None, caplog.text
+            assert _job_failures("flush_usage") == failures + 3
+            # and once it is back, the next run writes the use that waited in Redis, and says so once
+            pg.start()
+            outcome = await jobs.flush_usage(ctx)
+            assert outcome is not None and outcome["uses"] == 1
+            assert (await ManagementToken.get(id=pk)).last_used_at == at
+            await jobs.flush_usage(ctx)
+        assert caplog.text.count("the database is available again") == 1, caplog.text
+        assert "Traceback" not in caplog.text
+    finally:
+        await context.shutdown(ctx)
+
+
+def _job_failures(job: str) -> float:
+    return metrics.WORKER_JOBS.labels(job, "failure")._value.get()  # type: ignore[attr-defined,no-any-return]

@@ -4,37 +4,74 @@
 buffer); arq adds `job_id` and friends when it runs them.
 """
 
+import asyncio
 import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
+from app import db
+from app.db_errors import is_database_unavailable
 from app.observability import metrics
 from app.services.stale_sweep import SweepResult, sweep_when_usage_settled
 from app.services.webhook_delivery import DeliveryConfig, delivery_round
+from app.usage.availability import Availability
 from app.usage.flush import FlushResult, flush
 
 log = logging.getLogger("keyward.worker")
 
-R = TypeVar("R")
+
+# The database as the worker's jobs see it: one line when it stops answering and one when it is back, as the
+# API process and its embedded rounds say it, instead of arq's traceback for every job of every tick that
+# meets the outage. Nothing waits on it: uses stay in Redis, due deliveries stay due, for the next tick.
+DATABASE = Availability(
+    log,
+    "worker",
+    "the database",
+    while_down="its jobs fail until it answers (uses stay in Redis, deliveries stay due; nothing is lost)",
+)
+PROBE_SECONDS = 5.0
 
 
-def observed(job: Callable[[dict[str, Any]], Awaitable[R]]) -> Callable[[dict[str, Any]], Awaitable[R]]:
-    """Count the job's runs by outcome and time them (keyward_worker_jobs_total, ..._duration_seconds)."""
+async def _database_is_down(error: BaseException) -> bool:
+    """The job failed because the database does not answer: its error says so, and a `SELECT 1` fails too
+    (a timeout or a lost connection may also be Redis's)."""
+    if not is_database_unavailable(error):
+        return False
+    try:
+        async with asyncio.timeout(PROBE_SECONDS):
+            await db.ping()
+    except Exception as probe_error:
+        return is_database_unavailable(probe_error)
+    return False
+
+
+def observed(job: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> Callable[[dict[str, Any]], Awaitable[Any]]:
+    """Count the job's runs by outcome and time them (keyward_worker_jobs_total, ..._duration_seconds).
+
+    A run the database did not answer is a failure in the metrics and in `DATABASE`'s one line, not a traceback.
+    """
     name = job.__name__
 
     @functools.wraps(job)
-    async def run(ctx: dict[str, Any]) -> R:
+    async def run(ctx: dict[str, Any]) -> dict[str, Any] | None:
         started = time.perf_counter()
         try:
             result = await job(ctx)
-        except BaseException:  # a failure, or arq's job timeout cancelling it
+        except Exception as error:
+            metrics.WORKER_JOBS.labels(name, "failure").inc()
+            if await _database_is_down(error):
+                DATABASE.down(error)
+                return None
+            raise
+        except BaseException:  # arq's job timeout cancelling it
             metrics.WORKER_JOBS.labels(name, "failure").inc()
             raise
         finally:
             metrics.WORKER_JOB_DURATION.labels(name).observe(time.perf_counter() - started)
+        DATABASE.up()
         metrics.WORKER_JOBS.labels(name, "success").inc()
         return result
 

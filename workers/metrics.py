@@ -11,6 +11,7 @@ from app.observability import metrics
 from app.observability.exposition import MetricsServer
 from app.observability.usage_gauges import sample_every, sample_redis_buffer
 from app.settings import Settings
+from app.settings_errors import ConfigurationError
 
 log = logging.getLogger("keyward.worker")
 
@@ -29,10 +30,17 @@ class WorkerMetrics:
 
 
 def start(settings: Settings, ctx: dict[str, Any]) -> WorkerMetrics:
-    """Listen on the metrics port (a port in use stops the worker with that message) and sample Redis."""
-    server = MetricsServer(
-        settings.worker_metrics_host, settings.worker_metrics_port, settings.metrics_token, lambda: None
-    ).start()
+    """Listen on the metrics port and sample Redis. An address it cannot listen on (a port in use, a host that
+    is no address of this machine) stops the worker with one line naming the settings."""
+    host, port = settings.worker_metrics_host, settings.worker_metrics_port
+    try:
+        server = MetricsServer(host, port, settings.metrics_token, lambda: None).start()
+    except OSError as exc:
+        reason = exc.strerror or " ".join(str(exc).split())
+        raise ConfigurationError(
+            f"KEYWARD_WORKER_METRICS_HOST={host!r}, KEYWARD_WORKER_METRICS_PORT={port}: cannot listen there "
+            f"for the worker's metrics ({reason})"
+        ) from None
     metrics.BUILD_INFO.labels(keyward_version()).set(1)
     redis = ctx.get("usage_redis")
     sampler = asyncio.create_task(sample_every(lambda: sample_redis_buffer(redis))) if redis is not None else None

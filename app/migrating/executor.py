@@ -23,13 +23,36 @@ class MigrationFailed(RuntimeError):
 
 
 class StrictRecorder(MigrationRecorder):
-    """Reads the applied migrations without taking a failed read for "none applied"."""
+    """Reads the applied migrations without taking a failed read for "none applied": only a database without
+    the migrations table has none (Tortoise's own recorder answers "none" to any error, a timeout or a
+    permission refused, and every migration then looked pending)."""
 
     async def applied_migrations(self) -> list[MigrationKey]:
+        if not await self._table_exists():
+            return []
         _, rows = await self.connection.execute_query(
             f'SELECT "app", "name" FROM "{self.table_name}" ORDER BY "applied_at", "app", "name"'  # noqa: S608
         )
         return [MigrationKey(app_label=row["app"], name=row["name"]) for row in rows]
+
+    async def _table_exists(self) -> bool:
+        if self.connection.capabilities.dialect == "postgres":
+            sql, args = "SELECT to_regclass($1) IS NOT NULL AS found", [self.table_name]
+        else:
+            sql, args = (
+                "SELECT count(*) > 0 AS found FROM sqlite_master WHERE type = 'table' AND name = ?",
+                [self.table_name],
+            )
+        _, rows = await self.connection.execute_query(sql, args)
+        return bool(rows[0]["found"])
+
+
+def strict_executor(connection: BaseDBAsyncClient, apps_config: dict[str, dict]) -> MigrationExecutor:  # type: ignore[type-arg]
+    """Tortoise's executor for reading the plan, with the `StrictRecorder`."""
+    executor = MigrationExecutor(connection, apps_config)
+    executor.recorder = StrictRecorder(connection)
+    executor.loader = MigrationLoader(apps_config, executor.recorder, load=False)
+    return executor
 
 
 def _one_line(exc: BaseException) -> str:
