@@ -8,6 +8,8 @@ a lost key restarts at a random value); a bump that Redis does not take empties 
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -85,9 +87,18 @@ async def test_a_lost_epoch_is_unknown_and_starts_again_at_a_random_value(client
     assert buffer.epoch_seen is None
 
 
-async def test_an_epoch_restored_after_a_restart_never_matches_one_seen_before() -> None:
-    """A Redis that restarts with its data (a snapshot) may bring back an epoch older than the last
-    bump: the server's run id, part of the epoch a process sees, tells the two apart."""
+@dataclass
+class Restarted:
+    buffer: RedisUsageBuffer
+    client: Redis
+    before: str  # the epoch the buffer saw before the restart
+    counter: str  # its counter, which the restarted server holds again
+
+
+@asynccontextmanager
+async def restarted_with_its_old_counter() -> AsyncIterator[Restarted]:
+    """A buffer that saw an epoch, then its Redis restarted holding that epoch's counter again, as a snapshot
+    taken before a bump would bring it back."""
     with throwaway_redis() as server:
         client = Redis.from_url(server.url, decode_responses=True)
         try:
@@ -100,17 +111,11 @@ async def test_an_epoch_restored_after_a_restart_never_matches_one_seen_before()
             server.start()
             for _ in range(3):  # the first command may meet a pooled connection the old server closed
                 try:
-                    await client.set(keys.REVOCATION_EPOCH, counter)  # as a snapshot taken before a bump would
+                    await client.set(keys.REVOCATION_EPOCH, counter)
                     break
                 except ConnectionError:
                     pass
-            after = None
-            for _ in range(20):  # the pooled connection Redis dropped is replaced
-                after = await buffer.record(_use())
-                if after is not None:
-                    break
-                await asyncio.sleep(buffer.retry_after)
-            assert after is not None and after != before
+            yield Restarted(buffer, client, before, counter)
         finally:
             await client.aclose()
 
@@ -125,32 +130,23 @@ async def _record_until_answered(buffer: RedisUsageBuffer, use: Use, expect: str
     return answer
 
 
+async def test_an_epoch_restored_after_a_restart_never_matches_one_seen_before() -> None:
+    """A Redis that restarts with its data (a snapshot) may bring back an epoch older than the last
+    bump: the server's run id, part of the epoch a process sees, tells the two apart."""
+    async with restarted_with_its_old_counter() as restarted:
+        after = await _record_until_answered(restarted.buffer, _use())
+        assert after is not None and after != restarted.before
+
+
 async def test_a_use_cached_before_a_restart_is_not_recorded_on_a_restored_counter() -> None:
     """The run id the script compares is the one of the server at the other end of the connection
     that carries it (read when that connection connected), not one remembered from before."""
-    with throwaway_redis() as server:
-        client = Redis.from_url(server.url, decode_responses=True)
-        try:
-            buffer = RedisUsageBuffer(client, timeout=1.0)
-            await buffer.record(_use())
-            before = await buffer.record(_use())
-            counter = await client.get(keys.REVOCATION_EPOCH)
-            assert before is not None and counter is not None
-            server.stop()
-            server.start()
-            for _ in range(3):
-                try:
-                    await client.set(keys.REVOCATION_EPOCH, counter)  # the counter a snapshot brings back
-                    break
-                except ConnectionError:
-                    pass
-            # when a use answered from a cache entry of the old server is recorded on the new one
-            answer = await _record_until_answered(buffer, _use(7), expect=before)
-            # then it is not recorded, and the epoch seen is not the old one
-            assert answer is not None and answer != before and answer.endswith(f":{counter}")
-            assert await client.zscore(keys.PENDING, "ak:7") is None
-        finally:
-            await client.aclose()
+    async with restarted_with_its_old_counter() as restarted:
+        # when a use answered from a cache entry of the old server is recorded on the new one
+        answer = await _record_until_answered(restarted.buffer, _use(7), expect=restarted.before)
+        # then it is not recorded, and the epoch seen is not the old one
+        assert answer is not None and answer != restarted.before and answer.endswith(f":{restarted.counter}")
+        assert await restarted.client.zscore(keys.PENDING, "ak:7") is None
 
 
 async def test_the_run_id_is_read_once_per_connection_not_once_per_round_trip() -> None:
