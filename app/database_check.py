@@ -26,47 +26,50 @@ class RedisUnreachable(RuntimeError):
 
     @classmethod
     def of(cls, url: str, exc: BaseException, consequence: str) -> "RedisUnreachable":
-        reason = (str(exc).splitlines() or [""])[0][:200] or "no answer"
+        reason = _first_line(exc)[:200] or "no answer"
         return cls(
             redact(f"KEYWARD_REDIS_URL={url!r}: cannot reach Redis ({type(exc).__name__}: {reason}); {consequence}")
         )
 
 
-async def check_redis_accepts(url: str, wait_seconds: float = CONNECT_TIMEOUT_SECONDS) -> None:
-    """A Redis that answers but refuses the URL (a wrong password or user, a database it does not have) is a
-    `ConfigurationError`: no outage ends that. One that does not answer passes: the worker waits it out."""
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0]
+
+
+async def _ping_redis(url: str, wait_seconds: float) -> None:
+    """PING once, within `wait_seconds`; raises what redis-py raises (or TimeoutError)."""
     import asyncio
 
     from redis.asyncio import Redis
-    from redis.exceptions import AuthenticationError, ResponseError
 
     client = Redis.from_url(url, socket_connect_timeout=wait_seconds, socket_timeout=wait_seconds)
     try:
         async with asyncio.timeout(wait_seconds):
             await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def check_redis_accepts(url: str, wait_seconds: float = CONNECT_TIMEOUT_SECONDS) -> None:
+    """A Redis that answers but refuses the URL (a wrong password or user, a database it does not have) is a
+    `ConfigurationError`: no outage ends that. One that does not answer passes: the worker waits it out."""
+    from redis.exceptions import AuthenticationError, ResponseError
+
+    try:
+        await _ping_redis(url, wait_seconds)
     except (AuthenticationError, ResponseError) as exc:  # NoPermissionError, "DB index is out of range", …
-        reason = (str(exc).splitlines() or [""])[0][:200]
+        reason = _first_line(exc)[:200]
         raise ConfigurationError(redact(f"KEYWARD_REDIS_URL={url!r}: Redis refused it ({reason})")) from None
     except Exception:  # noqa: S110 (not answering is an outage, not a setting: the caller waits it out)
         pass
-    finally:
-        await client.aclose()
 
 
 async def check_redis(url: str, consequence: str, wait_seconds: float = CONNECT_TIMEOUT_SECONDS) -> None:
     """PING once, within `wait_seconds`; `RedisUnreachable` (saying `consequence`) when Redis does not answer."""
-    import asyncio
-
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(url, socket_connect_timeout=wait_seconds, socket_timeout=wait_seconds)
     try:
-        async with asyncio.timeout(wait_seconds):
-            await client.ping()
+        await _ping_redis(url, wait_seconds)
     except Exception as exc:  # any failure to answer is the finding
         raise RedisUnreachable.of(url, exc, consequence) from None
-    finally:
-        await client.aclose()
 
 
 def _problem(url: str, reason: str) -> ConfigurationError:
@@ -129,7 +132,7 @@ async def check_migrated(url: str) -> None:
     try:
         pending = await unapplied_migrations(url)
     except Exception as exc:  # e.g. a role that may not read the migrations table: no proof of anything pending
-        reason = " ".join((str(exc).splitlines() or [""])[0].split())[:200]
+        reason = " ".join(_first_line(exc).split())[:200]
         raise _problem(url, f"cannot read which migrations are applied ({type(exc).__name__}: {reason})") from None
     if pending:
         raise DatabaseNotMigrated(
