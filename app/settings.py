@@ -16,7 +16,7 @@ PORT_PROBLEM = "the port is not a number from 1 to 65535"
 # Every number setting has an upper bound, so that a slip (milliseconds for seconds, a digit too many) is refused
 # at start in one line, instead of failing the first request that turns it into a time or a database value (a
 # 1e300 h session crashed signUp; 10^20 log-in attempts crashed logIn).
-LONGEST_DAYS = 100 * 365  # as far ahead as a credential's expiry may be (app/services/expiry.py)
+LONGEST_DAYS = 100 * 365  # also as far ahead as a credential's expiry may be (app/services/expiry.py)
 LONGEST_HOURS = LONGEST_DAYS * 24
 LONGEST_SECONDS = LONGEST_DAYS * 86400
 # Both databases take these waits in milliseconds, as a 32-bit integer: PostgreSQL refuses a larger

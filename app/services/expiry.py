@@ -17,6 +17,7 @@ the calendar, where adding a lifetime or converting a zone would overflow (a 500
 from datetime import UTC, datetime, timedelta
 
 from app.services.errors import UserInputError
+from app.settings import LONGEST_DAYS
 
 MIN_LIFETIME_DAYS = 1
 MAX_LIFETIME_DAYS = 3650
@@ -24,7 +25,7 @@ ROTATION_GRACE = timedelta(days=30)
 NOW_TOLERANCE = timedelta(minutes=1)
 
 
-MAX_AHEAD_DAYS = 36500  # 100 years
+MAX_AHEAD_DAYS = LONGEST_DAYS  # 100 years, the bound of every duration setting too
 MAX_AHEAD = timedelta(days=MAX_AHEAD_DAYS)
 
 

@@ -27,7 +27,8 @@ from redis.exceptions import NoScriptError, ResponseError
 _RUN_ID = re.compile(r"run_id:([0-9a-fA-F]+)")
 
 
-def _text(value: object) -> str:
+def as_text(value: object) -> str:
+    """A Redis reply as text, whether the client decodes replies or not."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -49,7 +50,7 @@ class RecordCall:
         if run_id is None:
             connection.register_connect_callback(self._forget)  # once per connection: redis-py keeps one of each
             await connection.send_command("INFO", "server")
-            found = _RUN_ID.search(_text(await connection.read_response()))
+            found = _RUN_ID.search(as_text(await connection.read_response()))
             if found is None:
                 raise ResponseError("INFO server gave no run_id")
             run_id = self._run_ids[connection] = found.group(1)
@@ -71,11 +72,11 @@ class RecordCall:
                     answer = await connection.read_response()
                 except NoScriptError:
                     await connection.send_command("SCRIPT", "LOAD", self.script)
-                    self.sha = _text(await connection.read_response())
+                    self.sha = as_text(await connection.read_response())
                     continue
                 if self._run_ids.get(connection) != run_id:  # reconnected while sending: not that server's answer
                     raise RedisConnectionError("the connection to Redis was replaced during the round trip")
-                return _text(answer)
+                return as_text(answer)
             raise NoScriptError("Redis dropped the script again right after loading it")
         finally:
             await pool.release(connection)

@@ -34,7 +34,7 @@ from app.usage.dead_letters import DeadLetter
 from app.usage.lease import Lease, LeaseLost, RedisLease
 from app.usage.memory import MemoryUsageBuffer
 from app.usage.model import Use, from_micros, ip_or_none, parse_member
-from app.usage.record_call import RecordCall
+from app.usage.record_call import RecordCall, as_text
 
 log = logging.getLogger("keyward.usage")
 
@@ -115,10 +115,6 @@ return 1
 LEGACY_ROUND = "legacy"
 
 DRAIN_CHUNK = 500
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def fresh_epoch() -> str:
@@ -365,7 +361,7 @@ class RedisUsageBuffer:
             if not taken:
                 return
             popped, ips = taken
-            members = [_text(member) for member in popped[0::2]]
+            members = [as_text(member) for member in popped[0::2]]
             round_ = await self._round(round_id, zip(members, popped[1::2], ips, strict=True))
             yield round_
             if len(members) < size or time.monotonic() >= stop_at:
@@ -375,11 +371,11 @@ class RedisUsageBuffer:
         """Rounds a flush that died left behind (this flush holds the lease: nobody else is writing them)."""
         if await self.redis.exists(keys.LEGACY_PROCESSING):
             rows = await self.redis.zrange(keys.LEGACY_PROCESSING, 0, -1, withscores=True)
-            members = [_text(member) for member, _ in rows]
+            members = [as_text(member) for member, _ in rows]
             # redis-py types each command for the sync and the async client at once: the awaits are right.
             ips = await self.redis.hmget(keys.LEGACY_PROCESSING_IP, members) if members else []  # type: ignore[misc]
             yield await self._round(LEGACY_ROUND, zip(members, (score for _, score in rows), ips, strict=True), True)
-        for round_id in sorted(_text(member) for member in await self.redis.smembers(keys.ROUNDS)):  # type: ignore[misc]
+        for round_id in sorted(as_text(member) for member in await self.redis.smembers(keys.ROUNDS)):  # type: ignore[misc]
             stored = await self.redis.get(keys.round_key(round_id))
             popped, ips = orjson.loads(stored) if stored else ([], [])
             members = [str(member) for member in popped[0::2]]
@@ -391,7 +387,7 @@ class RedisUsageBuffer:
         uses: list[Use] = []
         unreadable: list[DeadLetter] = []
         for member, score, raw_ip in entries:
-            ip = raw_ip if isinstance(raw_ip, str) else _text(raw_ip) if isinstance(raw_ip, bytes) else None
+            ip = raw_ip if isinstance(raw_ip, str) else as_text(raw_ip) if isinstance(raw_ip, bytes) else None
             use = _use_of(member, score, ip)
             if use is None:
                 unreadable.append(DeadLetter(member, repr(score), ip, dead_letters.UNREADABLE, "not a use"))
