@@ -18,16 +18,9 @@ from app.services import audit, login_throttle, signup_policy
 from app.services.credential_state import REVOKED
 from app.services.errors import NotFound, UserInputError
 from app.services.password_policy import check_password
+from app.services.row_locks import Lock, locked
 from app.services.validation import clean_email, clean_name
 from app.settings import get_settings
-from app.sql_dialect import statement
-
-# The membership a session is opened for, held until the session is written: a removal that committed
-# first leaves nothing to read (NOT_FOUND, not a foreign key error); one that comes after waits, and its
-# cascade then ends the new session too.
-_HOLD_MEMBERSHIP = statement(
-    lambda d: f"SELECT id FROM membership WHERE id = {d.param(1)}{d.key_share}"  # noqa: S608
-)
 
 
 @dataclass
@@ -54,7 +47,9 @@ async def open_session(
         if parent is not None:
             expires_at = min(expires_at, parent.expires_at)
     async with in_transaction() as conn:
-        if not await conn.execute_query_dict(_HOLD_MEMBERSHIP(conn), [membership.id]):
+        # Held until the session is written: a removal that committed first leaves nothing to read (NOT_FOUND,
+        # not a foreign key error); one that comes after waits, and its cascade then ends the new session too.
+        if await locked(Membership.filter(id=membership.id).using_db(conn), Lock.CHANGE).first() is None:
             raise NotFound("Workspace", ("workspaceId",))
         session = await Session.create(
             token_hash=token.digest, membership=membership, expires_at=expires_at, ip_address=ip_address, using_db=conn
