@@ -233,11 +233,15 @@ async def _session(session: Session, revoke: bool, leak: dict[str, Any], reporte
         await _record(reporter, "Session", session.id, described, "FLAGGED", leak)
 
 
-async def _signing_secret(endpoint: WebhookEndpoint, leak: dict[str, Any], reporter: Principal) -> None:
-    described = {
+def _signing_secret_described(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {
         "kind": "WEBHOOK_SIGNING_SECRET",
         "webhookEndpoint": {"id": global_id("WebhookEndpoint", endpoint.id), "url": endpoint.url},
     }
+
+
+async def _signing_secret(endpoint: WebhookEndpoint, leak: dict[str, Any], reporter: Principal) -> None:
+    described = _signing_secret_described(endpoint)
     if await WebhookEndpoint.filter(id=endpoint.id, secret_leaked_at__isnull=True).update(secret_leaked_at=utcnow()):
         await _record(reporter, "WebhookEndpoint", endpoint.id, described, "FLAGGED", leak)
 
@@ -245,10 +249,7 @@ async def _signing_secret(endpoint: WebhookEndpoint, leak: dict[str, Any], repor
 async def _previous_signing_secret(endpoint: WebhookEndpoint, leak: dict[str, Any], reporter: Principal) -> None:
     """Its grace, if it is still in one, ends now (deliveries are signed with the current secret only), whatever
     the workspace's setting; one whose grace is over is ours, and nothing to do."""
-    described = {
-        "kind": "WEBHOOK_SIGNING_SECRET",
-        "webhookEndpoint": {"id": global_id("WebhookEndpoint", endpoint.id), "url": endpoint.url},
-    }
+    described = _signing_secret_described(endpoint)
     now = utcnow()
     ended = await WebhookEndpoint.filter(
         id=endpoint.id, previous_signing_secret=endpoint.previous_signing_secret, previous_secret_expires_at__gt=now
