@@ -223,6 +223,27 @@ async def test_failures_are_retried_with_exponential_back_off_until_delivered(
     assert len({r.json()["id"] for r in receiver.requests}) == 1  # one event, one id, four attempts
 
 
+@pytest.mark.parametrize("retry_after", ["7200", "100000000000000", "9" * 400])
+async def test_a_receivers_retry_after_defers_the_retry_by_an_hour_at_most(
+    api: Api, settings: Settings, receiver: Receiver, retry_after: str
+) -> None:
+    # given: a receiver that asks for a retry in two hours, in 3 million years, or in a number that is no float
+    world = await build_world(api)
+    endpoint_id, _ = await create_endpoint(api, world.owner, receiver.url, ["API_KEY_CREATED"])
+    receiver.script(Answer(status=429, headers={"Retry-After": retry_after}), 200)
+    await api.create_api_key(world.owner.session, world.project_id, "asked to wait")
+    clock = clock_at_now()
+    # when
+    result = await deliver_due(config(settings), clock=clock, rng=lambda: 0.0)
+    # then: the attempt is recorded and the retry is due an hour later, the longest back-off
+    assert result.attempted == 1 and result.delivered == 0
+    [delivery] = await deliveries(api, world.owner, endpoint_id)
+    assert delivery["attempts"] == 1 and delivery["status"] == "PENDING" and delivery["lastStatusCode"] == 429
+    assert datetime.fromisoformat(delivery["nextAttemptAt"]) == clock.now + timedelta(hours=1)
+    clock.advance(hours=1)
+    assert (await deliver_due(config(settings), clock=clock)).delivered == 1
+
+
 def test_back_off_doubles_from_30_seconds_up_to_an_hour_with_jitter() -> None:
     assert [retry_delay(n, lambda: LONGEST).total_seconds() for n in range(1, 10)] == [
         30,

@@ -201,7 +201,9 @@ async def _record(
         error = (result.error or "The attempt failed.")[:500]
         delay = retry_delay(delivery.attempts + 1, rng)
         if result.retry_after is not None:
-            delay = max(delay, min(timedelta(seconds=result.retry_after), LONGEST_RETRY))
+            # The receiver's number is bounded before it becomes a timedelta: one past ~10^14 s overflows it.
+            asked = min(result.retry_after, LONGEST_RETRY.total_seconds())
+            delay = max(delay, timedelta(seconds=asked))
         next_at = now + delay
         if next_at > delivery.created_at + RETRY_WINDOW:
             changed = await mine.update(**common, state=FAILED, failed_at=now, next_attempt_at=None, last_error=error)
