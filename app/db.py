@@ -8,6 +8,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
 
 from app import migrating
+from app.migrating.table_locks import TableLockWait
 from app.settings import get_settings
 
 if TYPE_CHECKING:
@@ -115,7 +116,12 @@ async def migrate(database_url: str | None = None) -> list[str]:
     """Apply every committed migration not applied yet (see app.migrating); the names applied."""
     settings = get_settings()
     url = database_url or settings.database_url
-    return await migrating.migrate(tortoise_config(url), url, lock_timeout=settings.migrate_lock_timeout_seconds)
+    table_locks = TableLockWait(
+        timeout=settings.migrate_table_lock_timeout_seconds, attempts=settings.migrate_table_lock_attempts
+    )
+    return await migrating.migrate(
+        tortoise_config(url), url, lock_timeout=settings.migrate_lock_timeout_seconds, table_locks=table_locks
+    )
 
 
 async def pending_migrations() -> list[str]:

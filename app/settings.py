@@ -107,6 +107,21 @@ class Settings(BaseSettings):
         description="How long `keyward migrate` (and an embedded start) waits for another migration of the same "
         "database to finish before giving up.",
     )
+    migrate_table_lock_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=LONGEST_DATABASE_WAIT_SECONDS,
+        description="PostgreSQL: how long one try of a migration waits for a lock on a table it changes. Past it the "
+        "migration rolls back and tries again, so that it never holds the service's queries queued behind a long "
+        "transaction for longer than this.",
+    )
+    migrate_table_lock_attempts: int = Field(
+        default=10,
+        ge=1,
+        le=LARGEST_COUNT,
+        description="PostgreSQL: how many times a migration tries to lock its tables (a second apart) before "
+        "`keyward migrate` gives up, changing nothing.",
+    )
 
     # Bounds on every wait of the API process (`keyward serve`) for its database, so that an outage
     # is answered 503 UNAVAILABLE within seconds instead of hanging (app.db.DatabaseTimeouts).

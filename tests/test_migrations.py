@@ -2,6 +2,7 @@
 a failure in one line. The real CLI in subprocesses, on a fresh database of the run's kind (a new
 SQLite file, or a throwaway database on the run's PostgreSQL server)."""
 
+import asyncio
 import json
 import os
 import signal
@@ -9,9 +10,11 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tests.support.fresh_database import (
@@ -230,3 +233,107 @@ def test_a_migrations_table_that_cannot_be_read_is_said_so_and_not_taken_for_not
         done = keyward("check", env=env, cwd=tmp_path, timeout=60)
         assert done.returncode == 1 and "cannot read which migrations are applied" in done.stderr, done.stderr
         assert "pending migration" not in done.stdout + done.stderr
+
+
+# ---- a migration behind a long transaction (PostgreSQL) ----------------------------------------------
+# The newest migration adds a table with a foreign key to api_key: it needs a SHARE ROW EXCLUSIVE lock
+# on api_key, which any transaction that has written api_key holds it from.
+FOREIGN_KEY_MIGRATION = "0008_stale_report_api_keys"
+ITS_TABLE = "stale_token_report_api_key"
+
+
+@pytest.fixture
+def postgres_database(tmp_path: Path) -> Iterator[str]:
+    if run_postgres() is None:
+        pytest.skip("PostgreSQL's lock queue: SQLite has one lock for the whole file, waited for by its busy timeout")
+    with fresh_database(tmp_path) as url:
+        # given a database as the release before the foreign-key migration left it
+        assert keyward("migrate", env=keyward_env(url)).returncode == 0
+        query(url, f"DROP TABLE {ITS_TABLE}")
+        query(url, f"DELETE FROM tortoise_migrations WHERE name = '{FOREIGN_KEY_MIGRATION}'")
+        yield url
+
+
+@asynccontextmanager
+async def a_long_transaction_that_wrote_api_key(url: str) -> AsyncIterator[None]:
+    holder = await asyncpg.connect(url, timeout=10)
+    try:
+        async with holder.transaction():
+            await holder.execute("LOCK TABLE api_key IN ROW EXCLUSIVE MODE")  # what an UPDATE of a row takes
+            yield
+    finally:
+        await holder.close()
+
+
+async def start_migrate(url: str, **settings: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        str(KEYWARD),
+        "migrate",
+        env=keyward_env(url, **settings),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def finished(migrate: asyncio.subprocess.Process, within: float = 60) -> tuple[str, str]:
+    try:
+        async with asyncio.timeout(within):
+            out, err = await migrate.communicate()
+    except TimeoutError:
+        migrate.kill()
+        await migrate.wait()
+        raise AssertionError(f"keyward migrate still waiting after {within:g} s") from None
+    return out.decode(), err.decode()
+
+
+async def test_a_migration_waiting_behind_a_long_transaction_never_holds_the_services_writes(
+    postgres_database: str,
+) -> None:
+    url = postgres_database
+    # the service's connection gives up on a statement after 4 s, as KEYWARD_DATABASE_STATEMENT_TIMEOUT would
+    service = await asyncpg.connect(url, timeout=10, server_settings={"statement_timeout": "4000"})
+    try:
+        async with a_long_transaction_that_wrote_api_key(url):
+            # when a migrate starts and queues for its lock on api_key
+            migrate = await start_migrate(url, migrate_table_lock_timeout_seconds="1", migrate_table_lock_attempts="60")
+            try:
+                for _ in range(400):
+                    waiting = await service.fetchval(
+                        "SELECT count(*) FROM pg_locks WHERE relation = 'api_key'::regclass AND NOT granted"
+                    )
+                    if waiting:
+                        break
+                    await asyncio.sleep(0.05)
+                assert waiting, "the migrate never queued for api_key"
+                # then the service still writes api_key: it waits at most the migration's 1 s, not for the
+                # long transaction to end (the UPDATE queued behind the migration would hit its 4 s timeout)
+                await service.execute("UPDATE api_key SET name = name WHERE id = 0")
+            except BaseException:
+                migrate.kill()
+                await migrate.wait()
+                raise
+            # and when the long transaction ends ...
+        # ... the migrate, still trying, applies the migration
+        out, err = await finished(migrate)
+    finally:
+        await service.close()
+    assert migrate.returncode == 0, err
+    assert out.strip() == f"Applied {FOREIGN_KEY_MIGRATION}."
+    assert "another transaction holds a lock on its tables" in err and "Traceback" not in err
+    await asyncio.to_thread(assert_fully_migrated, url)  # (the helpers run a loop of their own)
+
+
+async def test_a_migration_that_never_gets_its_locks_gives_up_in_one_line_and_changes_nothing(
+    postgres_database: str,
+) -> None:
+    url = postgres_database
+    async with a_long_transaction_that_wrote_api_key(url):
+        migrate = await start_migrate(url, migrate_table_lock_timeout_seconds="0.5", migrate_table_lock_attempts="2")
+        out, err = await finished(migrate, within=30)
+    assert migrate.returncode == 1, (out, err)
+    [error] = one_line_errors(err, "migrate")
+    assert FOREIGN_KEY_MIGRATION in error and "could not lock its tables" in error, error
+    assert "Traceback" not in err
+    assert FOREIGN_KEY_MIGRATION not in await asyncio.to_thread(recorded_migrations, url)
+    assert ITS_TABLE not in await asyncio.to_thread(tables, url)

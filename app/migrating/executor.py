@@ -10,12 +10,24 @@ Only forward migrations to the newest state, which is all `keyward migrate` does
 executor's graph, plan and state helpers (pinned by the lock files).
 """
 
+import asyncio
+import logging
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.graph import MigrationKey
 from tortoise.migrations.loader import MigrationLoader
+from tortoise.migrations.migration import Migration
 from tortoise.migrations.recorder import MigrationRecorder
+from tortoise.migrations.schema_generator.state import State
 from tortoise.transactions import in_transaction
+
+from app.migrating.table_locks import TableLockWait, is_lock_wait_ended
+
+log = logging.getLogger("keyward.migrate")
+
+# Without settings (tests, tools): 5 s per attempt, 10 attempts, as KEYWARD_MIGRATE_TABLE_LOCK_* default to.
+DEFAULT_TABLE_LOCK_WAIT = TableLockWait(timeout=5.0, attempts=10)
 
 
 class MigrationFailed(RuntimeError):
@@ -61,10 +73,16 @@ def _one_line(exc: BaseException) -> str:
 
 
 class AtomicMigrationExecutor(MigrationExecutor):
-    def __init__(self, connection: BaseDBAsyncClient, apps_config: dict[str, dict]) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        connection: BaseDBAsyncClient,
+        apps_config: dict[str, dict],  # type: ignore[type-arg]
+        table_locks: TableLockWait = DEFAULT_TABLE_LOCK_WAIT,
+    ) -> None:
         super().__init__(connection, apps_config)
         self.recorder = StrictRecorder(connection)
         self.loader = MigrationLoader(apps_config, self.recorder, load=False)
+        self.table_locks = table_locks
 
     async def apply_pending(self) -> list[str]:
         """Apply every migration not applied yet, each in a transaction with its record; their names."""
@@ -77,21 +95,50 @@ class AtomicMigrationExecutor(MigrationExecutor):
         state = await self._project_state(applied)
         done: list[str] = []
         for step in plan:
-            migration = step.migration
+            state = await self._apply_with_its_record(step.migration, state, done)
+            done.append(step.migration.name)
+        return done
+
+    async def _apply_with_its_record(self, migration: Migration, state: State, done: list[str]) -> State:
+        """Apply `migration` and record it in one transaction; the state after it.
+
+        A transaction whose wait for a table lock ran out is rolled back and tried again (`TableLockWait`),
+        from a copy of the state before it, so that a retry starts from where the first try did."""
+        locks = self.table_locks
+        for attempt in range(1, locks.attempts + 1):
             editor = self._schema_editor(atomic=True)
             if not editor.atomic_migration:
                 raise MigrationFailed(f"{migration.name}: this database cannot roll back DDL; refusing to migrate")
+            after = state.clone()
             try:
                 async with in_transaction(self.connection.connection_name) as transaction:
+                    await locks.bound(transaction)
                     editor.client = transaction
-                    await migration.apply(state, schema_editor=editor)
+                    await migration.apply(after, schema_editor=editor)
                     await MigrationRecorder(transaction, table_name=self.recorder.table_name).record_applied(
                         migration.app_label, migration.name
                     )
+                return after
             except Exception as exc:
                 applied_note = f" (applied before it: {', '.join(done)})" if done else ""
-                raise MigrationFailed(
-                    f"migration {migration.name} failed and was rolled back{applied_note}: {_one_line(exc)}"
-                ) from exc
-            done.append(migration.name)
-        return done
+                if not is_lock_wait_ended(exc):
+                    raise MigrationFailed(
+                        f"migration {migration.name} failed and was rolled back{applied_note}: {_one_line(exc)}"
+                    ) from exc
+                if attempt == locks.attempts:
+                    raise MigrationFailed(
+                        f"migration {migration.name} could not lock its tables: another transaction held them "
+                        f"through {locks.attempts} waits of {locks.timeout:g} s (KEYWARD_MIGRATE_TABLE_LOCK_*); "
+                        f"it was rolled back{applied_note}. pg_stat_activity shows the long transaction"
+                    ) from exc
+                log.warning(
+                    "migration %s: another transaction holds a lock on its tables; rolled back after %g s, "
+                    "trying again in %g s (attempt %d of %d)",
+                    migration.name,
+                    locks.timeout,
+                    locks.pause,
+                    attempt + 1,
+                    locks.attempts,
+                )
+                await asyncio.sleep(locks.pause)
+        raise AssertionError("unreachable: the last attempt returns or raises")
