@@ -153,3 +153,26 @@ async def test_queries_over_get_still_run(api: Api) -> None:
 )
 def test_response_media_type_negotiation(accept: str | None, chosen: str) -> None:
     assert response_media_type(accept) == chosen
+
+
+TWO_OPERATIONS = "mutation Out { logOut { __typename } } query Me { viewer { kind } }"
+
+
+@pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE, "application/json"])
+async def test_a_document_of_several_operations_without_an_operation_name_runs_none(api: Api, accept: str) -> None:
+    # given a signed-in person
+    owner = await api.sign_up()
+    signed_in = {"authorization": f"Bearer {owner.session}", "accept": accept}
+    # when a document holds two operations and the request names neither (the specification: a request error)
+    response = await api.http.post("/graphql", json={"query": TWO_OPERATIONS}, headers=signed_in)
+    # then it is refused before anything runs: the first operation (a log-out) did not
+    assert response.status_code == (400 if accept == GRAPHQL_RESPONSE else 200)
+    [error] = response.json()["errors"]
+    assert error["message"] == "Must provide operation name if query contains multiple operations."
+    assert response.json().get("data") is None
+    # and naming one runs that one only
+    named = await api.http.post("/graphql", json={"query": TWO_OPERATIONS, "operationName": "Me"}, headers=signed_in)
+    assert named.json() == {"data": {"viewer": {"kind": "USER"}}}
+    over_get = await api.http.get("/graphql", params={"query": TWO_OPERATIONS}, headers=signed_in)
+    assert over_get.json()["errors"][0]["message"] == error["message"]
+    assert (await api.gql("{ viewer { kind } }", token=owner.session))["data"] == {"viewer": {"kind": "USER"}}
