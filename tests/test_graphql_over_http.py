@@ -176,3 +176,23 @@ async def test_a_document_of_several_operations_without_an_operation_name_runs_n
     over_get = await api.http.get("/graphql", params={"query": TWO_OPERATIONS}, headers=signed_in)
     assert over_get.json()["errors"][0]["message"] == error["message"]
     assert (await api.gql("{ viewer { kind } }", token=owner.session))["data"] == {"viewer": {"kind": "USER"}}
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"variables": "[]"}, "The GraphQL operation's `variables` must be an object or null, if provided."),
+        ({"variables": "1"}, "The GraphQL operation's `variables` must be an object or null, if provided."),
+        ({"extensions": "[1]"}, "The GraphQL operation's `extensions` must be an object or null, if provided."),
+        ({"variables": "{"}, "The `variables` parameter is not JSON."),
+        ({"extensions": "x"}, "The `extensions` parameter is not JSON."),
+    ],
+)
+async def test_get_parameters_that_are_not_objects_are_named_as_such(
+    api: Api, params: dict[str, str], message: str
+) -> None:
+    # when a GET request's variables or extensions are JSON of another kind, or no JSON
+    response = await api.http.get("/graphql", params={"query": "{ __typename }", **params})
+    # then the answer says what is wrong with that parameter (there is no body, and nothing was batched)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]
