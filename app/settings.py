@@ -200,8 +200,8 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(
         default=None,
-        description="The console's address for invitation links (e.g. `https://keyward.example.com`). Unset: the "
-        "address the inviting request came to.",
+        description="The console's address for invitation links (e.g. `https://keyward.example.com`); required with "
+        "`KEYWARD_SMTP_URL`. Unset: the link shown to the inviter takes the address the inviting request came to.",
     )
     smtp_url: SecretStr | None = Field(
         default=None,
@@ -489,11 +489,19 @@ class Settings(BaseSettings):
 
     @field_validator("smtp_url")
     @classmethod
-    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+    def _smtp_url(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None:
             from app.services.mail import parse_smtp_url
 
             parse_smtp_url(value.get_secret_value())  # raises ValueError without repeating the password
+            # Without the console's address a mailed link takes the inviting request's (its Host header, which
+            # the inviter writes): a page there reads the token from the link, and the inviter holds it after all.
+            if "public_url" in info.data and info.data["public_url"] is None:
+                raise ValueError(
+                    "mailed invitation links need KEYWARD_PUBLIC_URL (the console's address, e.g. "
+                    "https://keyward.example.com); without it a link would point wherever the inviting request's "
+                    "Host header said"
+                )
         return value
 
     @field_validator("leaks_rate_limit")

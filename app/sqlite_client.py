@@ -1,12 +1,14 @@
 """Tortoise's SQLite engine, made safe for a credential store (``"engine": "app.sqlite_client"``).
 
-Three things differ from ``tortoise.backends.sqlite``:
+Four things differ from ``tortoise.backends.sqlite``:
 
 - The database file is created ``0600`` whatever the umask: it holds token hashes and password
   hashes. SQLite gives its ``-wal``, ``-shm`` and ``-journal`` files the mode of the database file.
 - A script run inside a transaction runs statement by statement. Python's ``executescript``
   commits the open transaction first, so a migration's DDL would be committed one statement at a
   time and its record could never share its transaction.
+- A transaction takes the write lock when it begins (``BEGIN IMMEDIATE``), so one in another process is
+  waited for (the busy timeout) instead of failing at its first write.
 - A connection that cannot be opened fails with one clear error (naming a missing folder) and
   leaves the client usable: Tortoise's wrapper keeps its lock when the connect fails, so the next
   query (the migration recorder swallows the first error) waited on that lock for ever.
@@ -25,7 +27,7 @@ from tortoise.backends.sqlite.client import (
     translate_exceptions,
 )
 from tortoise.connection import get_connections
-from tortoise.exceptions import DBConnectionError
+from tortoise.exceptions import DBConnectionError, TransactionManagementError
 
 PRIVATE_FILE_MODE = 0o600
 
@@ -101,7 +103,23 @@ class _ReleasingTransactionContext(SqliteTransactionContext):
 
 
 class PrivateSqliteTransaction(SqliteTransactionWrapper):
-    """A transaction whose scripts stay inside it."""
+    """A transaction whose scripts stay inside it, and that takes the write lock when it begins."""
+
+    async def begin(self) -> None:
+        """BEGIN IMMEDIATE, not Tortoise's deferred BEGIN.
+
+        A deferred transaction reads first and asks for the write lock at its first write. When another
+        process (a second `keyward serve`, or `--workers 2`) wrote the file meanwhile, SQLite cannot give
+        it (its snapshot is stale) and answers "database is locked" at once, without the busy timeout: a
+        mutation racing one in the other process was answered 503 and an outage was logged. Taken at the
+        start, the lock is waited for like any other (the busy timeout), so transactions of two processes
+        go one after the other as those of one process do.
+        """
+        try:
+            await self._connection.commit()
+            await self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise TransactionManagementError(exc) from exc
 
     @translate_exceptions
     async def execute_script(self, query: str) -> None:

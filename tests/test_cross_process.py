@@ -5,6 +5,7 @@ The database is the run's test database: PostgreSQL from KEYWARD_TEST_DATABASE_U
 SQLite file (two processes share it the way two workers on one host would).
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -151,3 +152,32 @@ async def test_a_person_demoted_in_one_process_loses_the_role_on_the_other(pair:
         # then: the session that carried the ADMIN role is refused on the other process
         response = await there.post(audit, token=admin.session)
         assert response.status_code == 401
+
+
+ROTATE = "mutation($id: ID!) { rotateManagementToken(input: {id: $id}) { secret userErrors { code } } }"
+CREATE_PROJECT = (
+    "mutation($name: String!) { createProject(input: {name: $name}) { project { id } userErrors { code } } }"
+)
+
+
+async def test_changes_racing_through_both_processes_each_happen_once_and_none_is_refused(pair: Pair) -> None:
+    _, maker = await pair.a.create_token(pair.owner, ["MANAGE_PROJECTS"])
+    for round_ in range(4):
+        # given a token to contend for
+        token_id, _ = await pair.a.create_token(pair.owner, ["VIEW_PROJECTS"])
+        # when 32 changes arrive at once, half through each process (on SQLite: two writers on one file)
+        calls = []
+        for i in range(8):
+            for api in (pair.a, pair.b):
+                calls.append(api.post(ROTATE if i % 2 else REVOKE, {"id": token_id}, pair.owner.session))
+                calls.append(api.post(CREATE_PROJECT, {"name": f"raced-{round_}-{i}"}, maker))
+        responses = await asyncio.gather(*calls)
+        # then every one was answered (a writer waits for the other process's write, as for its own process's)
+        refused = [r.text for r in responses if r.status_code != 200]
+        assert refused == [], refused
+        bodies = [r.json() for r in responses]
+        assert all("errors" not in body for body in bodies), bodies
+        revocations = [b["data"]["revokeManagementToken"] for b in bodies if "revokeManagementToken" in b["data"]]
+        assert sum(not r["userErrors"] for r in revocations) == 1
+        created = [b["data"]["createProject"] for b in bodies if "createProject" in b["data"]]
+        assert all(c["project"] for c in created)

@@ -165,6 +165,36 @@ async def test_key_creations_racing_their_projects_delete_either_win_before_it_o
     assert (await api.ok("{ apiKeys { totalCount } }", token=owner.session))["apiKeys"]["totalCount"] == 0
 
 
+ROTATE_API_KEY = """
+mutation($input: RotateApiKeyInput!) {
+  rotateApiKey(input: $input) { secret apiKey { id } userErrors { field message code } }
+}"""
+
+
+async def test_key_rotations_racing_their_projects_delete_win_before_it_or_find_no_key(
+    api: Api, database_url: str
+) -> None:
+    # given a key
+    owner = await api.sign_up()
+    project_id = await api.create_project(owner.session)
+    key_id, _ = await api.create_api_key(owner.session, project_id)
+    # when 31 rotations of it race one delete of its project
+    calls: list[tuple[str, dict[str, Any]]] = [(ROTATE_API_KEY, {"input": {"id": key_id}})] * (RACERS - 1)
+    calls.insert(RACERS // 2, (DELETE_PROJECT, {"input": {"id": project_id}}))
+    payloads = await _race(api, database_url, calls, owner.session)
+    # then the delete succeeded; a rotation that lost is told what a deleted key is told, never about a project
+    assert payloads.pop(RACERS // 2) == {"deletedId": project_id, "userErrors": []}
+    after = await api.gql(ROTATE_API_KEY, {"input": {"id": key_id}}, owner.session)
+    gone = after["data"]["rotateApiKey"]["userErrors"]
+    assert gone == [{"field": ["id"], "message": "API key not found.", "code": "NOT_FOUND"}]
+    assert all(p["userErrors"] in ([], gone) for p in payloads), [p["userErrors"] for p in payloads]
+    # and every replacement made before the delete went with the project
+    for payload in payloads:
+        if payload["secret"]:
+            answer = (await api.http.post("/v1/keys/verify", json={"key": payload["secret"]})).json()
+            assert answer["code"] == "UNKNOWN_KEY"
+
+
 async def test_key_creations_after_their_projects_delete_began_are_not_found(api: Api, database_url: str) -> None:
     # given a project whose delete has started (and, on PostgreSQL, is held before it commits)
     owner = await api.sign_up()

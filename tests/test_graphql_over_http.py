@@ -153,3 +153,46 @@ async def test_queries_over_get_still_run(api: Api) -> None:
 )
 def test_response_media_type_negotiation(accept: str | None, chosen: str) -> None:
     assert response_media_type(accept) == chosen
+
+
+TWO_OPERATIONS = "mutation Out { logOut { __typename } } query Me { viewer { kind } }"
+
+
+@pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE, "application/json"])
+async def test_a_document_of_several_operations_without_an_operation_name_runs_none(api: Api, accept: str) -> None:
+    # given a signed-in person
+    owner = await api.sign_up()
+    signed_in = {"authorization": f"Bearer {owner.session}", "accept": accept}
+    # when a document holds two operations and the request names neither (the specification: a request error)
+    response = await api.http.post("/graphql", json={"query": TWO_OPERATIONS}, headers=signed_in)
+    # then it is refused before anything runs: the first operation (a log-out) did not
+    assert response.status_code == (400 if accept == GRAPHQL_RESPONSE else 200)
+    [error] = response.json()["errors"]
+    assert error["message"] == "Must provide operation name if query contains multiple operations."
+    assert response.json().get("data") is None
+    # and naming one runs that one only
+    named = await api.http.post("/graphql", json={"query": TWO_OPERATIONS, "operationName": "Me"}, headers=signed_in)
+    assert named.json() == {"data": {"viewer": {"kind": "USER"}}}
+    over_get = await api.http.get("/graphql", params={"query": TWO_OPERATIONS}, headers=signed_in)
+    assert over_get.json()["errors"][0]["message"] == error["message"]
+    assert (await api.gql("{ viewer { kind } }", token=owner.session))["data"] == {"viewer": {"kind": "USER"}}
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"variables": "[]"}, "The GraphQL operation's `variables` must be an object or null, if provided."),
+        ({"variables": "1"}, "The GraphQL operation's `variables` must be an object or null, if provided."),
+        ({"extensions": "[1]"}, "The GraphQL operation's `extensions` must be an object or null, if provided."),
+        ({"variables": "{"}, "The `variables` parameter is not JSON."),
+        ({"extensions": "x"}, "The `extensions` parameter is not JSON."),
+    ],
+)
+async def test_get_parameters_that_are_not_objects_are_named_as_such(
+    api: Api, params: dict[str, str], message: str
+) -> None:
+    # when a GET request's variables or extensions are JSON of another kind, or no JSON
+    response = await api.http.get("/graphql", params={"query": "{ __typename }", **params})
+    # then the answer says what is wrong with that parameter (there is no body, and nothing was batched)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]

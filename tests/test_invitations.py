@@ -231,12 +231,50 @@ async def test_with_smtp_the_link_is_mailed_to_the_person_and_never_shown_to_the
 async def test_a_mail_server_that_refuses_leaves_no_usable_invitation(database_url: str) -> None:
     with smtp_server() as inbox:
         inbox.refuse = True
-        async with running_api(database_url, smtp_url=inbox.url) as api:
+        async with running_api(database_url, smtp_url=inbox.url, public_url="https://kw.example") as api:
             owner = await api.sign_up()
             payload = await invite(api, owner, "unmailed@example.com")
             assert codes(payload) == ["MAIL_NOT_SENT"] and payload["inviteToken"] is None
             pending = await api.ok(INVITATIONS, {"status": "PENDING"}, owner.session)
             assert pending["invitations"]["totalCount"] == 0
+
+
+async def test_a_mailed_link_never_takes_its_address_from_the_inviting_request(database_url: str) -> None:
+    with smtp_server() as inbox:
+        async with running_api(database_url, smtp_url=inbox.url, public_url="https://kw.example") as api:
+            # given an inviter who sends the request with a Host of their choosing
+            owner = await api.sign_up()
+            api.http.headers["host"] = "inviter.example"
+            # when
+            payload = await invite(api, owner, "hosted@example.com")
+            # then the mailed link points at the console's address, not at the inviter's page (which would
+            # read the token from the link's fragment: the inviter would hold it after all)
+            assert payload["userErrors"] == []
+            text = inbox.messages[0].get_content()
+            assert "https://kw.example/#/accept-invitation/kwi_" in text and "inviter.example" not in text
+
+
+def test_mail_without_a_public_url_is_refused_at_start(monkeypatch: Any) -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+    from app.settings_errors import validation_error_lines
+
+    # given mail, and no address of the console to build its links from
+    monkeypatch.setenv("KEYWARD_SMTP_URL", "smtp://keyward:mail-password@mail.example.com")
+    monkeypatch.delenv("KEYWARD_PUBLIC_URL", raising=False)
+    # then Keyward does not start: a mailed link would take the address the inviting request names (its Host)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert validation_error_lines(refused.value) == [
+        "KEYWARD_SMTP_URL='smtp://keyward:***@mail.example.com': mailed invitation links need KEYWARD_PUBLIC_URL (the console's address, e.g. "
+        "https://keyward.example.com); without it a link would point wherever the inviting request's Host header said"
+    ]
+    assert "mail-password" not in str(refused.value)
+    # and with it, it starts
+    monkeypatch.setenv("KEYWARD_PUBLIC_URL", "https://keyward.example.com")
+    assert Settings().public_url == "https://keyward.example.com"
 
 
 def test_a_bad_smtp_url_is_refused_at_start_without_repeating_it(monkeypatch: Any) -> None:

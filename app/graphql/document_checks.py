@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
@@ -131,6 +131,16 @@ def too_many_tokens(limit: int) -> GraphQLError:
     return GraphQLError(f"Syntax Error: Document contains more than {limit} tokens. Parsing aborted.")
 
 
+def refuse_an_unnamed_choice(document: DocumentNode) -> None:
+    """A document of several operations needs an operationName (GraphQL's GetOperation: a request error).
+
+    Strawberry falls back to the first operation's name when none is given and passes it on as if the
+    client had chosen it, so `mutation A {…} query B {…}` ran A: the client never said which to run.
+    """
+    if sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1:
+        raise GraphQLError("Must provide operation name if query contains multiple operations.")
+
+
 async def _run(size: int, cached: Callable[..., T], uncached: Callable[..., T], *args: Any) -> T:
     """Small documents on the loop, through the cache; large ones in the document thread, never cached.
 
@@ -184,6 +194,8 @@ class DocumentChecks(SchemaExtension):
             context.graphql_document = await _run(size, _cached_parse, _parse, context.query, max_tokens)
             if size <= INLINE_BYTES:
                 self.parsed_from = (context.query, max_tokens)
+        if context.graphql_document is not None and context._provided_operation_name is None:
+            refuse_an_unnamed_choice(context.graphql_document)
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:

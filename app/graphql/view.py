@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.http.types import QueryParams
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -117,6 +118,19 @@ class KeywardGraphQL(GraphQL[Context, None]):
         if not isinstance(value, dict):
             raise HTTPException(400, NOT_AN_OBJECT)
         return value
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """GET's `variables` and `extensions` are JSON values, not a request body: they skip the body's
+        checks (`decode_json`, which called a list batching), and strawberry then says of one that is
+        not an object that it must be one."""
+        parsed: dict[str, Any] = dict(params)
+        for name in ("variables", "extensions"):
+            if parsed.get(name):
+                try:
+                    parsed[name] = orjson.loads(parsed[name])
+                except orjson.JSONDecodeError:
+                    raise HTTPException(400, f"The `{name}` parameter is not JSON.") from None
+        return parsed
 
     async def execute_single(  # noqa: PLR0917 - strawberry's signature
         self,

@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
 from app.credentials.epoch import bump_revocation_epoch
-from app.models import ApiKey
+from app.models import ApiKey, Project
 from app.security import ip_allowlist, tokens
 from app.security.principal import Principal
 from app.security.tokens import TokenKind
@@ -140,12 +140,13 @@ async def rotate_api_key(principal: Principal, key_id: int, old_expires_at: date
     mine = ApiKey.filter(scope_q(principal.project_ids, "project_id"), id=key_id, workspace_id=principal.workspace_id)
     async with in_transaction():
         # The project first, then the key: the order deleteProject takes them in, and never a new
-        # key under a project being deleted.
+        # key under a project being deleted. A project deleted meanwhile took the key with it: the
+        # key is then not found, as any deleted key is (the project is not what the caller named).
         project_ids = await mine.values_list("project_id", flat=True)
         if not project_ids:
             raise NotFound("API key")
         project_id: int = project_ids[0]  # type: ignore[assignment]
-        await get_project(principal, project_id, ("id",), lock=Lock.CHANGE)
+        await locked(Project.filter(id=project_id, workspace_id=principal.workspace_id), Lock.CHANGE)
         old = await locked(mine, Lock.CHANGE).first()
         if old is None:
             raise NotFound("API key")

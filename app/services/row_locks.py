@@ -5,7 +5,8 @@ inside the transaction that writes. On PostgreSQL a concurrent caller then waits
 once the first commits, reads the row as it is now: gone after a delete (so it answers NOT_FOUND,
 and nothing is deleted or audited twice), revoked after a revoke, renamed after a rotation. SQLite
 needs no row locks: each process runs one write transaction at a time (Tortoise holds its single
-connection for the whole transaction).
+connection for the whole transaction), and each transaction takes the file's write lock when it
+begins (`app.sqlite_client`), so those of several processes on one file wait for each other too.
 """
 
 import enum
