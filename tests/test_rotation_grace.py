@@ -80,6 +80,42 @@ async def test_the_old_token_works_until_its_grace_ends_and_the_replacement_inhe
     assert datetime.fromisoformat(rotated.details["oldTokenExpiresAt"]) == datetime.fromisoformat(grace)
 
 
+async def test_the_replacements_creation_is_audited_with_the_grants_it_inherited(api: Api) -> None:
+    """An auditor reading `management_token.created` entries sees what each token may do, rotated or not."""
+    # given a token with permissions, an allowlist, a project scope and an expiry
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session, "scoped")
+    old_id, _ = await api.create_token(
+        owner,
+        ["VIEW_PROJECTS", "CREATE_API_KEY"],
+        "deploy",
+        allowedIps=["10.0.0.0/8"],
+        projectIds=[project],
+        expiresAt=ahead(days=30),
+    )
+    # when it is rotated
+    new_id = (await _rotate_token(api, owner, id=old_id))["managementToken"]["id"]
+    # then the replacement's creation lists the same grants as the original's, and what it replaces
+    created = {
+        event.target_id: event.details
+        async for event in AuditEvent.filter(action="management_token.created").order_by("id")
+    }
+    original = created[f"ManagementToken:{pk_of(old_id, 'ManagementToken')}"]
+    replacement = created[f"ManagementToken:{pk_of(new_id, 'ManagementToken')}"]
+    grants = ("permissions", "allowedIps", "projectIds")
+    assert (
+        {k: replacement[k] for k in grants}
+        == {k: original[k] for k in grants}
+        == {
+            "permissions": ["CREATE_API_KEY", "VIEW_PROJECTS"],
+            "allowedIps": ["10.0.0.0/8"],
+            "projectIds": [f"Project:{pk_of(project, 'Project')}"],
+        }
+    )
+    assert replacement["replaces"] == f"ManagementToken:{pk_of(old_id, 'ManagementToken')}"
+    assert replacement["expiresAt"] is not None and replacement["keyPrefix"] != original["keyPrefix"]
+
+
 async def test_a_grace_of_now_stops_the_old_token_at_once(api: Api) -> None:
     owner = await api.sign_up()
     old_id, old = await api.create_token(owner, ["VIEW_PROJECTS"])

@@ -187,21 +187,24 @@ async def create_token(
             project_ids=encode_scope(scope),
         )
         await audit.record(
-            principal,
-            "management_token.created",
-            "ManagementToken",
-            created.token.id,
-            details={
-                "name": clean,
-                "keyPrefix": created.token.key_prefix,
-                "permissions": sorted(p.value for p in granted),
-                "allowedIps": allowlist,
-                "expiresAt": _time(expiry),
-                "projectIds": None if scope is None else [f"Project:{pk}" for pk in sorted(scope)],
-            },
+            principal, "management_token.created", "ManagementToken", created.token.id, details=_created(created.token)
         )
         await events.management_token_created(principal, created.token)
     return created
+
+
+def _created(token: ManagementToken) -> dict[str, object]:
+    """A new token as its `management_token.created` entry describes it: what it may do, read from its row, so
+    that a replacement's entry (which inherits them) lists its grants as a created token's does."""
+    scope = decode_scope(token.project_ids)
+    return {
+        "name": token.name,
+        "keyPrefix": token.key_prefix,
+        "permissions": sorted(p.value for p in decode_permissions(token.permissions)),
+        "allowedIps": ip_allowlist.entries_of(token.allowed_ips),
+        "expiresAt": _time(token.expires_at),
+        "projectIds": None if scope is None else [f"Project:{pk}" for pk in sorted(scope)],
+    }
 
 
 def _time(value: datetime | None) -> str | None:
@@ -302,12 +305,7 @@ async def rotate_token(
             "management_token.created",
             "ManagementToken",
             created.token.id,
-            details={
-                "name": created.token.name,
-                "keyPrefix": created.token.key_prefix,
-                "replaces": f"ManagementToken:{old.id}",
-                "expiresAt": _time(expiry),
-            },
+            details={**_created(created.token), "replaces": f"ManagementToken:{old.id}"},
         )
         await events.management_token_rotated(principal, old, created.token)
         await events.management_token_created(principal, created.token)
