@@ -196,3 +196,17 @@ async def test_get_parameters_that_are_not_objects_are_named_as_such(
     # then the answer says what is wrong with that parameter (there is no body, and nothing was batched)
     assert response.status_code == 400
     assert response.json()["errors"] == [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]
+
+
+@pytest.mark.parametrize("operation_name", [5, True, {}, ["a"]])
+async def test_an_operation_name_that_is_not_a_string_is_named_as_such(api: Api, operation_name: object) -> None:
+    # when the body's operationName is JSON of another kind than a string
+    response = await api.http.post("/graphql", json={"query": "{ __typename }", "operationName": operation_name})
+    # then the answer says so, as for query and variables, without a Python rendering of the value
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "message": "The GraphQL operation's `operationName` must be a string or null, if provided.",
+            "extensions": {"code": "BAD_REQUEST"},
+        }
+    ]

@@ -119,6 +119,17 @@ class KeywardGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, NOT_AN_OBJECT)
         return value
 
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's request data, with `operationName` held to what `query` and `variables` are: a string
+        or null (else it named an operation after the value's Python rendering, `Unknown operation named "True"`)."""
+        data = await super().parse_http_body(request)
+        for operation in data if isinstance(data, list) else [data]:
+            if not isinstance(operation.operation_name, str | None):
+                raise HTTPException(
+                    400, "The GraphQL operation's `operationName` must be a string or null, if provided."
+                )
+        return data
+
     def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
         """GET's `variables` and `extensions` are JSON values, not a request body: they skip the body's
         checks (`decode_json`, which called a list batching), and strawberry then says of one that is
