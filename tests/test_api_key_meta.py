@@ -57,6 +57,22 @@ async def test_meta_must_be_an_object(api: Api, meta: Any) -> None:
     assert await ApiKey.all().count() == 0
 
 
+async def test_an_integer_json_cannot_hold_exactly_is_refused_never_stored_rounded(api: Api) -> None:
+    """Sent in variables or written in the document, 2**70 gets the same answer: never a float stored in its place."""
+    owner = await api.sign_up()
+    project = await api.create_project(owner.session)
+    # in variables
+    assert await _errors(api, owner.session, project, {"account": 2**70}) == [("INVALID_META", ["meta"])]
+    # in the document
+    inline = f'mutation {{ createApiKey(input: {{projectId: "{project}", name: "k", meta: {{account: {2**70}}}}}) {{'
+    body = await api.gql(inline + " secret userErrors { code field } } }", {}, owner.session)
+    assert [(e["code"], e["field"]) for e in body["data"]["createApiKey"]["userErrors"]] == [("INVALID_META", ["meta"])]
+    assert await ApiKey.all().count() == 0
+    # the largest integer JSON holds exactly is kept as it is
+    _, key = await api.create_api_key(owner.session, project, meta={"account": 2**64 - 1})
+    assert (await api.http.post("/v1/keys/verify", json={"key": key})).json()["meta"] == {"account": 2**64 - 1}
+
+
 async def test_a_key_without_meta_answers_null(api: Api) -> None:
     owner = await api.sign_up()
     project = await api.create_project(owner.session)

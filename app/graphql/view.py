@@ -35,6 +35,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from app.graphql import request_json
 from app.graphql.context import Context, principal_of
 from app.graphql.errors import has_code
 from app.graphql.media_types import GRAPHQL_RESPONSE_JSON, response_media_type
@@ -110,7 +111,7 @@ class KeywardGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         """One operation per request, as a JSON object; everything else is a clean 400."""
         try:
-            value = orjson.loads(data)
+            value = request_json.loads(data)
         except orjson.JSONDecodeError:  # also invalid UTF-8
             raise HTTPException(400, "Unable to parse request body as JSON") from None
         if isinstance(value, list):
@@ -138,7 +139,7 @@ class KeywardGraphQL(GraphQL[Context, None]):
         for name in ("variables", "extensions"):
             if parsed.get(name):
                 try:
-                    parsed[name] = orjson.loads(parsed[name])
+                    parsed[name] = request_json.loads(parsed[name])
                 except orjson.JSONDecodeError:
                     raise HTTPException(400, f"The `{name}` parameter is not JSON.") from None
         return parsed
