@@ -4,6 +4,7 @@ tests and redeliveries. The loopback receiver is let through by KEYWARD_WEBHOOK_
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from tortoise.transactions import in_transaction
@@ -242,6 +243,31 @@ async def test_a_receivers_retry_after_defers_the_retry_by_an_hour_at_most(
     assert datetime.fromisoformat(delivery["nextAttemptAt"]) == clock.now + timedelta(hours=1)
     clock.advance(hours=1)
     assert (await deliver_due(config(settings), clock=clock)).delivered == 1
+
+
+async def test_an_attempt_that_fails_inside_keyward_is_counted_backs_off_and_is_given_up(
+    api: Api, settings: Settings
+) -> None:
+    # given: a destination that makes the sender fail in a way it does not answer for (a bug of ours: here the
+    # resolver raises what no resolver should)
+    async def broken_resolver(host: str, port: int) -> list[Any]:
+        raise RuntimeError("a bug this destination meets")
+
+    broken = DeliveryConfig.from_settings(settings, resolver=broken_resolver)
+    world = await build_world(api)
+    endpoint_id, _ = await create_endpoint(api, world.owner, "https://hooks.example.com/keyward", ["API_KEY_CREATED"])
+    await api.create_api_key(world.owner.session, world.project_id, "met a bug")
+    clock = clock_at_now()
+    # when
+    result = await deliver_due(broken, clock=clock, rng=lambda: LONGEST)
+    # then: a failed attempt, counted, with a retry after the usual back-off, not a claim left to lapse
+    assert (result.attempted, result.failed_attempts) == (1, 1)
+    [delivery] = await deliveries(api, world.owner, endpoint_id)
+    assert delivery["attempts"] == 1 and delivery["status"] == "PENDING" and "inside Keyward" in delivery["lastError"]
+    assert datetime.fromisoformat(delivery["nextAttemptAt"]) == clock.now + retry_delay(1, lambda: LONGEST)
+    # and like any failing delivery it is given up after the retry window
+    clock.advance(seconds=RETRY_WINDOW.total_seconds() - 10)
+    assert (await deliver_due(broken, clock=clock, rng=lambda: LONGEST)).gave_up == 1
 
 
 def test_back_off_doubles_from_30_seconds_up_to_an_hour_with_jitter() -> None:

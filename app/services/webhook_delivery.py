@@ -46,6 +46,7 @@ log = logging.getLogger("keyward.webhooks")
 RETRY_WINDOW = timedelta(hours=24)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
+INTERNAL_FAILURE = "The attempt failed inside Keyward (the server log has the error)."
 CLAIM_BATCH = 50
 CONCURRENT_ATTEMPTS = 10
 
@@ -170,7 +171,15 @@ async def attempt(delivery_id: int, owner: str, config: DeliveryConfig, clock: C
         "Keyward-Event-Id": event.uid,
         "Keyward-Delivery": global_id("WebhookDelivery", delivery.id),
     }
-    result = await sender.send(endpoint.url, body, headers, config.policy)
+    try:
+        result = await sender.send(endpoint.url, body, headers, config.policy)
+    except Exception:
+        # `send` answers for everything a destination or the network does; an error out of it is ours, met
+        # by this destination. It is a failed attempt all the same, counted, so the delivery backs off, is
+        # given up after the retry window and can disable its endpoint, instead of being taken up again
+        # after every lease for ever.
+        log.exception("webhook delivery %s: the attempt raised inside Keyward", delivery.id)
+        result = sender.AttemptResult(False, None, INTERNAL_FAILURE)
     return await _record(delivery, endpoint, result, clock(), rng, config.disable_after)
 
 
