@@ -30,26 +30,22 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import ConnectionPool, Redis
-from redis.exceptions import ResponseError
 
 from app.usage import keys
 from app.usage.redis_buffer import UNAVAILABLE, fresh_epoch
+from app.usage.when_full import eval_when_full
 
 log = logging.getLogger("keyward.credentials")
 
 # INCR when the epoch exists; a missing one (Redis restarted without its data, or flushed) starts
-# at a random value, so that it never comes back to a value a process cached an entry under.
-BUMP_BODY = """
+# at a random value, so that it never comes back to a value a process cached an entry under. Taken
+# by a full Redis too (`when_full`): refused, the other processes would find the old epoch once
+# memory was freed, and answer the revoked credential from their cache.
+BUMP_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
 redis.call('SET', KEYS[1], ARGV[1])
 return 0
 """
-# A Redis at its `maxmemory` with nothing to evict (`noeviction`) refuses every write that may grow
-# it, and would refuse the bump: its memory freed later (the worker flushing), the other processes
-# would find the old epoch and answer the revoked credential from their cache. The bump grows
-# nothing (one counter), so it declares `allow-oom` (Redis 7); a server that does not read the
-# declaration (Redis 6) is sent the bare script.
-BUMP_SCRIPT = "#!lua flags=allow-oom\n" + BUMP_BODY.lstrip()
 
 ATTEMPT_SECONDS = 1.0
 ATTEMPTS = 2
@@ -99,18 +95,8 @@ def watch(cache: LocalCache) -> None:
     _caches.add(cache)
 
 
-def _is_unread_declaration(exc: ResponseError) -> bool:
-    """Redis 6 compiles the `#!lua` line as code and fails on it."""
-    return "compiling script" in str(exc) and "'#'" in str(exc)
-
-
 async def _eval_bump(client: Redis) -> None:
-    try:
-        await client.eval(BUMP_SCRIPT, 1, keys.REVOCATION_EPOCH, fresh_epoch())  # type: ignore[misc]
-    except ResponseError as exc:
-        if not _is_unread_declaration(exc):
-            raise
-        await client.eval(BUMP_BODY, 1, keys.REVOCATION_EPOCH, fresh_epoch())  # type: ignore[misc]
+    await eval_when_full(client, BUMP_SCRIPT, [keys.REVOCATION_EPOCH], [fresh_epoch()])
 
 
 async def _bump(client: Redis) -> bool:
