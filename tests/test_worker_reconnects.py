@@ -125,6 +125,34 @@ async def test_a_full_redis_is_flushed_by_the_worker_until_it_takes_writes_again
             await client.aclose()
 
 
+async def test_a_redis_that_refuses_writes_is_said_gone_once_and_back_once_it_takes_them(
+    app: Starlette, database_url: str
+) -> None:
+    [pk] = await seed_tokens(1)
+    with throwaway_redis() as primary, throwaway_redis() as server:
+        # given a worker on a read-only replica (every job arq queues answers READONLY)
+        client = aioredis.Redis.from_url(server.url, decode_responses=True)
+        try:
+            await client.replicaof("127.0.0.1", str(primary.port))
+            # (ticks seconds apart, as by default: most poll iterations between them only read, and pass)
+            ticks = {"usage_flush_seconds": "10", "webhook_delivery_seconds": "5", "stale_sweep_cron": "off"}
+            with worker(database_url, server.url, **ticks) as (process, log):
+                await _until_logged(DOWN, process, log, within=60)
+                # when several cron ticks fail
+                await asyncio.sleep(12)
+                # then it said so once, in printable text (arq's pipeline carries a pickled job), and not back
+                output = _output(log)
+                assert output.count(DOWN) == 1 and output.count(UP) == 0, output
+                assert "READONLY" in output or "read only replica" in output, output
+                assert all(char.isprintable() or char == "\n" for char in output), output
+                # when the replica is promoted (a failover), then the worker is back, once, and flushes
+                await client.replicaof("NO", "ONE")
+                await _until_written(pk, await _record(server, pk), process, log, within=60)
+                assert _output(log).count(UP) == 1, _output(log)
+        finally:
+            await client.aclose()
+
+
 async def test_the_worker_waits_for_redis_at_start(app: Starlette, database_url: str) -> None:
     [pk] = await seed_tokens(1)
     with throwaway_redis() as server:

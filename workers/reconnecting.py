@@ -123,9 +123,19 @@ class ReconnectingWorker(Worker):
                         await self.on_redis_full(self.ctx)
                 await asyncio.sleep(self.backoff.next())
                 continue
-            if not self.redis_state.reachable:
+            if not self.redis_state.reachable and await self._takes_writes():
                 self.redis_state.up()
                 self.backoff.reset()
+
+    async def _takes_writes(self) -> bool:
+        """Whether Redis takes a write again (arq's own health key). A Redis that answers but refuses writes (a
+        read-only replica, a full one) lets most poll iterations through, since they only read: it is back when
+        it takes a write, not at the first of those (it was said back and gone again at every cron tick)."""
+        try:
+            await self.pool.psetex(self.health_check_key, round((self.health_check_interval + 1) * 1000), "back")
+        except UNAVAILABLE:
+            return False
+        return True
 
     async def _burst_finished(self) -> bool:
         """arq's burst rule: stop once the allowed number of jobs started, or the queue is empty."""
