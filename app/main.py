@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 yield
             finally:
                 if usage.redis is not None:
-                    epoch.stop_using_redis(usage.redis)
+                    await epoch.stop_using_redis(usage.redis)
                 try:
                     await background.stop(tasks)
                     await readiness.close()

@@ -8,6 +8,7 @@ file that does not exist yet is reported, not created.
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -65,11 +66,31 @@ async def _redis(settings: Settings, seconds: float) -> tuple[list[str], list[st
     try:
         async with asyncio.timeout(seconds):
             await client.ping()
+            refusal = _refuses_writes(await client.info("memory"), await client.info("replication"))
     except Exception as exc:  # any failure to answer is the finding
         return [], [f"redis {shown}: cannot connect ({type(exc).__name__}: {_first_line(exc)})"]
     finally:
         await client.aclose()
+    if refusal:
+        return [], [f"redis {shown}: reachable, but {refusal}"]
     return [f"redis {shown}: reachable"], []
+
+
+def _refuses_writes(memory: dict[str, Any], replication: dict[str, Any]) -> str | None:
+    """Why this Redis refuses the writes every Keyward process makes (uses, the revocation epoch, the
+    worker's jobs and its flush lease), read from INFO without writing anything; None when it takes them."""
+    if replication.get("role") == "slave":
+        primary = f"{replication.get('master_host', '?')}:{replication.get('master_port', '?')}"
+        return f"it is a replica of {primary} and refuses writes (READONLY): name the primary"
+    limit = int(memory.get("maxmemory", 0))
+    used = int(memory.get("used_memory", 0)) - int(memory.get("mem_not_counted_for_evict", 0))
+    policy = memory.get("maxmemory_policy", "")
+    if limit and used > limit and policy == "noeviction":
+        return (
+            f"it is full ({used} bytes used of maxmemory {limit}, policy noeviction) and refuses writes (OOM): "
+            "raise maxmemory, and see whether keyward worker runs"
+        )
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

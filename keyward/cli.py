@@ -115,10 +115,11 @@ def _worker(args: argparse.Namespace) -> int:
     from app.database_check import check_redis_accepts
 
     asyncio.run(check_redis_accepts(redis_url))  # a wrong password is no outage to wait out
+    from workers.jobs import flush_usage
     from workers.reconnecting import run_worker
     from workers.settings import WorkerSettings
 
-    run_worker(WorkerSettings, redis_url=redis_url, burst=args.burst)
+    run_worker(WorkerSettings, redis_url=redis_url, burst=args.burst, on_redis_full=flush_usage)
     return 0
 
 

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import redis as redis_client
 
 from app import keyward_version
 from app.settings import Settings
@@ -18,7 +19,7 @@ from keyward.settings_reference import render
 from tests.support.ports import free_port
 from tests.support.required_tools import tool_missing
 from tests.support.serve_processes import run_keyward
-from tests.support.throwaway_services import throwaway_postgres
+from tests.support.throwaway_services import throwaway_postgres, throwaway_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 # Environment variables the docs name that are not Keyward's settings: the webhook receiver example's secret,
@@ -101,6 +102,24 @@ async def test_check_reports_an_unreachable_redis_and_a_bad_schedule(database_ur
     assert re.search(r"^problem: redis redis://:\*\*\*@127\.0\.0\.1:\d+/0: cannot connect", output, re.M), output
     assert re.search(r"^problem: KEYWARD_STALE_SWEEP_CRON='99 \* \* \* \*': ", output, re.M), output
     assert "secret-pw" not in output
+
+
+async def test_check_reports_a_redis_that_refuses_writes(database_url: str) -> None:
+    """A Redis that answers PING but refuses every write Keyward makes is a problem, not `reachable`."""
+    with throwaway_redis() as full, throwaway_redis() as replica:
+        with redis_client.Redis.from_url(full.url) as client:
+            client.config_set("maxmemory-policy", "noeviction")
+            client.config_set("maxmemory", "1")
+        with redis_client.Redis.from_url(replica.url) as client:
+            client.replicaof("127.0.0.1", str(full.port))
+        for server, reason in (
+            (full, r"it is full \(\d+ bytes used of maxmemory 1, policy noeviction\) and refuses writes \(OOM\)"),
+            (replica, rf"it is a replica of 127\.0\.0\.1:{full.port} and refuses writes \(READONLY\)"),
+        ):
+            status, output = await run_keyward(database_url, server.url, "check")
+            assert status == 1, output
+            assert re.search(rf"^problem: redis redis://\S+: reachable, but {reason}", output, re.M), output
+            assert "Traceback" not in output
 
 
 async def test_check_reports_pending_migrations_and_an_unreachable_database() -> None:

@@ -6,12 +6,17 @@ process A (or, for the stale sweep, in a third process: `keyward stale-sweep`), 
 the credential on its very next request, with Redis
 - up the whole time,
 - down from before the mutation until B's next request,
-- restarted (its data gone) before the mutation, or after it.
+- restarted (its data gone) before the mutation, or after it,
+- full (`maxmemory` reached, `noeviction`: writes answer OOM) from before the mutation until just
+  before B's next request,
+- paused (`CLIENT PAUSE … WRITE`) from before the mutation, longer than the mutation waits for its
+  bump, until just before B's next request.
 """
 
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +25,7 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+import redis as redis_client
 
 from app.graphql.ids import pk_of
 from tests.support.api import Account, Api
@@ -101,6 +107,8 @@ async def world(servers: list[Server], database_url: str, redis: ThrowawayRedis)
 def _redis_up(redis: ThrowawayRedis) -> None:
     if redis.process is None:
         redis.start()
+    else:
+        _room_again(redis)
 
 
 @pytest.fixture
@@ -129,8 +137,47 @@ def _restart(redis: ThrowawayRedis) -> None:
     redis.start()
 
 
+def _config(redis: ThrowawayRedis, *settings: str) -> None:
+    client = redis_client.Redis.from_url(redis.url)
+    try:
+        client.config_set(*settings)
+    finally:
+        client.close()
+
+
+def _full(redis: ThrowawayRedis) -> None:
+    """Redis at its memory limit with nothing to evict: every write that may grow it answers OOM."""
+    _config(redis, "maxmemory-policy", "noeviction")
+    _config(redis, "maxmemory", "1")
+
+
+def _room_again(redis: ThrowawayRedis) -> None:
+    _config(redis, "maxmemory", "0")
+
+
+# Longer than the revoking process waits for its bump (two tries of a second each).
+PAUSE_SECONDS = 3.0
+_pause_ends: dict[int, float] = {}  # by port
+
+
+def _pause(redis: ThrowawayRedis) -> None:
+    """Redis holds every command that may write (the record script, the bump) until the pause ends."""
+    client = redis_client.Redis.from_url(redis.url)
+    try:
+        client.execute_command("CLIENT", "PAUSE", str(round(PAUSE_SECONDS * 1000)), "WRITE")
+        _pause_ends[redis.port] = time.monotonic() + PAUSE_SECONDS
+    finally:
+        client.close()
+
+
+def _pause_over(redis: ThrowawayRedis) -> None:
+    time.sleep(max(0.0, _pause_ends.pop(redis.port) + 0.05 - time.monotonic()))
+
+
 COURSES = [
     RedisCourse("up", _nothing, _nothing),
+    RedisCourse("full-until-after", _full, _room_again),
+    RedisCourse("paused-until-after", _pause, _pause_over),
     RedisCourse("down", lambda r: r.stop(), _nothing),
     RedisCourse("restarted-before", _restart, _nothing),
     RedisCourse("restarted-after", _nothing, _restart),

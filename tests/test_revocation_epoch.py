@@ -42,7 +42,7 @@ async def _bump(client: Redis) -> None:
     try:
         await epoch.bump_revocation_epoch()
     finally:
-        epoch.stop_using_redis(client)
+        await epoch.stop_using_redis(client)
 
 
 async def test_the_round_trip_that_records_a_use_reads_the_epoch(client: Redis) -> None:
@@ -186,7 +186,7 @@ async def test_a_bump_redis_does_not_take_empties_the_local_cache_and_returns() 
             await epoch.bump_revocation_epoch()
             took = time.monotonic() - started
         finally:
-            epoch.stop_using_redis(client)
+            await epoch.stop_using_redis(client)
             await client.aclose()
     # then: bounded (the promise never waits on a dead Redis for long), and nothing is
     # answered from this process's cache any more, not even a verdict read before the bump

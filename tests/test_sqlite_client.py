@@ -1,7 +1,11 @@
-"""Keyward's SQLite engine (app/sqlite_client.py): a connect that fails leaves the client usable, and a
-script inside a transaction stays inside it. Real SQLite files through Tortoise."""
+"""Keyward's SQLite engine (app/sqlite_client.py): a connect that fails leaves the client usable, a
+script inside a transaction stays inside it, and a transaction that read before another process wrote
+still writes. Real SQLite files through Tortoise."""
 
 import asyncio
+import contextlib
+import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -60,3 +64,33 @@ def test_statements_are_split_where_sqlite_ends_them() -> None:
         "INSERT INTO t VALUES ('x;y');",
         "-- done",
     ]
+
+
+async def test_a_transaction_that_read_before_another_process_wrote_still_writes(tmp_path: Path) -> None:
+    """Another process (`keyward serve --workers 2`, the worker, a CLI command) writing between a
+    transaction's first read and its first write: SQLite answered the transaction SQLITE_BUSY at once,
+    without the busy timeout (with two workers, 5 of 32 concurrent mutations were answered 503)."""
+    path = tmp_path / "k.sqlite3"
+    await Tortoise.init(config=db.tortoise_config(f"sqlite://{path}"))
+    try:
+        await get_connection("default").execute_script("CREATE TABLE t (who TEXT)")
+        other_wrote = threading.Event()
+
+        def other_process_writes() -> None:
+            with contextlib.closing(sqlite3.connect(path, timeout=HANG_GUARD_SECONDS)) as other, other:
+                other.execute("INSERT INTO t VALUES ('other')")
+            other_wrote.set()
+
+        # given a transaction that has read
+        async with in_transaction("default") as connection:
+            await connection.execute_query("SELECT count(*) FROM t")
+            # when another process writes (it waits for this transaction, or commits before it writes)
+            writer = asyncio.create_task(asyncio.to_thread(other_process_writes))
+            await asyncio.sleep(0.3)
+            # then this transaction's write is taken
+            await connection.execute_query("INSERT INTO t VALUES ('this')")
+        await asyncio.wait_for(writer, HANG_GUARD_SECONDS)
+        rows = (await get_connection("default").execute_query("SELECT who FROM t ORDER BY who"))[1]
+        assert [row["who"] for row in rows] == ["other", "this"]
+    finally:
+        await Tortoise.close_connections()

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import OutOfMemoryError
 from starlette.applications import Starlette
 
 from app import db
@@ -22,6 +23,7 @@ from app.main import create_app
 from app.models import ManagementToken
 from app.observability import metrics
 from app.settings import Settings
+from app.usage import keys
 from app.usage.availability import Availability
 from app.usage.model import UsageKind, Use
 from app.usage.redis_buffer import RedisUsageBuffer
@@ -92,6 +94,63 @@ async def test_the_worker_survives_a_redis_outage_and_logs_each_change_once(app:
         output = log.read_text()
         assert output.count(DOWN) == 1 and output.count(UP) == 1, output
         assert "Traceback" not in output, output
+
+
+async def test_a_full_redis_is_flushed_by_the_worker_until_it_takes_writes_again(
+    app: Starlette, database_url: str
+) -> None:
+    [pk] = await seed_tokens(1)
+    with throwaway_redis() as server:
+        # given Redis full of buffered uses (its maxmemory reached, nothing to evict): every write answers OOM
+        at = await _record(server, pk)
+        client = aioredis.Redis.from_url(server.url, decode_responses=True)
+        try:
+            others = [Use(MT, 10_000_000 + n, at, "192.0.2.1") for n in range(20_000)]
+            await RedisUsageBuffer(client, timeout=5.0).record_many(others)
+            used = int((await client.info("memory"))["used_memory"])
+            await client.config_set("maxmemory-policy", "noeviction")
+            await client.config_set("maxmemory", str(used - 200_000))
+            with pytest.raises(OutOfMemoryError):
+                await client.set("keyward:test:probe", "x" * 1000)
+            # when a worker starts (arq cannot queue its jobs in it)
+            with worker_process(database_url, server.url) as (process, log):
+                # then the worker flushes it all the same: the uses reach the database, and Redis takes writes again
+                await _until_written(pk, at, process, log, within=60)
+                deadline = time.monotonic() + 60
+                while await client.zcard(keys.PENDING):
+                    assert time.monotonic() < deadline, _output(log)
+                    await asyncio.sleep(0.1)
+                await client.set("keyward:test:probe", "x" * 1000)
+        finally:
+            await client.aclose()
+
+
+async def test_a_redis_that_refuses_writes_is_said_gone_once_and_back_once_it_takes_them(
+    app: Starlette, database_url: str
+) -> None:
+    [pk] = await seed_tokens(1)
+    with throwaway_redis() as primary, throwaway_redis() as server:
+        # given a worker on a read-only replica (every job arq queues answers READONLY)
+        client = aioredis.Redis.from_url(server.url, decode_responses=True)
+        try:
+            await client.replicaof("127.0.0.1", str(primary.port))
+            # (ticks seconds apart, as by default: most poll iterations between them only read, and pass)
+            ticks = {"usage_flush_seconds": "10", "webhook_delivery_seconds": "5", "stale_sweep_cron": "off"}
+            with worker(database_url, server.url, **ticks) as (process, log):
+                await _until_logged(DOWN, process, log, within=60)
+                # when several cron ticks fail
+                await asyncio.sleep(12)
+                # then it said so once, in printable text (arq's pipeline carries a pickled job), and not back
+                output = _output(log)
+                assert output.count(DOWN) == 1 and output.count(UP) == 0, output
+                assert "READONLY" in output or "read only replica" in output, output
+                assert all(char.isprintable() or char == "\n" for char in output), output
+                # when the replica is promoted (a failover), then the worker is back, once, and flushes
+                await client.replicaof("NO", "ONE")
+                await _until_written(pk, await _record(server, pk), process, log, within=60)
+                assert _output(log).count(UP) == 1, _output(log)
+        finally:
+            await client.aclose()
 
 
 async def test_the_worker_waits_for_redis_at_start(app: Starlette, database_url: str) -> None:

@@ -59,7 +59,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     finally:
         redis = ctx.pop("usage_redis", None)
         if redis is not None:
-            epoch.stop_using_redis(redis)
+            await epoch.stop_using_redis(redis)
             await redis.aclose()
         if ctx.pop("owns_database", False):
             await Tortoise.close_connections()

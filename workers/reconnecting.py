@@ -8,6 +8,10 @@ are skipped (the next flush takes everything), jobs that were running finish or 
 
 Its client has socket timeouts, so a Redis that stops answering (frozen, partitioned) counts as
 gone instead of hanging the loop.
+
+A Redis that is full (at its `maxmemory`, `noeviction`) refuses the writes arq queues its jobs with
+(OOM), so no job would ever run again, and the flush is what frees it: then `on_redis_full` (the
+flush, run here directly) is called before each wait, until arq can queue its jobs again.
 """
 
 import asyncio
@@ -15,12 +19,14 @@ import contextlib
 import logging
 import random
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq.connections import ArqRedis, log_redis_info
 from arq.utils import poll
 from arq.worker import Worker, get_kwargs
 from redis.asyncio import ConnectionPool
+from redis.exceptions import OutOfMemoryError
 
 from app.usage.availability import Availability
 from app.usage.redis_buffer import UNAVAILABLE
@@ -51,9 +57,17 @@ class Backoff:
 
 
 class ReconnectingWorker(Worker):
-    def __init__(self, *args: Any, redis_url: str, backoff: Backoff | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        redis_url: str,
+        backoff: Backoff | None = None,
+        on_redis_full: Callable[[dict[str, Any]], Awaitable[Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.redis_url = redis_url
+        self.on_redis_full = on_redis_full
         self.backoff = backoff or Backoff()
         self.redis_state = Availability(
             log, "worker", "Redis", while_down=f"retrying with back-off (at most every {self.backoff.maximum:.0f} s)"
@@ -104,11 +118,24 @@ class ReconnectingWorker(Worker):
                     return
             except UNAVAILABLE as exc:
                 self.redis_state.down(exc)
+                if isinstance(exc, OutOfMemoryError) and self.on_redis_full is not None:
+                    with contextlib.suppress(Exception):  # whatever stops it, the loop waits and tries again
+                        await self.on_redis_full(self.ctx)
                 await asyncio.sleep(self.backoff.next())
                 continue
-            if not self.redis_state.reachable:
+            if not self.redis_state.reachable and await self._takes_writes():
                 self.redis_state.up()
                 self.backoff.reset()
+
+    async def _takes_writes(self) -> bool:
+        """Whether Redis takes a write again (arq's own health key). A Redis that answers but refuses writes (a
+        read-only replica, a full one) lets most poll iterations through, since they only read: it is back when
+        it takes a write, not at the first of those (it was said back and gone again at every cron tick)."""
+        try:
+            await self.pool.psetex(self.health_check_key, round((self.health_check_interval + 1) * 1000), "back")
+        except UNAVAILABLE:
+            return False
+        return True
 
     async def _burst_finished(self) -> bool:
         """arq's burst rule: stop once the allowed number of jobs started, or the queue is empty."""

@@ -4,6 +4,9 @@ state (never one per retry): Redis for the buffer and the worker, the database f
 import logging
 import time
 
+# How redis-py introduces what Redis answered to a pipeline's command: "Command # 1 (…) of pipeline caused error: …".
+PIPELINE_ERROR = " of pipeline caused error: "
+
 
 class Availability:
     def __init__(self, log: logging.Logger, who: str, service: str, *, while_down: str) -> None:
@@ -19,7 +22,7 @@ class Availability:
             return
         self.reachable = False
         self._down_since = time.monotonic()
-        reason = (str(error).splitlines() or [""])[0][:200]
+        reason = _reason(error)
         self.log.warning(
             "%s: %s is unavailable (%s%s); %s",
             self.who,
@@ -36,3 +39,13 @@ class Availability:
         self.log.info(
             "%s: %s is available again after %.1f s", self.who, self.service, time.monotonic() - self._down_since
         )
+
+
+def _reason(error: BaseException) -> str:
+    """The error's message in one printable line. Of a refused pipeline, Redis's own answer: redis-py's
+    message first repeats the command, and arq's commands carry a pickled job (bytes, newlines)."""
+    text = str(error)
+    if PIPELINE_ERROR in text:
+        text = text.rsplit(PIPELINE_ERROR, 1)[1]
+    line = (text.splitlines() or [""])[0]
+    return "".join(char if char.isprintable() else "?" for char in line)[:200]

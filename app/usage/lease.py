@@ -22,9 +22,11 @@ from collections.abc import AsyncIterator
 from redis.asyncio import Redis
 
 from app.usage import keys
+from app.usage.when_full import eval_when_full
 
 log = logging.getLogger("keyward.usage")
 
+# Taken by a full Redis too (`when_full`): the flush is what frees it.
 ACQUIRE_SCRIPT = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 return 0
@@ -104,7 +106,6 @@ class RedisLease:
         self.redis = redis
         self.key = key
         self.seconds = seconds
-        self._acquire = redis.register_script(ACQUIRE_SCRIPT)
         self._renew = redis.register_script(RENEW_SCRIPT)
         self._release = redis.register_script(RELEASE_SCRIPT)
 
@@ -114,7 +115,7 @@ class RedisLease:
 
     async def try_acquire(self) -> Lease | None:
         owner = new_owner()
-        if await self._acquire(keys=[self.key], args=[owner, self.millis]):
+        if await eval_when_full(self.redis, ACQUIRE_SCRIPT, [self.key], [owner, str(self.millis)]):
             return Lease(owner)
         return None
 
