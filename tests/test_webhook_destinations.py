@@ -141,6 +141,15 @@ async def test_a_429_with_retry_after_is_reported(receiver: Receiver) -> None:
     assert not result.ok and result.retry_after == 120
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "\u00b9\u00b2\u00b3", "1\u00b2"])
+async def test_a_retry_after_of_digits_that_are_no_number_is_ignored(receiver: Receiver, value: str) -> None:
+    """Superscript digits are digits to str.isdigit, but no number to float: the attempt raised ValueError out of
+    the sender (a traceback, and the delivery left claimed and retried after every lease), instead of failing."""
+    receiver.script(Answer(status=503, headers={"Retry-After": value}))
+    result = await sender.send(receiver.url, b"{}", {}, policy(allow="127.0.0.1"))
+    assert not result.ok and result.status_code == 503 and result.retry_after is None
+
+
 @pytest.mark.parametrize(
     ("url", "code"),
     [
