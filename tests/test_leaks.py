@@ -230,6 +230,10 @@ async def test_a_leaked_api_key_is_deleted_and_its_deletion_emitted(api: Api) ->
     deleted = await AuditEvent.get(action="api_key.deleted", target_id__contains="ApiKey")
     assert deleted.details["reason"] == "leaked"
     assert await Session.filter(revoked_at__isnull=False).count() == 0
+    # reported again, the key is gone: a false_positive, as any value Keyward does not hold (as the README says)
+    again = await leak(api, report(world.api_key_secret))
+    assert again.json()[0]["label"] == "false_positive"
+    assert await AuditEvent.filter(action="api_key.deleted").count() == 1
 
 
 async def test_real_answers_match_the_openapi_document(limited_api: Api) -> None:
