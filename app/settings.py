@@ -370,7 +370,10 @@ class Settings(BaseSettings):
 
     leaks_rate_limit: str = Field(
         default="60/minute",
-        description="`POST /v1/leaks` requests per client address, per API process (e.g. `60/minute`, `1000/hour`).",
+        description=(
+            "`POST /v1/leaks` requests per client address (IPv6: per /64), per API process "
+            "(e.g. `60/minute`, `1000/hour`)."
+        ),
     )
 
     # Operations (app/observability/).

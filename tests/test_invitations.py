@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.graphql.ids import pk_of
-from app.models import Invitation, User
+from app.models import AuditEvent, Invitation, User
 from app.security import tokens
 from app.security.tokens import TokenKind
 from tests.support.api import ACCEPT_INVITATION, INVITE_MEMBER, PASSWORD, Account, Api, error_codes
@@ -237,6 +237,38 @@ async def test_a_mail_server_that_refuses_leaves_no_usable_invitation(database_u
             assert codes(payload) == ["MAIL_NOT_SENT"] and payload["inviteToken"] is None
             pending = await api.ok(INVITATIONS, {"status": "PENDING"}, owner.session)
             assert pending["invitations"]["totalCount"] == 0
+
+
+async def test_a_new_invitation_the_mail_server_refuses_leaves_the_pending_one_working(database_url: str) -> None:
+    """Inviting an email again replaces its pending invitation, but only once the new link is mailed: a refused
+    mail (MAIL_NOT_SENT, "try again") revoked the link the person already had, and left them none."""
+    with smtp_server() as inbox:
+        async with running_api(database_url, smtp_url=inbox.url, public_url="https://kw.example") as api:
+            # given: a mailed invitation
+            owner = await api.sign_up()
+            assert codes(await invite(api, owner, "twice@example.com")) == []
+            first = re.search(r"accept-invitation/(kwi_\w+)", inbox.messages[0].get_content())
+            assert first
+            # when: inviting them again fails to send
+            inbox.refuse = True
+            assert codes(await invite(api, owner, "twice@example.com", "ADMIN")) == ["MAIL_NOT_SENT"]
+            # then: the first link is still the pending invitation, and it works
+            pending = await api.ok(INVITATIONS, {"status": "PENDING"}, owner.session)
+            assert [e["node"]["role"] for e in pending["invitations"]["edges"]] == ["MEMBER"]
+            accepted = await accept(api, first.group(1), PASSWORD)
+            assert accepted["userErrors"] == [] and accepted["viewer"]["role"] == "MEMBER"
+            # and once a new link is mailed, it replaces the pending one, as the audit log says
+            inbox.refuse = False
+            assert codes(await invite(api, owner, "again@example.com")) == []
+            assert codes(await invite(api, owner, "again@example.com", "ADMIN")) == []
+            pending = await api.ok(INVITATIONS, {"status": "PENDING"}, owner.session)
+            assert [e["node"]["role"] for e in pending["invitations"]["edges"]] == ["ADMIN"]
+            created = await AuditEvent.filter(action="invitation.created").order_by("id")
+            assert [(e.details["email"], e.details["replacedPending"]) for e in created] == [
+                ("twice@example.com", 0),
+                ("again@example.com", 0),
+                ("again@example.com", 1),
+            ]
 
 
 async def test_a_mailed_link_never_takes_its_address_from_the_inviting_request(database_url: str) -> None:

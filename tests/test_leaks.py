@@ -211,6 +211,20 @@ async def test_reports_are_rate_limited_per_client_address(limited_api: Api) -> 
         assert (await http.post("/v1/leaks", json=report("nope"))).status_code == 200
 
 
+async def test_an_ipv6_client_is_limited_by_its_64_prefix(limited_api: Api) -> None:
+    """As the log-in and sign-up budgets count it: one host usually holds a whole /64, and a new address of it
+    for every request had a new allowance each time (every report may cost 1,000 lookups)."""
+    app = limited_api.http._transport.app  # type: ignore[attr-defined]
+
+    async def from_address(address: str) -> int:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://keyward.test") as http:
+            return (await http.post("/v1/leaks", json=report("nope"))).status_code
+
+    assert [await from_address(f"2001:db8:1:2::{n}") for n in range(1, 5)] == [200, 200, 200, 429]
+    assert await from_address("2001:db8:1:3::1") == 200  # another /64 has its own allowance
+
+
 async def test_concurrent_reports_of_one_token_revoke_and_audit_it_once(api: Api) -> None:
     world = await build_world(api)
     responses = await asyncio.gather(*(leak(api, report(world.token_secret)) for _ in range(32)))
@@ -230,6 +244,10 @@ async def test_a_leaked_api_key_is_deleted_and_its_deletion_emitted(api: Api) ->
     deleted = await AuditEvent.get(action="api_key.deleted", target_id__contains="ApiKey")
     assert deleted.details["reason"] == "leaked"
     assert await Session.filter(revoked_at__isnull=False).count() == 0
+    # reported again, the key is gone: a false_positive, as any value Keyward does not hold (as the README says)
+    again = await leak(api, report(world.api_key_secret))
+    assert again.json()[0]["label"] == "false_positive"
+    assert await AuditEvent.filter(action="api_key.deleted").count() == 1
 
 
 async def test_real_answers_match_the_openapi_document(limited_api: Api) -> None:

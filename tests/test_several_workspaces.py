@@ -8,6 +8,7 @@ from app.services.accounts import open_session
 from app.services.errors import NotFound
 from tests.support.api import LOG_IN, PASSWORD, Api, error_codes
 from tests.support.app_clock import AppClock
+from tests.support.races import race, racing_api
 
 VIEWER = "{ viewer { role email workspace { id name } workspaces { id name } } }"
 CREATE = """mutation($name: String!) { createWorkspace(input: {name: $name}) {
@@ -103,6 +104,43 @@ async def test_a_session_opened_by_another_ends_when_that_one_does(api: Api, app
     logged_in = (await api.ok(LOG_IN, {"input": {"email": person.email, "password": PASSWORD}}))["logIn"]
     app_clock.advance(hours=11)
     assert (await api.post(VIEWER, token=logged_in["sessionToken"])).status_code == 200
+
+
+@pytest.mark.parametrize("ending", ["logOut", "leak report"])
+async def test_a_session_logged_out_or_reported_leaked_ends_the_sessions_it_opened(api: Api, ending: str) -> None:
+    """Whoever holds a stolen session could switch workspaces with it at once: the sessions it opened kept working
+    after the person logged it out (or it was reported leaked), until its own TTL was over."""
+    # given: sessions opened by a session, and by one of those
+    person = await api.sign_up(workspace="First")
+    created = (await api.ok(CREATE, {"name": "Second"}, person.session))["createWorkspace"]["sessionToken"]
+    switched = (await api.ok(SWITCH, {"id": person.workspace_id}, created))["switchWorkspace"]["sessionToken"]
+    logged_in = (await api.ok(LOG_IN, {"input": {"email": person.email, "password": PASSWORD}}))["logIn"]
+    # when: the first one ends
+    if ending == "logOut":
+        assert (await api.ok("mutation { logOut { ok } }", {}, person.session))["logOut"]["ok"] is True
+    else:
+        answer = await api.http.post("/v1/leaks", json=[{"token": person.session, "type": "keyward_token"}])
+        assert answer.json()[0]["label"] == "true_positive"
+    # then: so do the ones it opened, and theirs; a session opened with the password stays
+    for session in (person.session, created, switched):
+        assert (await api.post(VIEWER, token=session)).status_code == 401
+    assert (await api.post(VIEWER, token=logged_in["sessionToken"])).status_code == 200
+    # and a session that ended opens none
+    assert (await api.post(CREATE, {"name": "Third"}, token=created)).status_code == 401
+
+
+async def test_sessions_opened_while_their_opener_logs_out_end_with_it(database_url: str) -> None:
+    """31 switchWorkspace calls racing the log-out of the session they use: each new session is written before the
+    log-out and ended by it, or refused; none outlives it (the opener's row is held until the new one is written)."""
+    async with racing_api(database_url) as api:
+        person = await api.sign_up()
+        switches = [api.gql(SWITCH, {"id": person.workspace_id}, person.session) for _ in range(31)]
+        log_out = api.gql("mutation { logOut { ok } }", {}, person.session)
+        answers = await race(database_url, [log_out, *switches], held_table="session")
+        assert answers[0]["data"]["logOut"]["ok"] is True
+        opened = [a["data"]["switchWorkspace"]["sessionToken"] for a in answers[1:] if a.get("data")]
+        for session in filter(None, opened):
+            assert (await api.post(VIEWER, token=session)).status_code == 401
 
 
 async def test_management_tokens_cannot_use_the_personal_mutations(api: Api) -> None:

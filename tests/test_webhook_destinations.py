@@ -141,6 +141,15 @@ async def test_a_429_with_retry_after_is_reported(receiver: Receiver) -> None:
     assert not result.ok and result.retry_after == 120
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "\u00b9\u00b2\u00b3", "1\u00b2"])
+async def test_a_retry_after_of_digits_that_are_no_number_is_ignored(receiver: Receiver, value: str) -> None:
+    """Superscript digits are digits to str.isdigit, but no number to float: the attempt raised ValueError out of
+    the sender (a traceback, and the delivery left claimed and retried after every lease), instead of failing."""
+    receiver.script(Answer(status=503, headers={"Retry-After": value}))
+    result = await sender.send(receiver.url, b"{}", {}, policy(allow="127.0.0.1"))
+    assert not result.ok and result.status_code == 503 and result.retry_after is None
+
+
 @pytest.mark.parametrize(
     ("url", "code"),
     [
@@ -157,6 +166,10 @@ async def test_a_429_with_retry_after_is_reported(receiver: Receiver) -> None:
         ("https://hooks.example.com/a\u0085b", "INVALID_URL"),  # a C1 control (NEXT LINE)
         ("https://hooks.example.com:0/x", "INVALID_URL"),  # no port 0: checked as 443, then sent to 0
         ("https://hooks.example.com:65536/x", "INVALID_URL"),
+        ("https://" + "a" * 64 + ".example.com/x", "INVALID_URL"),  # a label DNS cannot carry
+        ("https://hooks..example.com/x", "INVALID_URL"),  # an empty label
+        ("https://" + "a." * 127 + "com/x", "INVALID_URL"),  # a name of 257 characters
+        ("https://\u2603.example/x", "INVALID_URL"),  # a name IDNA 2008 forbids (the snowman)
         ("https://127.0.0.1/x", "DESTINATION_NOT_ALLOWED"),
         ("https://[::1]/x", "DESTINATION_NOT_ALLOWED"),
         ("https://169.254.169.254/latest/meta-data", "DESTINATION_NOT_ALLOWED"),
@@ -181,6 +194,25 @@ async def test_the_longest_url_allowed_is_saved(api: Api) -> None:
 async def test_a_url_in_another_script_is_saved(api: Api) -> None:
     owner = await api.sign_up()
     body = await api.ok(CREATE, {"url": "https://bücher.example/eingang/ä"}, owner.session)
+    assert body["createWebhookEndpoint"]["webhookEndpoint"]["id"]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://" + "a" * 64 + ".example.com/x", "https://hooks..example.com/x", "https://\u2603.example/x"]
+)
+async def test_a_host_no_delivery_can_reach_is_a_failed_attempt_never_an_exception(url: str) -> None:
+    """An endpoint saved before its host was checked (or any URL) fails its attempt with a reason: an exception
+    out of the attempt left the delivery claimed, retried after every lease for ever, never given up."""
+    for resolver in (None, CountingResolver(["93.184.216.34"])):
+        result = await sender.send(url, b"{}", {}, policy(resolver))
+        assert not result.ok and "host" in (result.error or ""), result
+
+
+async def test_the_longest_dns_name_is_saved(api: Api) -> None:
+    owner = await api.sign_up()
+    name = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 57, "com"])
+    assert len(name) == 253
+    body = await api.ok(CREATE, {"url": f"https://{name}./x"}, owner.session)
     assert body["createWebhookEndpoint"]["webhookEndpoint"]["id"]
 
 

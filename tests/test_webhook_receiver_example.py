@@ -66,3 +66,16 @@ async def test_the_readme_receiver_verifies_keyward_signatures(example_receiver:
     tampered_header = signing.signature_header([SECRET], int(now.timestamp()), body)
     result = await sender.send(url, body + b" ", {"Keyward-Signature": tampered_header}, POLICY)
     assert result.status_code == 400
+
+
+async def test_a_timestamp_of_digits_that_are_no_number_is_refused(
+    example_receiver: tuple[str, dict[str, Any]],
+) -> None:
+    """`t=²` (a superscript: str.isdigit takes it, int refuses it) is a bad signature, both for the README's receiver
+    and for signing.verify: each raised ValueError (the receiver dropped the connection without an answer)."""
+    url, _namespace = example_receiver
+    body = b'{"id":"evt_2","type":"ping","createdAt":"2026-01-01T00:00:00+00:00","workspaceId":"x","data":{}}'
+    header = f"t=\u00b2,v1={signing.signature(SECRET, 2, body)}"
+    assert signing.verify(body, header, SECRET) is False
+    result = await sender.send(url, body, {"Keyward-Signature": header.encode("latin-1")}, POLICY)  # type: ignore[dict-item]
+    assert result.status_code == 400, result

@@ -2,7 +2,7 @@
 
 In: `[{"token", "type", "url", "source"}, …]` (at most 1,000 entries). Out:
 `[{"token_raw", "token_type", "label": "true_positive" | "false_positive"}, …]`. Rate-limited per client
-address (`KEYWARD_LEAKS_RATE_LIMIT`, a moving window in each API process). GitHub's signature
+address (`KEYWARD_LEAKS_RATE_LIMIT`, a moving window in each API process; IPv6 by its /64). GitHub's signature
 headers are not needed: possession of the value is the proof, and the value is all that is acted on.
 """
 
@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from app.http.authentication import client_ip
 from app.services import leaks
+from app.services.login_throttle import address_key
 
 log = logging.getLogger("keyward.leaks")
 
@@ -55,9 +56,10 @@ def leaks_endpoint(rate_limit: str) -> Callable[[Request], Awaitable[Response]]:
     limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def report_leaks(request: Request) -> Response:
-        address = client_ip(request) or "unknown"
-        if not await limiter.hit(item, "leaks", address):
-            stats = await limiter.get_window_stats(item, "leaks", address)
+        address = client_ip(request)
+        counted = address_key(address)  # IPv6 by its /64, as the log-in and sign-up budgets count it
+        if not await limiter.hit(item, "leaks", counted):
+            stats = await limiter.get_window_stats(item, "leaks", counted)
             wait = max(1, int(stats.reset_time - time.time()) + 1)
             return _error("Too many leak reports from this address: try again later.", 429, {"Retry-After": str(wait)})
         try:
@@ -69,10 +71,11 @@ def leaks_endpoint(rate_limit: str) -> Callable[[Request], Awaitable[Response]]:
         reports = parse_reports(payload)
         if isinstance(reports, str):
             return _error(reports, 400)
-        verdicts = await leaks.process(reports, client_ip(request))
+        verdicts = await leaks.process(reports, address)
         found = sum(v.label == leaks.TRUE_POSITIVE for v in verdicts)
         if found:
-            log.warning("leak report from %s: %d of %d entries are Keyward credentials", address, found, len(verdicts))
+            shown = address or "unknown"
+            log.warning("leak report from %s: %d of %d entries are Keyward credentials", shown, found, len(verdicts))
         body = [{"token_raw": v.token_raw, "token_type": v.token_type, "label": v.label} for v in verdicts]
         return Response(orjson.dumps(body), media_type="application/json")
 

@@ -40,9 +40,15 @@ class Session(Model):
     revoked_at = fields.DatetimeField(null=True)
     ip_address = fields.CharField(max_length=64, null=True)
     leaked_at = fields.DatetimeField(null=True)  # reported leaked while the workspace only flags leaks
+    # The session that opened this one without the password (switchWorkspace, createWorkspace, acceptInvitation
+    # with the session as proof): this one ends when that one does.
+    opened_by = fields.ForeignKeyField(
+        "models.Session", related_name="opened", null=True, on_delete=fields.SET_NULL, db_constraint=True
+    )
 
     class Meta:
         table = "session"
+        indexes = (("opened_by_id",),)
 
 
 class Invitation(Model):

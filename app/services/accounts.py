@@ -14,7 +14,7 @@ from app.security.passwords import hash_password, verify_password
 from app.security.permissions import ROLE_PERMISSIONS, WorkspaceRole
 from app.security.principal import Principal, PrincipalKind
 from app.security.tokens import TokenKind
-from app.services import audit, login_throttle, signup_policy
+from app.services import access, audit, login_throttle, signup_policy
 from app.services.credential_state import REVOKED
 from app.services.errors import NotFound, UserInputError
 from app.services.password_policy import check_password
@@ -42,17 +42,29 @@ async def open_session(
     token = tokens.generate(TokenKind.SESSION)
     now = utcnow()
     expires_at = now + timedelta(hours=get_settings().session_ttl_hours)
-    if opened_by is not None and opened_by.session_id is not None:
-        parent = await Session.filter(id=opened_by.session_id).only("id", "expires_at").first()
-        if parent is not None:
-            expires_at = min(expires_at, parent.expires_at)
+    parent_id = opened_by.session_id if opened_by is not None else None
     async with in_transaction() as conn:
+        if parent_id is not None:
+            # Held until the new session is written, as the membership below: a log-out that committed first
+            # leaves no session to open one with; one that comes after waits, then ends the new one with it.
+            parent = await locked(
+                Session.filter(REVOKED.passes_q(now), id=parent_id).using_db(conn).only("id", "expires_at"),
+                Lock.CHANGE,
+            ).first()
+            if parent is None:
+                raise UserInputError("This session ended meanwhile: log in again.", "REVOKED", None)
+            expires_at = min(expires_at, parent.expires_at)
         # Held until the session is written: a removal that committed first leaves nothing to read (NOT_FOUND,
         # not a foreign key error); one that comes after waits, and its cascade then ends the new session too.
         if await locked(Membership.filter(id=membership.id).using_db(conn), Lock.CHANGE).first() is None:
             raise NotFound("Workspace", ("workspaceId",))
         session = await Session.create(
-            token_hash=token.digest, membership=membership, expires_at=expires_at, ip_address=ip_address, using_db=conn
+            token_hash=token.digest,
+            membership=membership,
+            expires_at=expires_at,
+            ip_address=ip_address,
+            opened_by_id=parent_id,
+            using_db=conn,
         )
         await Membership.filter(id=membership.id).using_db(conn).update(last_seen_at=now)
     principal = Principal(
@@ -162,8 +174,7 @@ async def _open_most_recent(user: User, ip_address: str | None) -> SignedIn:
 async def log_out(principal: Principal) -> bool:
     if principal.session_id is None:
         return False
-    now = utcnow()
-    updated = await Session.filter(REVOKED.passes_q(now), id=principal.session_id).update(revoked_at=now)
+    updated = await access.session_ended(principal.session_id)
     if updated:
         await audit.record(principal, "user.logged_out", "User", principal.user_id)
     return bool(updated)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from app.clock import utcnow
@@ -93,23 +94,28 @@ def invite_url(base_url: str, token: str) -> str:
 
 
 async def invite(principal: Principal, email: str, role: WorkspaceRole, base_url: str) -> Invited:
-    """A new pending invitation; a pending one for the same email is revoked (the new link replaces it)."""
+    """A new pending invitation; a pending one for the same email is revoked (the new link replaces it).
+
+    With mail, the replacement waits until the new link is sent: a mail that fails leaves the person the link
+    they have, not none. The replaced invitations are the older ones, so of two invitations mailed at once the
+    newer stays.
+    """
     if role is WorkspaceRole.OWNER and principal.role is not WorkspaceRole.OWNER:
         raise UserInputError("Only an owner can invite an owner.", "ROLE_NOT_ALLOWED", ("role",))
     clean = clean_email(email)
     token = tokens.generate(TokenKind.INVITATION)
     now = utcnow()
     actor = actor_of(principal)
+    mailed = mail.mail_configured()
     async with in_transaction():
         workspace = await locked(Workspace.filter(id=principal.workspace_id), Lock.CHANGE).get()
         if await Membership.filter(workspace_id=workspace.id, user__email=clean).exists():
             raise UserInputError(f"{clean} is already a member of this workspace.", "ALREADY_MEMBER", ("email",))
-        pending = Invitation.filter(workspace_id=workspace.id, email=clean).filter(
-            _status_filter(InvitationStatus.PENDING, now)
-        )
-        if principal.role is not WorkspaceRole.OWNER and await pending.filter(role=WorkspaceRole.OWNER).exists():
+        if (
+            principal.role is not WorkspaceRole.OWNER
+            and await _pending(workspace.id, clean, now).filter(role=WorkspaceRole.OWNER).exists()
+        ):
             raise _owner_invitation_refused("replace")
-        replaced = await pending.update(revoked_at=now)
         invitation = await Invitation.create(
             workspace_id=workspace.id,
             email=clean,
@@ -120,15 +126,10 @@ async def invite(principal: Principal, email: str, role: WorkspaceRole, base_url
             invited_by_id=actor.id,
             invited_by_label=actor.label,
         )
-        await audit.record(
-            principal,
-            "invitation.created",
-            "Invitation",
-            invitation.id,
-            details={"email": clean, "role": role.value, "replacedPending": replaced},
-        )
+        if not mailed:
+            await _replace_pending(principal, invitation)
     url = invite_url(base_url, token.value)
-    if not mail.mail_configured():
+    if not mailed:
         return Invited(invitation, token.value, url, mailed=False)
     try:
         await mail.send_invitation(clean, workspace.name, actor.label, role.value, url, invitation.expires_at)
@@ -139,7 +140,27 @@ async def invite(principal: Principal, email: str, role: WorkspaceRole, base_url
             "MAIL_NOT_SENT",
             ("email",),
         ) from None
+    async with in_transaction():
+        await locked(Workspace.filter(id=principal.workspace_id), Lock.CHANGE).get()
+        await _replace_pending(principal, invitation)
     return Invited(invitation, None, None, mailed=True)
+
+
+def _pending(workspace_id: int, email: str, now: datetime) -> QuerySet[Invitation]:
+    return Invitation.filter(pending_q(now), workspace_id=workspace_id, email=email)
+
+
+async def _replace_pending(principal: Principal, invitation: Invitation) -> None:
+    """Revoke the pending invitations for the same email made before `invitation`, and audit its creation."""
+    older = _pending(invitation.workspace_id, invitation.email, utcnow()).filter(id__lt=invitation.id)  # type: ignore[attr-defined]
+    replaced = await older.update(revoked_at=utcnow())
+    await audit.record(
+        principal,
+        "invitation.created",
+        "Invitation",
+        invitation.id,
+        details={"email": invitation.email, "role": invitation.role.value, "replacedPending": replaced},
+    )
 
 
 async def revoke(principal: Principal, invitation_id: int) -> Invitation:

@@ -24,7 +24,7 @@ from app.models import ApiKey, Invitation, ManagementToken, Session, WebhookEndp
 from app.security import tokens
 from app.security.principal import Principal, PrincipalKind
 from app.security.tokens import TokenKind
-from app.services import audit, event_data, events
+from app.services import access, audit, event_data, events
 from app.services.credential_state import REVOKED, revocation
 from app.services.global_ids import global_id
 from app.services.invitations import pending_q
@@ -226,7 +226,7 @@ async def _session(session: Session, revoke: bool, leak: dict[str, Any], reporte
     }
     now = utcnow()
     if revoke:
-        if await Session.filter(REVOKED.passes_q(now), id=session.id).update(revoked_at=now, leaked_at=now):
+        if await access.session_ended(session.id, leaked=True):
             await _record(reporter, "Session", session.id, described, "REVOKED", leak)
         return
     if await Session.filter(REVOKED.passes_q(now), id=session.id, leaked_at__isnull=True).update(leaked_at=now):

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
@@ -21,6 +23,9 @@ Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 log = logging.getLogger("keyward.webhooks")
 
 URL_MAX_LENGTH = 2048
+# What DNS carries (RFC 1035): labels of 1 to 63 octets, a name of at most 253 (without its final dot).
+DNS_LABEL_MAX = 63
+DNS_NAME_MAX = 253
 # Spaces, controls, invisible formatting (bidi overrides such as U+202E, zero-width spaces), lone surrogates and line
 # separators, in any script: the URL shown to people would not be the one requests go to.
 REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
@@ -152,7 +157,27 @@ def check_url(url: str, *, allow_http: bool) -> Destination:
         raise InvalidUrl("The URL cannot carry a user name or password: the signature authenticates deliveries.")
     if parts.fragment:
         raise InvalidUrl("The URL cannot have a #fragment.")
-    return Destination(scheme, parts.hostname.lower().rstrip("."), port or (443 if scheme == "https" else 80))
+    host = parts.hostname.lower().rstrip(".")
+    if literal_address(host) is None:
+        _check_dns_name(url)
+    return Destination(scheme, host, port or (443 if scheme == "https" else 80))
+
+
+def _check_dns_name(url: str) -> None:
+    """A host name the delivery can look up and send: the name as httpx encodes it (IDNA 2008), in DNS's lengths.
+
+    Either refusal came too late otherwise: the resolver's IDNA codec raised UnicodeError for an empty or 64-octet
+    label, and httpx raised InvalidURL for a name IDNA 2008 forbids, each out of the attempt instead of a failure.
+    """
+    try:
+        name = httpx.URL(url).raw_host.decode("ascii").rstrip(".")
+    except httpx.InvalidURL as exc:
+        raise InvalidUrl("The URL's host is not a valid domain name.") from exc
+    if len(name) > DNS_NAME_MAX or not all(1 <= len(label) <= DNS_LABEL_MAX for label in name.split(".")):
+        raise InvalidUrl(
+            f"The URL's host must be a domain name of at most {DNS_NAME_MAX} characters, "
+            f"in labels of 1 to {DNS_LABEL_MAX} between dots."
+        )
 
 
 def literal_address(host: str) -> IPAddress | None:

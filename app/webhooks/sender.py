@@ -51,7 +51,8 @@ def _retry_after(response: httpx.Response) -> float | None:
     if response.status_code not in (429, 503):
         return None
     value = response.headers.get("retry-after", "")
-    return float(value) if value.isdigit() else None
+    # ASCII digits only: str.isdigit also takes superscripts ("²"), which float refuses with a ValueError.
+    return float(value) if value.isascii() and value.isdigit() else None
 
 
 async def _post(

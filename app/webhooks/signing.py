@@ -37,7 +37,7 @@ def verify(
     candidates = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and value.isascii() and value.isdigit():  # not "²", a digit int refuses
             timestamp = int(value)
         elif key == "v1":
             candidates.append(value)
