@@ -240,8 +240,11 @@ def test_a_migrations_table_that_cannot_be_read_is_said_so_and_not_taken_for_not
 # on api_key, which any transaction that has written api_key holds it from.
 FOREIGN_KEY_MIGRATION = "0008_stale_report_api_keys"
 ITS_TABLE = "stale_token_report_api_key"
-# The migrations after it, newest first, each with what undoes it.
-LATER_MIGRATIONS = [("0009_session_opened_by", "ALTER TABLE session DROP COLUMN opened_by_id")]
+# It and the migrations after it, newest first, each with what undoes it.
+UNDONE_MIGRATIONS = [
+    ("0009_session_opened_by", "ALTER TABLE session DROP COLUMN opened_by_id"),
+    (FOREIGN_KEY_MIGRATION, f"DROP TABLE {ITS_TABLE}"),
+]
 
 
 @pytest.fixture
@@ -251,11 +254,9 @@ def postgres_database(tmp_path: Path) -> Iterator[str]:
     with fresh_database(tmp_path) as url:
         # given a database as the release before the foreign-key migration left it (the later ones undone too)
         assert keyward("migrate", env=keyward_env(url)).returncode == 0
-        for name, undo in LATER_MIGRATIONS:
+        for name, undo in UNDONE_MIGRATIONS:
             query(url, undo)
             query(url, f"DELETE FROM tortoise_migrations WHERE name = '{name}'")
-        query(url, f"DROP TABLE {ITS_TABLE}")
-        query(url, f"DELETE FROM tortoise_migrations WHERE name = '{FOREIGN_KEY_MIGRATION}'")
         yield url
 
 
@@ -324,10 +325,7 @@ async def test_a_migration_waiting_behind_a_long_transaction_never_holds_the_ser
     finally:
         await service.close()
     assert migrate.returncode == 0, err
-    assert (
-        out.strip()
-        == f"Applied {', '.join([FOREIGN_KEY_MIGRATION, *(name for name, _ in reversed(LATER_MIGRATIONS))])}."
-    )
+    assert out.strip() == f"Applied {', '.join(name for name, _ in reversed(UNDONE_MIGRATIONS))}."
     assert "another transaction holds a lock on its tables" in err and "Traceback" not in err
     await asyncio.to_thread(assert_fully_migrated, url)  # (the helpers run a loop of their own)
 

@@ -152,8 +152,9 @@ def _pending(workspace_id: int, email: str, now: datetime) -> QuerySet[Invitatio
 
 async def _replace_pending(principal: Principal, invitation: Invitation) -> None:
     """Revoke the pending invitations for the same email made before `invitation`, and audit its creation."""
-    older = _pending(invitation.workspace_id, invitation.email, utcnow()).filter(id__lt=invitation.id)  # type: ignore[attr-defined]
-    replaced = await older.update(revoked_at=utcnow())
+    now = utcnow()
+    older = _pending(invitation.workspace_id, invitation.email, now).filter(id__lt=invitation.id)  # type: ignore[attr-defined]
+    replaced = await older.update(revoked_at=now)
     await audit.record(
         principal,
         "invitation.created",
